@@ -1,0 +1,43 @@
+# Two commands do everything (see README.md):
+#   make run    set up, start the local PostGIS, load the sample data, serve on 127.0.0.1:$(PORT)
+#   make test   set up, then run the whole suite against a throwaway PostGIS database
+# DATABASE_URL=postgresql+psycopg://... uses an existing PostGIS server instead of the local one.
+
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+PORT   ?= 5000
+FLASK  := $(BIN)/flask --app app
+
+# Resolves the database: the caller's DATABASE_URL, else the project-managed cluster (started here).
+WITH_DB = export DATABASE_URL="$${DATABASE_URL:-$$(scripts/localpg start >&2 && scripts/localpg url)}";
+
+.PHONY: run test stop setup bench
+
+$(BIN)/.requirements: requirements.txt
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -r requirements.txt
+	touch $@
+
+setup:
+	scripts/system-deps
+	$(MAKE) --no-print-directory $(BIN)/.requirements
+
+run: setup
+	@$(WITH_DB) \
+	$(FLASK) db upgrade && \
+	$(FLASK) geodata load-sample --if-empty && \
+	echo "Serving on http://127.0.0.1:$(PORT)  (Ctrl-C to stop; 'make stop' stops the database)" && \
+	exec $(FLASK) run --host 127.0.0.1 --port $(PORT)
+
+test:
+	scripts/system-deps --test
+	$(MAKE) --no-print-directory $(BIN)/.requirements
+	@$(WITH_DB) $(BIN)/python -m pytest -q $(PYTEST_ARGS)
+
+bench: setup
+	@$(WITH_DB) $(BIN)/python bench/map_page.py
+
+stop:
+	@scripts/localpg stop

@@ -1,0 +1,34 @@
+"""Database access: engines and the location of the database."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from sqlalchemy import Engine, create_engine
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+LOCAL_URL_FILE = PROJECT_ROOT / "var" / "database_url"
+
+
+class NoDatabaseConfigured(RuntimeError):
+    pass
+
+
+def database_url(explicit: str | None = None) -> str:
+    """The URL to use: an explicit one, ``$DATABASE_URL``, or the local cluster's (``make run``)."""
+    url = explicit or os.environ.get("DATABASE_URL")
+    if not url and LOCAL_URL_FILE.exists():
+        url = LOCAL_URL_FILE.read_text().strip()
+    if not url:
+        raise NoDatabaseConfigured(
+            "No database configured: set DATABASE_URL=postgresql+psycopg://user@host:port/db "
+            "or start the local one with `make run`.")
+    if url.startswith("postgresql://"):
+        # psycopg 3 is the driver we install; SQLAlchemy's bare scheme means psycopg2.
+        url = "postgresql+psycopg://" + url[len("postgresql://"):]
+    return url
+
+
+def make_engine(url: str | None = None, **kwargs) -> Engine:
+    kwargs.setdefault("pool_pre_ping", True)
+    return create_engine(database_url(url), **kwargs)

@@ -1,0 +1,191 @@
+"""ORM models: the community's geography, stored in EPSG:4326.
+
+Geometry columns carry their type and SRID in the column type (PostGIS typmods), so PostGIS itself
+refuses a polygon in a point column or a foreign SRID; CHECK constraints add validity. Each table
+has one GiST index (GeoAlchemy2's default ``spatial_index=True``).
+
+Personal data (names, phone numbers) lives in ``grid_staff`` and ``party_members`` only; the public
+map layers never select from them except for the grid workers' names shown on grid labels.
+"""
+from __future__ import annotations
+
+from geoalchemy2 import Geometry, WKBElement
+from sqlalchemy import (
+    Boolean, CheckConstraint, ForeignKey, Integer, SmallInteger, String, Text,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+SRID = 4326
+
+ROAD_CLASSES = ("arterial", "group_road", "oiled_road", "lane", "path")
+FACILITY_KINDS = (
+    "party_service_center", "shared_tool_house", "shared_book_bar", "pump_station",
+    "police_room", "camera", "activity_venue", "dispute_platform", "sanitation_point",
+)
+COMPOUND_KINDS = ("resettlement_compound", "settlement_point")
+PARTY_LEVELS = ("general_branch", "compound_branch", "building_group")
+STAFF_ROLES = ("grid_head", "full_time", "part_time", "instructor")
+
+
+def _valid(table: str) -> CheckConstraint:
+    return CheckConstraint("ST_IsValid(geom)", name=f"{table}_geom_valid")
+
+
+def _in_list(column: str, values: tuple[str, ...], name: str) -> CheckConstraint:
+    quoted = ", ".join(f"'{v}'" for v in values)
+    return CheckConstraint(f"{column} IN ({quoted})", name=name)
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class Community(Base):
+    __tablename__ = "community"
+    __table_args__ = (
+        CheckConstraint("code ~ '^[0-9]{12}$'", name="community_code_12_digits"),
+        _valid("community"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(12), unique=True)
+    name: Mapped[str] = mapped_column(Text)
+    geom: Mapped[WKBElement] = mapped_column(Geometry("MULTIPOLYGON", srid=SRID))
+
+
+class Grid(Base):
+    """A comprehensive grid (综合网格). Code: district(6) + subdistrict(3) + community(3) + seq(3)."""
+    __tablename__ = "grids"
+    __table_args__ = (
+        CheckConstraint("code ~ '^[0-9]{15}$'", name="grids_code_15_digits"),
+        _valid("grids"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(15), unique=True)
+    name: Mapped[str] = mapped_column(Text)
+    geom: Mapped[WKBElement] = mapped_column(Geometry("POLYGON", srid=SRID))
+    staff: Mapped[list[GridStaff]] = relationship(back_populates="grid")
+
+
+class GridStaff(Base):
+    """Grid head and grid workers (网格长, 专职/兼职网格员) with their contact."""
+    __tablename__ = "grid_staff"
+    __table_args__ = (_in_list("role", STAFF_ROLES, "grid_staff_role"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(32), unique=True)
+    grid_id: Mapped[int] = mapped_column(ForeignKey("grids.id", ondelete="CASCADE"), index=True)
+    role: Mapped[str] = mapped_column(String(16))
+    name: Mapped[str] = mapped_column(Text)
+    phone: Mapped[str | None] = mapped_column(String(20))
+    grid: Mapped[Grid] = relationship(back_populates="staff")
+
+
+class PartyOrganization(Base):
+    """General branch → compound branch → building group (党总支 → 党支部 → 楼院党小组)."""
+    __tablename__ = "party_organizations"
+    __table_args__ = (
+        _in_list("level", PARTY_LEVELS, "party_organizations_level"),
+        CheckConstraint("(level = 'general_branch') = (parent_id IS NULL)",
+                        name="party_organizations_only_root_has_no_parent"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(32), unique=True)
+    name: Mapped[str] = mapped_column(Text)
+    level: Mapped[str] = mapped_column(String(16))
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("party_organizations.id"), index=True)
+
+
+class PartyMember(Base):
+    """A party member who keeps in touch with assigned households (党员联系户)."""
+    __tablename__ = "party_members"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(32), unique=True)
+    name: Mapped[str] = mapped_column(Text)
+    phone: Mapped[str | None] = mapped_column(String(20))
+    group_id: Mapped[int] = mapped_column(ForeignKey("party_organizations.id"), index=True)
+
+
+class Compound(Base):
+    """A resettlement compound (安置小区) or a settlement point (聚居点)."""
+    __tablename__ = "compounds"
+    __table_args__ = (_in_list("kind", COMPOUND_KINDS, "compounds_kind"), _valid("compounds"))
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(32), unique=True)
+    name: Mapped[str] = mapped_column(Text)
+    kind: Mapped[str] = mapped_column(String(24))
+    owners_committee: Mapped[str | None] = mapped_column(Text)
+    geom: Mapped[WKBElement] = mapped_column(Geometry("POLYGON", srid=SRID))
+
+
+class Building(Base):
+    """A building or courtyard (楼栋/楼院), with the building party group that covers it."""
+    __tablename__ = "buildings"
+    __table_args__ = (CheckConstraint("floors > 0", name="buildings_floors_positive"),
+                      _valid("buildings"))
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(32), unique=True)
+    name: Mapped[str] = mapped_column(Text)
+    floors: Mapped[int] = mapped_column(SmallInteger, default=1)
+    compound_id: Mapped[int | None] = mapped_column(ForeignKey("compounds.id"), index=True)
+    party_group_id: Mapped[int | None] = mapped_column(
+        ForeignKey("party_organizations.id"), index=True)
+    geom: Mapped[WKBElement] = mapped_column(Geometry("POLYGON", srid=SRID))
+
+
+class Household(Base):
+    """A household, located at its door (unit entrance for apartment buildings)."""
+    __tablename__ = "households"
+    __table_args__ = (
+        CheckConstraint("residents > 0", name="households_residents_positive"),
+        CheckConstraint("minors >= 0 AND minors <= residents", name="households_minors_range"),
+        _valid("households"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(32), unique=True)
+    building_id: Mapped[int] = mapped_column(ForeignKey("buildings.id"), index=True)
+    unit_room: Mapped[str] = mapped_column(String(32))
+    residents: Mapped[int] = mapped_column(SmallInteger)
+    minors: Mapped[int] = mapped_column(SmallInteger, default=0)
+    elderly_alone: Mapped[bool] = mapped_column(Boolean, default=False)
+    party_member: Mapped[bool] = mapped_column(Boolean, default=False)
+    low_income: Mapped[bool] = mapped_column(Boolean, default=False)
+    contact_member_id: Mapped[int | None] = mapped_column(
+        ForeignKey("party_members.id"), index=True)
+    geom: Mapped[WKBElement] = mapped_column(Geometry("POINT", srid=SRID))
+
+
+class Road(Base):
+    __tablename__ = "roads"
+    __table_args__ = (
+        _in_list("class", ROAD_CLASSES, "roads_class"),
+        CheckConstraint("NOT ST_IsEmpty(geom) AND ST_NPoints(geom) >= 2", name="roads_not_empty"),
+        _valid("roads"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(32), unique=True)
+    name: Mapped[str] = mapped_column(Text)
+    road_class: Mapped[str] = mapped_column("class", String(16))
+    surface: Mapped[str | None] = mapped_column(String(16))
+    year_built: Mapped[int | None] = mapped_column(SmallInteger)
+    geom: Mapped[WKBElement] = mapped_column(Geometry("LINESTRING", srid=SRID))
+
+
+class ParkingLot(Base):
+    __tablename__ = "parking_lots"
+    __table_args__ = (CheckConstraint("capacity > 0", name="parking_lots_capacity_positive"),
+                      _valid("parking_lots"))
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(32), unique=True)
+    name: Mapped[str] = mapped_column(Text)
+    capacity: Mapped[int] = mapped_column(Integer)
+    geom: Mapped[WKBElement] = mapped_column(Geometry("POLYGON", srid=SRID))
+
+
+class Facility(Base):
+    __tablename__ = "facilities"
+    __table_args__ = (_in_list("kind", FACILITY_KINDS, "facilities_kind"), _valid("facilities"))
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(32), unique=True)
+    name: Mapped[str] = mapped_column(Text)
+    kind: Mapped[str] = mapped_column(String(32))
+    opening_hours: Mapped[str | None] = mapped_column(Text)
+    geom: Mapped[WKBElement] = mapped_column(Geometry("POINT", srid=SRID))
