@@ -1,0 +1,350 @@
+"""Import layers from GeoJSON, GeoPackage, Shapefile or CSV (lon/lat columns) into PostGIS.
+
+The rules a user can rely on:
+
+* Coordinates are reprojected from the file's CRS (EPSG:4490, EPSG:4545, any projected CRS) to
+  EPSG:4326; ``from_gcj02`` first shifts coordinates captured on Gaode/Tencent maps back to WGS 84.
+* Invalid geometries are repaired with ``make_valid`` and reported, or, when the repair does not
+  give the layer's geometry type, rejected with their feature ids (``invalid="reject"`` rejects
+  every invalid one).
+* One import is one transaction: any rejected feature (bad geometry, missing or malformed value,
+  unknown reference, duplicate code) means nothing is written, and the error names them all.
+* Features are keyed by ``code``: importing the same file twice updates, never duplicates.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+from geoalchemy2 import WKBElement
+from sqlalchemy import Connection, Engine, literal_column, select, text
+from sqlalchemy.dialects.postgresql import insert
+
+from .gcj02 import geometries_from_gcj02
+from .layers import Layer, get_layer
+
+LON_NAMES = ("lon", "lng", "longitude", "x", "经度")
+LAT_NAMES = ("lat", "latitude", "y", "纬度")
+TRUE = {"true", "t", "yes", "y", "1", "是"}
+FALSE = {"false", "f", "no", "n", "0", "否", ""}
+CHUNK = 1000
+
+Progress = Callable[[int, int], None]
+
+
+class ImportRejected(ValueError):
+    """The file cannot be imported; ``problems`` lists every bad feature. Nothing was written."""
+
+    def __init__(self, layer: str, problems: list[str]):
+        self.layer, self.problems = layer, problems
+        shown = "\n  ".join(problems[:50])
+        more = f"\n  … and {len(problems) - 50} more" if len(problems) > 50 else ""
+        super().__init__(f"{layer}: {len(problems)} problem(s), nothing imported:\n  {shown}{more}")
+
+
+@dataclass
+class ImportReport:
+    layer: str
+    read: int = 0
+    inserted: int = 0
+    updated: int = 0
+    repaired: list[str] = field(default_factory=list)
+
+    def __str__(self) -> str:
+        text_ = (f"{self.layer}: {self.read} read, {self.inserted} inserted, "
+                 f"{self.updated} updated")
+        if self.repaired:
+            text_ += f"; repaired invalid geometry: {', '.join(self.repaired)}"
+        return text_
+
+
+# --- reading ---------------------------------------------------------------------------------
+
+def read_file(path: str | Path, layer: Layer, *, crs: str | int | None = None,
+              from_gcj02: bool = False) -> pd.DataFrame:
+    """Read a file into a (Geo)DataFrame in EPSG:4326. Raises ImportRejected if unreadable."""
+    path = Path(path)
+    if not path.exists():
+        raise ImportRejected(layer.name, [f"file not found: {path}"])
+    try:
+        if path.suffix.lower() == ".csv":
+            df = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
+            if layer.geometry is None:
+                return df
+            df = _points_from_columns(df, layer, crs or 4326)
+        else:
+            df = gpd.read_file(path, engine="pyogrio")
+    except ImportRejected:
+        raise
+    except Exception as exc:  # the readers raise many kinds; the user needs the message
+        raise ImportRejected(layer.name, [f"cannot read {path.name}: {exc}"]) from exc
+    if layer.geometry is None:
+        return pd.DataFrame(df.drop(columns=df.geometry.name, errors="ignore"))
+    if crs is not None:
+        df = df.set_crs(crs, allow_override=True)
+    elif df.crs is None:
+        df = df.set_crs(4326)
+    if from_gcj02:
+        if not df.crs.is_geographic:
+            raise ImportRejected(layer.name, [
+                f"--from-gcj02 expects longitude/latitude, but the file's CRS is {df.crs.name}"])
+        df = df.to_crs(4326)
+        df.geometry = geometries_from_gcj02(df.geometry.values)
+    return df.to_crs(4326)
+
+
+def _points_from_columns(df: pd.DataFrame, layer: Layer, crs) -> gpd.GeoDataFrame:
+    cols = {c.lower().strip(): c for c in df.columns}
+    lon = next((cols[n] for n in LON_NAMES if n in cols), None)
+    lat = next((cols[n] for n in LAT_NAMES if n in cols), None)
+    if layer.geometry != "POINT" and "wkt" in cols:
+        geom = gpd.GeoSeries.from_wkt(df[cols["wkt"]].replace("", None), on_invalid="ignore")
+        return gpd.GeoDataFrame(df.drop(columns=cols["wkt"]), geometry=geom.values, crs=crs)
+    if lon is None or lat is None:
+        raise ImportRejected(layer.name, [
+            "CSV needs lon and lat columns (or a wkt column for lines and polygons); "
+            f"found: {', '.join(df.columns)}"])
+    x = pd.to_numeric(df[lon], errors="coerce").to_numpy()
+    y = pd.to_numeric(df[lat], errors="coerce").to_numpy()
+    geom = shapely.points(x, y)
+    geom[np.isnan(x) | np.isnan(y)] = None
+    return gpd.GeoDataFrame(df.drop(columns=[lon, lat]), geometry=geom, crs=crs)
+
+
+# --- checking --------------------------------------------------------------------------------
+
+def _feature_ids(df: pd.DataFrame) -> list[str]:
+    codes = df["code"].astype(str) if "code" in df else pd.Series([""] * len(df))
+    return [c if c not in ("", "nan", "None") else f"#{i + 1}" for i, c in enumerate(codes)]
+
+
+def _fix_geometry(df: gpd.GeoDataFrame, layer: Layer, ids: list[str], invalid: str,
+                  problems: list[str]) -> tuple[np.ndarray, list[str]]:
+    """Geometries of the layer's type, or None where rejected; and the ids repaired."""
+    geoms = np.asarray(df.geometry.values, dtype=object)
+    want = layer.geometry
+    single = want.removeprefix("MULTI")
+    repaired: list[str] = []
+    missing = shapely.is_missing(geoms) | shapely.is_empty(geoms)
+    for i in np.flatnonzero(missing):
+        problems.append(f"{ids[i]}: no geometry")
+    bad = ~missing & ~shapely.is_valid(geoms)
+    if bad.any():
+        if invalid == "reject":
+            reasons = shapely.is_valid_reason(geoms[bad])
+            for i, why in zip(np.flatnonzero(bad), reasons):
+                problems.append(f"{ids[i]}: invalid geometry ({why})")
+        else:
+            fixed = shapely.make_valid(geoms[bad])
+            # make_valid may return a collection: keep the parts of the wanted dimension.
+            fixed = np.array([_keep_type(g, single) for g in fixed], dtype=object)
+            for i, g in zip(np.flatnonzero(bad), fixed):
+                if g is None:
+                    problems.append(f"{ids[i]}: invalid geometry that cannot be repaired "
+                                    f"into a {single.lower()}")
+                else:
+                    repaired.append(ids[i])
+            geoms[bad] = fixed
+    gt = shapely.GeometryType
+    type_id = shapely.get_type_id(geoms)
+    out = np.where(type_id == gt[want], geoms, None)
+    if want.startswith("MULTI"):  # a single polygon in a multipolygon layer: wrap it
+        lone = np.flatnonzero(type_id == gt[single])
+        make = {"POINT": shapely.multipoints, "LINESTRING": shapely.multilinestrings,
+                "POLYGON": shapely.multipolygons}[single]
+        out[lone] = make(geoms[lone], indices=np.arange(len(lone)))
+    else:  # a one-part multi-geometry in a single-type layer: unwrap it
+        lone = np.flatnonzero((type_id == gt["MULTI" + single])
+                              & (shapely.get_num_geometries(geoms) == 1))
+        out[lone] = shapely.get_geometry(geoms[lone], 0)
+    for i in np.flatnonzero(shapely.is_missing(out) & (type_id >= 0) & ~missing):
+        problems.append(f"{ids[i]}: a {gt(type_id[i]).name.lower()}, but layer {layer.name} "
+                        f"holds {want.lower()}s")
+    if shapely.has_z(out[~shapely.is_missing(out)]).any():
+        out = shapely.force_2d(out)
+    return out, repaired
+
+
+def _keep_type(geom, single: str):
+    if geom is None or geom.is_empty:
+        return None
+    if geom.geom_type.upper().removeprefix("MULTI") == single:
+        return geom if geom.geom_type.upper() != "MULTI" + single or len(geom.geoms) > 1 \
+            else geom.geoms[0]
+    parts = [g for g in getattr(geom, "geoms", [geom])
+             if g.geom_type.upper().removeprefix("MULTI") == single]
+    if len(parts) == 1 and parts[0].geom_type.upper() == single:
+        return parts[0]
+    return None
+
+
+def _coerce(value, kind: type):
+    if value is None or (isinstance(value, float) and np.isnan(value)):
+        return None
+    if isinstance(value, str):
+        value = value.strip()
+        if value == "":
+            return None
+    if kind is bool:
+        if isinstance(value, (bool, np.bool_)):
+            return bool(value)
+        s = str(value).lower()
+        if s in TRUE:
+            return True
+        if s in FALSE:
+            return False
+        raise ValueError(f"not a yes/no value: {value!r}")
+    if kind is int:
+        f = float(value)
+        if f != int(f):
+            raise ValueError(f"not a whole number: {value!r}")
+        return int(f)
+    return str(value)
+
+
+def _records(df: pd.DataFrame, layer: Layer, ids: list[str], problems: list[str]) -> list[dict]:
+    attrs = layer.attributes
+    present = [c for c in attrs if c in df.columns]
+    for col in layer.required:
+        if col not in df.columns:
+            problems.append(f"column {col!r} is missing (required for {layer.name})")
+    records = []
+    for i, row in enumerate(df[present].itertuples(index=False, name=None)):
+        rec = {}
+        for col, value in zip(present, row):
+            try:
+                rec[col] = _coerce(value, layer.kind_of(col))
+            except (TypeError, ValueError) as exc:
+                problems.append(f"{ids[i]}: {col}: {exc}")
+        for col in layer.required:
+            if col in df.columns and rec.get(col) is None:
+                problems.append(f"{ids[i]}: {col} is empty")
+        records.append(rec)
+    return records
+
+
+def _resolve_refs(conn: Connection, df: pd.DataFrame, layer: Layer, ids: list[str],
+                  records: list[dict], problems: list[str]) -> None:
+    from .layers import LAYERS
+    for file_col, ref in layer.refs.items():
+        if file_col not in df.columns:
+            continue
+        target = LAYERS[ref.layer].table
+        lookup = dict(conn.execute(select(target.c.code, target.c.id)).all())
+        if ref.layer == layer.name:  # self reference to a row of this same file
+            lookup.update({r["code"]: None for r in records if r.get("code")})
+        for i, value in enumerate(df[file_col].tolist()):
+            code = _coerce(value, str)
+            if code is None:
+                continue
+            if code not in lookup:
+                problems.append(f"{ids[i]}: {file_col} {code!r} is not a known "
+                                f"{ref.layer} code")
+            elif ref.layer == layer.name:
+                records[i]["_parent"] = code
+            else:
+                records[i][ref.column] = lookup[code]
+
+
+# --- writing ---------------------------------------------------------------------------------
+
+class _Counter:
+    def __init__(self, report: ImportReport, total: int, progress: Progress | None):
+        self.report, self.total, self.progress, self.done = report, total, progress, 0
+
+    def add(self, inserted_flags: list[bool]) -> None:
+        self.report.inserted += sum(inserted_flags)
+        self.report.updated += len(inserted_flags) - sum(inserted_flags)
+        self.done += len(inserted_flags)
+        if self.progress:
+            self.progress(self.done, self.total)
+
+
+def _upsert(conn: Connection, table, rows: list[dict], columns: set[str],
+            counter: _Counter) -> dict[str, int]:
+    """INSERT … ON CONFLICT (code) DO UPDATE in chunks; returns code → id of the rows written."""
+    ids = {}
+    for start in range(0, len(rows), CHUNK):
+        chunk = [{c: r[c] for c in columns} for r in rows[start:start + CHUNK]]
+        stmt = insert(table).values(chunk)
+        stmt = stmt.on_conflict_do_update(
+            index_elements=[table.c.code],
+            set_={c: stmt.excluded[c] for c in columns if c != "code"},
+        ).returning(table.c.code, table.c.id, literal_column("xmax = 0"))
+        result = conn.execute(stmt).all()
+        ids.update((code, id_) for code, id_, _ in result)
+        counter.add([fresh for *_, fresh in result])
+    return ids
+
+
+def import_frame(conn: Connection, layer_name: str, df: pd.DataFrame, *,
+                 invalid: str = "repair", progress: Progress | None = None) -> ImportReport:
+    """Check and upsert a frame already in EPSG:4326, inside the caller's transaction."""
+    layer = get_layer(layer_name)
+    report = ImportReport(layer.name, read=len(df))
+    problems: list[str] = []
+    if "code" not in df.columns:
+        raise ImportRejected(layer.name, ["column 'code' is missing: every feature needs one"])
+    ids = _feature_ids(df)
+    dupes = pd.Series(ids)[pd.Series(ids).duplicated()].unique()
+    problems += [f"{d}: code appears more than once in the file" for d in dupes]
+    records = _records(df, layer, ids, problems)
+    if layer.geometry is not None:
+        geoms, report.repaired = _fix_geometry(df, layer, ids, invalid, problems)
+        wkb = shapely.to_wkb(geoms, include_srid=False)
+        for rec, w in zip(records, wkb):
+            rec["geom"] = WKBElement(w, srid=4326) if w is not None else None
+    _resolve_refs(conn, df, layer, ids, records, problems)
+    if problems:
+        raise ImportRejected(layer.name, problems)
+
+    table = layer.table
+    self_ref = next((r.column for r in layer.refs.values() if r.layer == layer.name), None)
+    columns = {c for r in records for c in r if c != "_parent"}
+    rows = [{c: r.get(c) for c in columns} | {"_parent": r.get("_parent")} for r in records]
+    counter = _Counter(report, len(rows), progress)
+    if not self_ref:
+        _upsert(conn, table, rows, columns, counter)
+    else:  # a tree in one table: write parents before children, in rounds
+        known = dict(conn.execute(select(table.c.code, table.c.id)).all())
+        pending = rows
+        while pending:
+            ready = [r for r in pending if r["_parent"] is None or r["_parent"] in known]
+            if not ready:
+                raise ImportRejected(layer.name, [f"{r['code']}: its parent chain loops"
+                                                  for r in pending])
+            for r in ready:
+                r[self_ref] = known.get(r["_parent"])
+            known.update(_upsert(conn, table, ready, columns | {self_ref}, counter))
+            written = {id(r) for r in ready}
+            pending = [r for r in pending if id(r) not in written]
+    if layer.name == "grids":
+        _check_grid_overlaps(conn)
+    return report
+
+
+def _check_grid_overlaps(conn: Connection) -> None:
+    """Grids must not overlap; a gap is allowed while the community is being redrawn."""
+    rows = conn.execute(text("""
+        SELECT a.code, b.code, ST_Area(ST_Transform(ST_Intersection(a.geom, b.geom), 4545))
+        FROM grids a JOIN grids b ON a.code < b.code AND ST_Intersects(a.geom, b.geom)
+        WHERE ST_Relate(a.geom, b.geom, '2********')
+    """)).all()
+    if rows:
+        raise ImportRejected("grids", [f"grids {a} and {b} overlap by {area:.1f} m²"
+                                       for a, b, area in rows])
+
+
+def import_file(engine: Engine, layer_name: str, path: str | Path, *,
+                crs: str | int | None = None, from_gcj02: bool = False,
+                invalid: str = "repair", progress: Progress | None = None) -> ImportReport:
+    """Read ``path`` and import it as ``layer_name`` in one transaction."""
+    layer = get_layer(layer_name)
+    df = read_file(path, layer, crs=crs, from_gcj02=from_gcj02)
+    with engine.begin() as conn:
+        return import_frame(conn, layer.name, df, invalid=invalid, progress=progress)
