@@ -79,6 +79,10 @@ def read_file(path: str | Path, layer: Layer, *, crs: str | int | None = None,
             df = _points_from_columns(df, layer, crs or 4326)
         else:
             df = gpd.read_file(path, engine="pyogrio")
+            if path.suffix.lower() == ".shp":  # dBase cuts field names to 10 characters
+                known = [*layer.attributes, *layer.refs]
+                df = df.rename(columns={n[:10]: n for n in known
+                                        if len(n) > 10 and n[:10] in df.columns})
     except ImportRejected:
         raise
     except Exception as exc:  # the readers raise many kinds; the user needs the message
