@@ -2,7 +2,7 @@
 
 Everything is computed in PostGIS. Lengths and areas are measured in EPSG:4545. A point on the
 shared edge of two grids belongs to the grid with the lowest code (``ST_Covers`` counts it in both;
-``DISTINCT ON`` picks one deterministically).
+``DISTINCT ON`` picks one deterministically); a road segment belongs where its midpoint does.
 """
 from __future__ import annotations
 
@@ -18,6 +18,14 @@ HOUSEHOLD_GRID = """
     SELECT DISTINCT ON (h.id) h.id AS household_id, g.id AS grid_id, g.code AS grid_code
     FROM households h JOIN grids g ON ST_Covers(g.geom, h.geom)
     ORDER BY h.id, g.code
+"""
+
+# Each road segment's grid: the one covering its midpoint (segments run junction to junction, and
+# a segment along a shared grid boundary goes to the lowest code, like a household on it).
+ROAD_GRID = """
+    SELECT DISTINCT ON (r.id) r.id AS road_id, g.id AS grid_id
+    FROM roads r JOIN grids g ON ST_Covers(g.geom, ST_LineInterpolatePoint(r.geom, 0.5))
+    ORDER BY r.id, g.code
 """
 
 STAFF_TITLES = {"grid_head": "网格长", "full_time": "专职网格员", "part_time": "兼职网格员",
@@ -129,11 +137,11 @@ def grid_figures(conn: Connection, code: str) -> dict | None:
                (SELECT count(*) FILTER (WHERE minors > 0) FROM hh) AS with_minors,
                (SELECT count(*) FILTER (WHERE low_income) FROM hh) AS low_income,
                (SELECT coalesce(json_object_agg(class, km), '{{}}') FROM (
-                   SELECT r.class, round((sum(ST_Length(ST_Transform(
-                              ST_Intersection(r.geom, g.geom), {METRIC_SRID}))) / 1000)::numeric,
-                              3) AS km
-                   FROM roads r WHERE ST_Intersects(r.geom, g.geom)
-                   GROUP BY r.class ORDER BY r.class) x WHERE km > 0) AS road_km_by_class,
+                   SELECT r.class, round((sum(ST_Length(ST_Transform(r.geom, {METRIC_SRID})))
+                                          / 1000)::numeric, 3) AS km
+                   FROM roads r JOIN ({ROAD_GRID}) rg ON rg.road_id = r.id
+                   WHERE rg.grid_id = g.id
+                   GROUP BY r.class ORDER BY r.class) x) AS road_km_by_class,
                (SELECT coalesce(json_object_agg(kind, n), '{{}}') FROM (
                    SELECT f.kind, count(*) AS n FROM facilities f WHERE ST_Covers(g.geom, f.geom)
                    GROUP BY f.kind ORDER BY f.kind) x) AS facilities_by_kind,

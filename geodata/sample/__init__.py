@@ -11,9 +11,23 @@ from sqlalchemy import Engine, text
 
 from ..importer import ImportReport, Progress, import_frame, read_file
 from ..layers import get_layer
-from .generate import FILES, NOTE
-
 DATA_DIR = Path(__file__).resolve().parent / "data"
+NOTE = "示意数据 Illustrative data: generated, not surveyed"
+FILES = {  # layer → file name, in load order (references point backwards)
+    "community": "community.geojson",
+    "grids": "grids.geojson",
+    "grid_staff": "grid_staff.csv",
+    "party_organizations": "party_organizations.csv",
+    "party_members": "party_members.csv",
+    "compounds": "compounds.geojson",
+    "buildings": "buildings.geojson",
+    "households": "households.geojson",
+    "roads": "roads.geojson",
+    "parking_lots": "parking_lots.geojson",
+    "facilities": "facilities.geojson",
+}
+
+
 
 __all__ = ["DATA_DIR", "FILES", "NOTE", "is_loaded", "load_sample"]
 

@@ -24,6 +24,8 @@ import shapely
 from shapely.geometry import LineString, MultiLineString, Polygon, box
 from shapely.ops import split
 
+from . import FILES
+
 SEED = 20220601
 METRIC_CRS = "EPSG:4545"
 ORIGIN = np.array([452200.0, 3458600.0])  # ≈ 107.4982 E, 31.2482 N
@@ -31,7 +33,6 @@ DISTRICT, SUBDISTRICT, COMMUNITY = "511702", "005", "007"  # the community's 3 d
 COMMUNITY_CODE = DISTRICT + SUBDISTRICT + COMMUNITY
 TARGET_KM = {"group_road": 3.5, "oiled_road": 1.5}
 OUT_DIR = Path(__file__).resolve().parent / "data"
-NOTE = "示意数据 Illustrative data: generated, not surveyed"
 
 SURNAMES = list("王李张刘陈杨赵黄周吴徐孙胡朱高林何郭马罗梁宋郑谢韩唐冯于董萧程曹袁邓许傅沈曾彭")
 GIVEN = list("国华建明文军平志伟红英兰秀玉芳春德成富贵云海林金永福洪德勇强敏静丽霞琴燕")
@@ -75,7 +76,7 @@ def grid_polygons(outline: Polygon) -> list[Polygon]:
     cut = MultiLineString([[(-900, 0), (900, 0)], [(0, -700), (0, 700)]])
     pieces = list(split(outline, cut).geoms)
     assert len(pieces) == 4, "the arterials must cut the community into four grids"
-    return sorted(pieces, key=lambda p: (-round(p.centroid.y), round(p.centroid.x)))
+    return sorted(pieces, key=lambda p: (p.centroid.y < 0, p.centroid.x))
 
 
 ROADS = [
@@ -385,21 +386,6 @@ def generate(seed: int = SEED) -> dict[str, pd.DataFrame]:
         dict(code=[COMMUNITY_CODE], name=["石龙溪社区"]),
         geometry=[shapely.MultiPolygon([community])], crs=4326)
     return out
-
-
-FILES = {  # layer → file name, in load order (references point backwards)
-    "community": "community.geojson",
-    "grids": "grids.geojson",
-    "grid_staff": "grid_staff.csv",
-    "party_organizations": "party_organizations.csv",
-    "party_members": "party_members.csv",
-    "compounds": "compounds.geojson",
-    "buildings": "buildings.geojson",
-    "households": "households.geojson",
-    "roads": "roads.geojson",
-    "parking_lots": "parking_lots.geojson",
-    "facilities": "facilities.geojson",
-}
 
 
 def write(out_dir: Path = OUT_DIR, seed: int = SEED) -> dict[str, Path]:

@@ -1,0 +1,41 @@
+"""Web shell of the map service: an application factory, one blueprint per feature."""
+from __future__ import annotations
+
+import os
+
+from flask import Flask
+
+from geodata.db import database_url, make_engine
+
+
+def create_app(config: dict | None = None) -> Flask:
+    app = Flask(__name__)
+    app.config.from_mapping(
+        DATABASE_URL=os.environ.get("DATABASE_URL"),
+        TIANDITU_KEY=os.environ.get("TIANDITU_KEY"),
+        JSON_AS_ASCII=False,
+    )
+    app.config.update(config or {})
+    app.json.ensure_ascii = False
+    app.json.sort_keys = False
+
+    from . import assets
+    assets.init_app(app)
+
+    from .cli import db_cli, geodata_cli
+    app.cli.add_command(db_cli)
+    app.cli.add_command(geodata_cli)
+
+    from .views import api, pages
+    app.register_blueprint(pages.bp)
+    app.register_blueprint(api.bp)
+    return app
+
+
+def engine(app: Flask):
+    """The app's SQLAlchemy engine, created on first use so that CLI help needs no database."""
+    eng = app.extensions.get("geodata_engine")
+    if eng is None:
+        url = database_url(app.config.get("DATABASE_URL"))
+        eng = app.extensions["geodata_engine"] = make_engine(url, pool_size=5, max_overflow=10)
+    return eng

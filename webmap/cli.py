@@ -1,0 +1,105 @@
+"""Command-line tools: ``flask --app app db …`` and ``flask --app app geodata …``."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+from flask import current_app
+from flask.cli import AppGroup
+
+from geodata import migrate
+from geodata.exporter import ExportError, export_layer
+from geodata.importer import ImportRejected, import_file
+from geodata.layers import LAYERS
+from geodata.sample import is_loaded, load_sample
+
+from . import engine
+
+db_cli = AppGroup("db", help="Database schema (Alembic migrations).")
+geodata_cli = AppGroup("geodata", help="Import, export and sample data.")
+
+LAYER = click.Choice(list(LAYERS))
+
+
+@db_cli.command("upgrade")
+@click.argument("revision", default="head")
+def db_upgrade(revision: str):
+    """Apply migrations up to REVISION (default: the latest)."""
+    migrate.upgrade(current_app.config.get("DATABASE_URL"), revision)
+    click.echo(f"database at revision {revision}")
+
+
+@db_cli.command("downgrade")
+@click.argument("revision")
+def db_downgrade(revision: str):
+    """Revert migrations down to REVISION ('base' empties the schema)."""
+    migrate.downgrade(current_app.config.get("DATABASE_URL"), revision)
+    click.echo(f"database at revision {revision}")
+
+
+def _progress_bar(label: str):
+    """A click progress bar that appears only for files large enough to wait for."""
+    state = {"bar": None}
+
+    def update(done: int, total: int) -> None:
+        if total < 5000:
+            return
+        if state["bar"] is None:
+            state["bar"] = click.progressbar(length=total, label=label, file=click.get_text_stream("stderr"))
+            state["bar"].__enter__()
+        bar = state["bar"]
+        bar.update(done - bar.pos)
+        if done >= total:
+            bar.__exit__(None, None, None)
+
+    return update
+
+
+@geodata_cli.command("import")
+@click.argument("layer", type=LAYER)
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--crs", help="CRS of the file when it does not say (e.g. EPSG:4545); overrides it.")
+@click.option("--from-gcj02", is_flag=True,
+              help="Coordinates were captured on a GCJ-02 map (Gaode/Tencent): shift them to WGS 84.")
+@click.option("--reject-invalid", is_flag=True,
+              help="Reject invalid geometries instead of repairing them with make_valid.")
+def import_cmd(layer: str, file: Path, crs: str | None, from_gcj02: bool, reject_invalid: bool):
+    """Import FILE (GeoJSON, GeoPackage, Shapefile or CSV with lon/lat) into LAYER.
+
+    Features are matched by their `code`: existing ones are updated, new ones inserted. The import
+    is one transaction: if any feature is rejected, nothing changes and every problem is listed.
+    """
+    try:
+        report = import_file(engine(current_app), layer, file, crs=crs, from_gcj02=from_gcj02,
+                             invalid="reject" if reject_invalid else "repair",
+                             progress=_progress_bar(f"importing {layer}"))
+    except ImportRejected as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(str(report))
+
+
+@geodata_cli.command("export")
+@click.argument("layer", type=LAYER)
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+def export_cmd(layer: str, file: Path):
+    """Export LAYER to FILE; the extension picks the format (.geojson, .gpkg, .shp, .csv).
+
+    References are written as codes, so the file can be edited and imported again.
+    """
+    try:
+        n = export_layer(engine(current_app), layer, file)
+    except ExportError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"{layer}: {n} feature(s) written to {file}")
+
+
+@geodata_cli.command("load-sample")
+@click.option("--if-empty", is_flag=True, help="Do nothing when the database already has grids.")
+def load_sample_cmd(if_empty: bool):
+    """Load the illustrative Shilongxi dataset (re-loading updates it in place)."""
+    eng = engine(current_app)
+    if if_empty and is_loaded(eng):
+        click.echo("sample data: already loaded")
+        return
+    for report in load_sample(eng):
+        click.echo(str(report))
