@@ -24,6 +24,7 @@ import shapely
 from geoalchemy2 import WKBElement
 from sqlalchemy import Connection, Engine, literal_column, select, text
 from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.exc import DataError, IntegrityError
 
 from .gcj02 import geometries_from_gcj02
 from .layers import Layer, get_layer
@@ -123,8 +124,9 @@ def _points_from_columns(df: pd.DataFrame, layer: Layer, crs) -> gpd.GeoDataFram
 # --- checking --------------------------------------------------------------------------------
 
 def _feature_ids(df: pd.DataFrame) -> list[str]:
-    codes = df["code"].astype(str) if "code" in df else pd.Series([""] * len(df))
-    return [c if c not in ("", "nan", "None") else f"#{i + 1}" for i, c in enumerate(codes)]
+    codes = df["code"].tolist() if "code" in df else [None] * len(df)
+    return [str(c).strip() if not pd.isna(c) and str(c).strip() else f"#{i + 1}"
+            for i, c in enumerate(codes)]
 
 
 def _fix_geometry(df: gpd.GeoDataFrame, layer: Layer, ids: list[str], invalid: str,
@@ -146,7 +148,7 @@ def _fix_geometry(df: gpd.GeoDataFrame, layer: Layer, ids: list[str], invalid: s
         else:
             fixed = shapely.make_valid(geoms[bad])
             # make_valid may return a collection: keep the parts of the wanted dimension.
-            fixed = np.array([_keep_type(g, single) for g in fixed], dtype=object)
+            fixed = np.array([_keep_type(g, want) for g in fixed], dtype=object)
             for i, g in zip(np.flatnonzero(bad), fixed):
                 if g is None:
                     problems.append(f"{ids[i]}: invalid geometry that cannot be repaired "
@@ -171,20 +173,24 @@ def _fix_geometry(df: gpd.GeoDataFrame, layer: Layer, ids: list[str], invalid: s
                         f"holds {want.lower()}s")
     if shapely.has_z(out[~shapely.is_missing(out)]).any():
         out = shapely.force_2d(out)
+    if single == "POLYGON":  # RFC 7946 winding, whatever the source format used
+        out = shapely.orient_polygons(out, exterior_cw=False)
     return out, repaired
 
 
-def _keep_type(geom, single: str):
+def _keep_type(geom, want: str):
+    """The parts of a repaired geometry that fit a layer of type ``want``, or None."""
     if geom is None or geom.is_empty:
         return None
-    if geom.geom_type.upper().removeprefix("MULTI") == single:
-        return geom if geom.geom_type.upper() != "MULTI" + single or len(geom.geoms) > 1 \
-            else geom.geoms[0]
-    parts = [g for g in getattr(geom, "geoms", [geom])
-             if g.geom_type.upper().removeprefix("MULTI") == single]
-    if len(parts) == 1 and parts[0].geom_type.upper() == single:
-        return parts[0]
-    return None
+    single = want.removeprefix("MULTI")
+    parts = [p for p in getattr(geom, "geoms", [geom])
+             if p.geom_type.upper().removeprefix("MULTI") == single]
+    parts = [q for p in parts for q in getattr(p, "geoms", [p])]
+    if not parts:
+        return None
+    if want.startswith("MULTI"):
+        return shapely.union_all(parts) if len(parts) > 1 else parts[0]
+    return parts[0] if len(parts) == 1 else None
 
 
 def _coerce(value, kind: type):
@@ -228,6 +234,10 @@ def _records(df: pd.DataFrame, layer: Layer, ids: list[str], problems: list[str]
         for col in layer.required:
             if col in df.columns and rec.get(col) is None:
                 problems.append(f"{ids[i]}: {col} is empty")
+        for col, allowed in layer.choices.items():
+            if rec.get(col) is not None and rec[col] not in allowed:
+                problems.append(f"{ids[i]}: {col} {rec[col]!r} is not one of "
+                                f"{', '.join(allowed)}")
         records.append(rec)
     return records
 
@@ -350,5 +360,13 @@ def import_file(engine: Engine, layer_name: str, path: str | Path, *,
     """Read ``path`` and import it as ``layer_name`` in one transaction."""
     layer = get_layer(layer_name)
     df = read_file(path, layer, crs=crs, from_gcj02=from_gcj02)
-    with engine.begin() as conn:
-        return import_frame(conn, layer.name, df, invalid=invalid, progress=progress)
+    try:
+        with engine.begin() as conn:
+            return import_frame(conn, layer.name, df, invalid=invalid, progress=progress)
+    except (IntegrityError, DataError) as exc:
+        # A rule only the database checks (e.g. residents > 0): name it and change nothing.
+        diag = getattr(exc.orig, "diag", None)
+        detail = getattr(diag, "message_primary", None) or str(exc.orig)
+        if getattr(diag, "message_detail", None):
+            detail += f" ({diag.message_detail})"
+        raise ImportRejected(layer.name, [f"the database refused the data: {detail}"]) from exc

@@ -29,6 +29,7 @@ class Layer:
     geometry: str | None           # PostGIS type of the geom column, None for plain tables
     refs: dict[str, Ref] = field(default_factory=dict)  # file column → reference
     public: tuple[str, ...] = ()   # properties that may appear on public maps and the API
+    choices: dict[str, tuple[str, ...]] = field(default_factory=dict)  # enumerated columns
 
     @property
     def table(self) -> Table:
@@ -58,13 +59,16 @@ LAYERS: dict[str, Layer] = {layer.name: layer for layer in [
     Layer("community", "社区边界", models.Community, "MULTIPOLYGON", public=("code", "name")),
     Layer("grids", "网格", models.Grid, "POLYGON", public=("code", "name")),
     Layer("grid_staff", "网格员", models.GridStaff, None,
-          refs={"grid_code": Ref("grid_id", "grids")}),
+          refs={"grid_code": Ref("grid_id", "grids")},
+          choices={"role": models.STAFF_ROLES}),
     Layer("party_organizations", "党组织", models.PartyOrganization, None,
-          refs={"parent_code": Ref("parent_id", "party_organizations")}),
+          refs={"parent_code": Ref("parent_id", "party_organizations")},
+          choices={"level": models.PARTY_LEVELS}),
     Layer("party_members", "党员", models.PartyMember, None,
           refs={"group_code": Ref("group_id", "party_organizations")}),
     Layer("compounds", "小区与聚居点", models.Compound, "POLYGON",
-          public=("code", "name", "kind", "owners_committee")),
+          public=("code", "name", "kind", "owners_committee"),
+          choices={"kind": models.COMPOUND_KINDS}),
     Layer("buildings", "楼栋", models.Building, "POLYGON",
           refs={"compound_code": Ref("compound_id", "compounds"),
                 "party_group_code": Ref("party_group_id", "party_organizations")},
@@ -74,11 +78,13 @@ LAYERS: dict[str, Layer] = {layer.name: layer for layer in [
                 "contact_member_code": Ref("contact_member_id", "party_members")},
           public=("code",)),
     Layer("roads", "道路", models.Road, "LINESTRING",
-          public=("code", "name", "class", "surface", "year_built")),
+          public=("code", "name", "class", "surface", "year_built"),
+          choices={"class": models.ROAD_CLASSES}),
     Layer("parking_lots", "停车场", models.ParkingLot, "POLYGON",
           public=("code", "name", "capacity")),
     Layer("facilities", "设施", models.Facility, "POINT",
-          public=("code", "name", "kind", "opening_hours")),
+          public=("code", "name", "kind", "opening_hours"),
+          choices={"kind": models.FACILITY_KINDS}),
 ]}
 
 MAP_LAYERS = ("grids", "compounds", "buildings", "households", "roads", "parking_lots",

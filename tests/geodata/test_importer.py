@@ -1,0 +1,202 @@
+"""Importing and exporting layers: formats, CRSs, repairs, rejections, re-imports."""
+import json
+from pathlib import Path
+
+import geopandas as gpd
+import pandas as pd
+import pytest
+import shapely
+from pyproj import Geod
+from shapely.geometry import Point, Polygon
+from sqlalchemy import text
+
+from geodata.exporter import ExportError, export_layer
+from geodata.importer import ImportRejected, import_file
+from geodata.sample import DATA_DIR
+
+CONTEXT = Path(__file__).resolve().parents[2] / "geodata" / "context"
+GEOD = Geod(ellps="WGS84")
+
+
+def fingerprint(engine, table):
+    """A digest of a whole table, to prove that a failed import changed nothing."""
+    with engine.connect() as conn:
+        return conn.execute(text(
+            f"SELECT count(*), md5(coalesce(string_agg(t::text, '|' ORDER BY t.id), '')) "
+            f"FROM {table} t")).one()
+
+
+def new_facilities(n=2, x0=107.495, y0=31.245):
+    return gpd.GeoDataFrame(
+        {"code": [f"NEW{i}" for i in range(n)], "name": [f"新摄像头{i}" for i in range(n)],
+         "kind": ["camera"] * n},
+        geometry=[Point(x0 + i * 1e-4, y0) for i in range(n)], crs=4326)
+
+
+def test_good_geojson_is_inserted_and_a_reimport_updates(db, tmp_path):
+    path = tmp_path / "cams.geojson"
+    new_facilities(3).to_file(path)
+    before = fingerprint(db, "facilities")[0]
+    report = import_file(db, "facilities", path)
+    assert (report.inserted, report.updated) == (3, 0)
+    again = import_file(db, "facilities", path)
+    assert (again.inserted, again.updated) == (0, 3)
+    assert fingerprint(db, "facilities")[0] == before + 3
+
+
+def test_a_broken_file_changes_nothing_and_names_every_bad_feature(db, tmp_path):
+    good = new_facilities(1)
+    bad = gpd.GeoDataFrame(
+        {"code": ["BADTYPE", None, "BADKIND", "NOGEOM"],
+         "name": ["多边形", "无编码", "未知类型", "无几何"],
+         "kind": ["camera", "camera", "spaceport", "camera"]},
+        geometry=[Polygon([(107.49, 31.24), (107.491, 31.24), (107.491, 31.241)]),
+                  Point(107.49, 31.24), Point(107.49, 31.24), None], crs=4326)
+    path = tmp_path / "broken.geojson"
+    pd.concat([good, bad]).to_file(path)
+    before = fingerprint(db, "facilities")
+    with pytest.raises(ImportRejected) as err:
+        import_file(db, "facilities", path)
+    message = str(err.value)
+    for feature in ("BADTYPE", "#3", "BADKIND", "NOGEOM"):
+        assert feature in message
+    assert "spaceport" in message and "polygon" in message
+    assert fingerprint(db, "facilities") == before
+
+
+def test_invalid_geometry_is_repaired_and_reported_or_rejected(db, tmp_path):
+    spike = Polygon([(0, 0), (10, 0), (10, 10), (10, 20), (10, 10), (0, 10), (0, 0)])
+    spike = shapely.affinity.affine_transform(spike, [1e-5, 0, 0, 1e-5, 107.495, 31.245])
+    bowtie = Polygon([(0, 0), (10, 10), (10, 0), (0, 10), (0, 0)])
+    bowtie = shapely.affinity.affine_transform(bowtie, [1e-5, 0, 0, 1e-5, 107.497, 31.245])
+    lots = gpd.GeoDataFrame({"code": ["PKS"], "name": ["带毛刺的停车场"], "capacity": [10]},
+                            geometry=[spike], crs=4326)
+    path = tmp_path / "spike.geojson"
+    lots.to_file(path)
+    report = import_file(db, "parking_lots", path)
+    assert report.repaired == ["PKS"] and report.inserted == 1
+    with db.connect() as conn:
+        assert conn.execute(text("SELECT ST_IsValid(geom) AND GeometryType(geom) = 'POLYGON' "
+                                 "FROM parking_lots WHERE code = 'PKS'")).scalar_one()
+
+    before = fingerprint(db, "parking_lots")
+    with pytest.raises(ImportRejected, match="PKS"):
+        import_file(db, "parking_lots", path, invalid="reject")
+    # a bow-tie repairs into two polygons: not a polygon, so it is rejected by name
+    lots2 = gpd.GeoDataFrame({"code": ["PKB"], "name": ["蝴蝶形"], "capacity": [10]},
+                             geometry=[bowtie], crs=4326)
+    lots2.to_file(tmp_path / "bowtie.geojson")
+    with pytest.raises(ImportRejected, match="PKB: invalid geometry that cannot be repaired"):
+        import_file(db, "parking_lots", tmp_path / "bowtie.geojson")
+    assert fingerprint(db, "parking_lots") == before
+
+
+@pytest.mark.parametrize("crs", ["EPSG:4545", "EPSG:4490", "EPSG:32648"])
+def test_projected_and_cgcs2000_files_are_reprojected(db, tmp_path, crs):
+    cams = new_facilities(2)
+    path = tmp_path / "cams.gpkg"
+    cams.to_crs(crs).to_file(path, layer="facilities")
+    import_file(db, "facilities", path)
+    with db.connect() as conn:
+        got = dict((c, (x, y)) for c, x, y in conn.execute(text(
+            "SELECT code, ST_X(geom), ST_Y(geom) FROM facilities WHERE code LIKE 'NEW%'")))
+    for code, p in zip(cams["code"], cams.geometry):
+        assert got[code] == pytest.approx((p.x, p.y), abs=1e-7)
+
+
+def test_a_file_without_crs_takes_the_crs_option(db, tmp_path):
+    cams = new_facilities(1).to_crs("EPSG:4545")
+    path = tmp_path / "cams.csv"
+    pd.DataFrame({"code": cams["code"], "name": cams["name"], "kind": cams["kind"],
+                  "x": cams.geometry.x, "y": cams.geometry.y}).to_csv(path, index=False)
+    import_file(db, "facilities", path, crs="EPSG:4545")
+    with db.connect() as conn:
+        x, y = conn.execute(text("SELECT ST_X(geom), ST_Y(geom) FROM facilities "
+                                 "WHERE code = 'NEW0'")).one()
+    assert (x, y) == pytest.approx((107.495, 31.245), abs=1e-7)
+
+
+def test_gcj02_file_is_shifted_back_to_wgs84(db, tmp_path):
+    raw = json.loads((CONTEXT / "tongchuan-511702-gcj02.geojson").read_text())
+    raw["features"][0]["properties"].update(code="511702000000", name="通川区")
+    path = tmp_path / "tongchuan.geojson"
+    path.write_text(json.dumps(raw, ensure_ascii=False))
+    import_file(db, "community", path, from_gcj02=True)
+    with db.connect() as conn:
+        x, y = conn.execute(text("SELECT ST_X(ST_Centroid(geom)), ST_Y(ST_Centroid(geom)) "
+                                 "FROM community WHERE code = '511702000000'")).one()
+    src = gpd.read_file(path).geometry.iloc[0].centroid
+    az, _, dist = GEOD.inv(src.x, src.y, x, y)
+    # published shift at Tongchuan: about 435 m west and 246 m north, ~500 m in all
+    assert 450 < dist < 550
+    assert -80 < az < -40  # towards the north-west
+
+
+def test_csv_with_lon_lat_columns(db, tmp_path):
+    path = tmp_path / "cams.csv"
+    path.write_text("code,name,kind,lon,lat\nCSV1,路口监控,camera,107.4951,31.2452\n",
+                    encoding="utf-8")
+    report = import_file(db, "facilities", path)
+    assert report.inserted == 1
+
+
+def test_csv_without_coordinates_is_refused_clearly(db, tmp_path):
+    path = tmp_path / "cams.csv"
+    path.write_text("code,name,kind\nCSV1,路口监控,camera\n", encoding="utf-8")
+    with pytest.raises(ImportRejected, match="lon and lat"):
+        import_file(db, "facilities", path)
+
+
+def test_unknown_reference_is_rejected(db, tmp_path):
+    path = tmp_path / "hh.csv"
+    path.write_text("code,building_code,unit_room,residents,lon,lat\n"
+                    "HNEW,NO-SUCH-BUILDING,1,2,107.495,31.245\n", encoding="utf-8")
+    before = fingerprint(db, "households")
+    with pytest.raises(ImportRejected, match="HNEW: building_code 'NO-SUCH-BUILDING'"):
+        import_file(db, "households", path)
+    assert fingerprint(db, "households") == before
+
+
+def test_a_rule_only_the_database_checks_is_reported(db, tmp_path):
+    path = tmp_path / "hh.csv"
+    path.write_text("code,building_code,unit_room,residents,lon,lat\n"
+                    "HNEW,CP01-B01,1,0,107.495,31.245\n", encoding="utf-8")
+    before = fingerprint(db, "households")
+    with pytest.raises(ImportRejected, match="households_residents_positive"):
+        import_file(db, "households", path)
+    assert fingerprint(db, "households") == before
+
+
+def test_overlapping_grid_is_rejected(db, tmp_path):
+    grids = gpd.read_file(DATA_DIR / "grids.geojson")
+    moved = grids.iloc[[0]].copy()
+    moved["code"] = "511702005007099"
+    moved.geometry = moved.geometry.translate(0.001, 0)
+    path = tmp_path / "grid.geojson"
+    moved.to_file(path)
+    before = fingerprint(db, "grids")
+    with pytest.raises(ImportRejected, match="overlap"):
+        import_file(db, "grids", path)
+    assert fingerprint(db, "grids") == before
+
+
+@pytest.mark.parametrize("suffix", [".geojson", ".gpkg", ".shp", ".csv"])
+def test_export_then_import_round_trips(db, tmp_path, suffix):
+    for layer in ("households", "roads", "buildings"):
+        path = tmp_path / f"{layer}{suffix}"
+        before = fingerprint(db, layer)
+        n = export_layer(db, layer, path)
+        assert n == before[0]
+        report = import_file(db, layer, path)
+        assert (report.inserted, report.updated) == (0, n)
+        assert fingerprint(db, layer) == before, layer
+
+
+def test_non_spatial_layers_export_to_csv_only(db, tmp_path):
+    assert export_layer(db, "party_members", tmp_path / "m.csv") > 0
+    report = import_file(db, "party_members", tmp_path / "m.csv")
+    assert report.inserted == 0 and report.updated > 0
+    with pytest.raises(ExportError, match="csv"):
+        export_layer(db, "party_members", tmp_path / "m.geojson")
+    with pytest.raises(ExportError, match="unknown file type"):
+        export_layer(db, "roads", tmp_path / "roads.kml")
