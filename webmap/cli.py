@@ -1,6 +1,7 @@
 """Command-line tools: ``flask --app app db …`` and ``flask --app app geodata …``."""
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import click
@@ -45,7 +46,7 @@ def _progress_bar(label: str):
         if total < 5000:
             return
         if state["bar"] is None:
-            state["bar"] = click.progressbar(length=total, label=label, file=click.get_text_stream("stderr"))
+            state["bar"] = click.progressbar(length=total, label=label, file=sys.stderr)
             state["bar"].__enter__()
         bar = state["bar"]
         bar.update(done - bar.pos)

@@ -11,6 +11,7 @@ from html import escape
 
 import folium
 import geopandas as gpd
+import pandas as pd
 import shapely
 from branca.element import MacroElement, Template
 
@@ -59,11 +60,16 @@ def available_basemaps(tianditu_key: str | None) -> list[Basemap]:
     return [b for b in BASEMAPS.values() if not b.needs_key or tianditu_key]
 
 
+def escape_text(value: str) -> str:
+    """HTML-escape, and neutralise ` and $ too: folium puts tooltips in JS template literals."""
+    return escape(value).replace("`", "&#96;").replace("$", "&#36;")
+
+
 def _escaped(frame: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     frame = frame.copy()
     for col in frame.columns:
-        if col != frame.geometry.name and frame[col].dtype == object:
-            frame[col] = frame[col].map(lambda v: escape(v) if isinstance(v, str) else v)
+        if col != frame.geometry.name and not pd.api.types.is_numeric_dtype(frame[col]):
+            frame[col] = frame[col].map(lambda v: escape_text(v) if isinstance(v, str) else v)
     return frame
 
 
@@ -122,8 +128,8 @@ class Legend(MacroElement):
 
 def _legend_html(grid_rows: list[tuple[str, str]]) -> str:
     rows = ['<details open><summary class="legend-title">图例</summary>']
-    rows += [f'<div><span class="swatch" style="background:{c};opacity:.5"></span>{escape(n)}'
-             f'</div>' for n, c in grid_rows]
+    rows += [f'<div><span class="swatch" style="background:{c};opacity:.5"></span>{n}'
+             f'</div>' for n, c in grid_rows]  # names arrive escaped
     for label, colour, weight, dash in ROAD_STYLES.values():
         style = "dashed" if dash else "solid"
         rows.append(f'<div><span class="line" style="border-top:{max(weight - 2, 2)}px {style} '
@@ -133,7 +139,7 @@ def _legend_html(grid_rows: list[tuple[str, str]]) -> str:
     for label, badge, colour in FACILITY_STYLES.values():
         rows.append(f'<div><span class="badge" style="background:{colour}">{badge}</span>'
                     f'{label}</div>')
-    rows.append(f'</details><div class="legend-note">{escape(NOTE)}</div>')
+    rows.append(f'</details><div class="legend-note">{escape_text(NOTE)}</div>')
     return "".join(rows)
 
 

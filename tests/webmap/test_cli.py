@@ -1,0 +1,74 @@
+"""The command-line tools, through Flask's CLI runner."""
+import geopandas as gpd
+import numpy as np
+import pytest
+from shapely.geometry import Point
+from sqlalchemy import text
+
+
+@pytest.fixture
+def cli(write_app):
+    return write_app.test_cli_runner()
+
+
+def count(app, table):
+    from webmap import engine
+    with engine(app).connect() as conn:
+        return conn.execute(text(f"SELECT count(*) FROM {table}")).scalar_one()
+
+
+def cams(n, codes=None):
+    return gpd.GeoDataFrame({"code": codes or [f"C{i}" for i in range(n)],
+                             "name": ["监控"] * n, "kind": ["camera"] * n},
+                            geometry=[Point(107.49 + i * 1e-6, 31.24) for i in range(n)],
+                            crs=4326)
+
+
+def test_import_and_export(cli, write_app, tmp_path):
+    cams(2).to_file(tmp_path / "c.geojson")
+    result = cli.invoke(args=["geodata", "import", "facilities", str(tmp_path / "c.geojson")])
+    assert result.exit_code == 0, result.output
+    assert "2 inserted" in result.output
+    result = cli.invoke(args=["geodata", "export", "roads", str(tmp_path / "roads.gpkg")])
+    assert result.exit_code == 0 and (tmp_path / "roads.gpkg").exists()
+    assert f"{count(write_app, 'roads')} feature(s)" in result.output
+
+
+def test_broken_import_exits_non_zero_and_changes_nothing(cli, write_app, tmp_path):
+    bad = cams(3, ["C1", "C1", "C2"])
+    bad.to_file(tmp_path / "bad.geojson")
+    before = count(write_app, "facilities")
+    result = cli.invoke(args=["geodata", "import", "facilities", str(tmp_path / "bad.geojson")])
+    assert result.exit_code == 1
+    assert "C1: code appears more than once" in result.output
+    assert "nothing imported" in result.output
+    assert count(write_app, "facilities") == before
+
+
+def test_missing_file_and_bad_layer(cli, tmp_path):
+    result = cli.invoke(args=["geodata", "import", "facilities", str(tmp_path / "none.csv")])
+    assert result.exit_code == 1 and "file not found" in result.output
+    result = cli.invoke(args=["geodata", "import", "rivers", str(tmp_path / "none.csv")])
+    assert result.exit_code == 2 and "rivers" in result.output
+    result = cli.invoke(args=["geodata", "export", "roads", str(tmp_path / "roads.kml")])
+    assert result.exit_code == 1 and "unknown file type" in result.output
+
+
+def test_large_import_shows_progress(cli, write_app, tmp_path):
+    n = 6000
+    rng = np.random.default_rng(0)
+    frame = cams(n)
+    frame.geometry = gpd.points_from_xy(107.49 + rng.random(n) * 0.01,
+                                        31.24 + rng.random(n) * 0.01, crs=4326)
+    frame.to_file(tmp_path / "many.gpkg")
+    result = cli.invoke(args=["geodata", "import", "facilities", str(tmp_path / "many.gpkg")])
+    assert result.exit_code == 0, result.output
+    assert "importing facilities" in result.output
+    assert f"{n} inserted" in result.output
+
+
+def test_load_sample_if_empty_and_db_upgrade(cli):
+    result = cli.invoke(args=["geodata", "load-sample", "--if-empty"])
+    assert result.exit_code == 0 and "already loaded" in result.output
+    result = cli.invoke(args=["db", "upgrade"])
+    assert result.exit_code == 0 and "head" in result.output
