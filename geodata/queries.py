@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 
-import geopandas as gpd
 from sqlalchemy import Connection, text
 
 from .layers import METRIC_SRID, get_layer
@@ -92,10 +91,9 @@ def layer_geojson(conn: Connection, layer: str, bbox=None, precision: int = 7) -
         FROM ({sql}) t"""), params).scalar_one()
 
 
-def layer_frame(conn: Connection, layer: str, bbox=None) -> gpd.GeoDataFrame:
-    """A layer's public features as a GeoDataFrame in EPSG:4326."""
-    sql, params = _layer_select(layer, bbox)
-    return gpd.read_postgis(text(sql), conn, geom_col="geom", params=params)
+def layer_features(conn: Connection, layer: str, bbox=None, precision: int = 7) -> dict:
+    """A layer's public features as a GeoJSON FeatureCollection (dict)."""
+    return json.loads(layer_geojson(conn, layer, bbox, precision))
 
 
 def summary(conn: Connection) -> dict:

@@ -6,12 +6,12 @@ before it reaches a tooltip, since Leaflet inserts tooltip content as HTML.
 """
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from html import escape
 
 import folium
-import geopandas as gpd
-import pandas as pd
+
 import shapely
 from branca.element import MacroElement, Template
 
@@ -65,19 +65,33 @@ def escape_text(value: str) -> str:
     return escape(value).replace("`", "&#96;").replace("$", "&#36;")
 
 
-def _escaped(frame: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
-    frame = frame.copy()
-    for col in frame.columns:
-        if col != frame.geometry.name and not pd.api.types.is_numeric_dtype(frame[col]):
-            frame[col] = frame[col].map(lambda v: escape_text(v) if isinstance(v, str) else v)
-    return frame
+def _for_display(fc: dict, basemap: Basemap) -> dict:
+    """A copy of a FeatureCollection with user text escaped and, on GCJ-02 tiles, shifted."""
+    features = [{"type": "Feature", "geometry": f["geometry"],
+                 "properties": {k: escape_text(v) if isinstance(v, str) else v
+                                for k, v in f["properties"].items()}}
+                for f in fc["features"]]
+    if basemap.gcj02 and features:
+        geoms = shapely.from_geojson([json.dumps(f["geometry"]) for f in features])
+        shifted = shapely.to_geojson(geometries_to_gcj02(geoms))
+        for f, g in zip(features, shifted):
+            f["geometry"] = json.loads(g)
+    return {"type": "FeatureCollection", "features": features}
 
 
-def _for_display(frame: gpd.GeoDataFrame, basemap: Basemap) -> gpd.GeoDataFrame:
-    frame = _escaped(frame)
-    if basemap.gcj02 and len(frame):
-        frame = frame.set_geometry(geometries_to_gcj02(frame.geometry.values), crs=4326)
-    return frame
+def _bounds(fc: dict) -> tuple[float, float, float, float]:
+    geoms = shapely.from_geojson([json.dumps(f["geometry"]) for f in fc["features"]])
+    return tuple(shapely.total_bounds(geoms))
+
+
+def _points_of(fc: dict, html) -> dict:
+    """Label points (inside each polygon) carrying an ``html`` property for a DivIcon."""
+    geoms = shapely.from_geojson([json.dumps(f["geometry"]) for f in fc["features"]])
+    points = shapely.point_on_surface(geoms)
+    return {"type": "FeatureCollection", "features": [
+        {"type": "Feature", "geometry": json.loads(shapely.to_geojson(p)),
+         "properties": {"code": f["properties"]["code"], "html": html(f["properties"])}}
+        for f, p in zip(fc["features"], points)]}
 
 
 def _add_tiles(m: folium.Map, basemap: Basemap, tianditu_key: str | None) -> None:
@@ -143,24 +157,28 @@ def _legend_html(grid_rows: list[tuple[str, str]]) -> str:
     return "".join(rows)
 
 
-def community_map(layers: dict[str, gpd.GeoDataFrame], *, basemap: str = "none",
+def community_map(layers: dict[str, dict], *, basemap: str = "none",
                   tianditu_key: str | None = None, focus: str | None = None) -> folium.Map:
-    """The community map: grids, roads, parking lots, compounds, buildings, facilities, households.
+    """The community map from public layers given as GeoJSON FeatureCollections (dicts).
 
+    Layers: grids, compounds, buildings, parking_lots, roads, households, facilities.
     ``focus`` is a grid code to zoom to (its grid is drawn bolder).
     """
     bm = BASEMAPS.get(basemap, BASEMAPS["none"])
-    shown = {name: _for_display(frame, bm) for name, frame in layers.items()}
+    shown = {name: _for_display(fc, bm) for name, fc in layers.items()}
     grids = shown["grids"]
-    extent = grids[grids["code"] == focus] if focus else grids
-    minx, miny, maxx, maxy = extent.total_bounds if len(extent) else (107.49, 31.24, 107.51, 31.26)
+    grid_props = [f["properties"] for f in grids["features"]]
+    extent = {"features": [f for f in grids["features"] if f["properties"]["code"] == focus]
+              } if focus else grids
+    minx, miny, maxx, maxy = (_bounds(extent) if extent["features"]
+                              else (107.49, 31.24, 107.51, 31.26))
 
     m = folium.Map(location=[(miny + maxy) / 2, (minx + maxx) / 2], zoom_start=15, tiles=None,
                    control_scale=True, prefer_canvas=True, max_zoom=20,
                    width="100%", height="100%")
     _add_tiles(m, bm, tianditu_key)
 
-    colours = {code: GRID_COLOURS[i % len(GRID_COLOURS)] for i, code in enumerate(grids["code"])}
+    colours = {g["code"]: GRID_COLOURS[i % len(GRID_COLOURS)] for i, g in enumerate(grid_props)}
     folium.GeoJson(
         grids, name="网格",
         style_function=lambda f: {
@@ -172,16 +190,24 @@ def community_map(layers: dict[str, gpd.GeoDataFrame], *, basemap: str = "none",
             fields=["name", "code", "households", "residents", "workers"],
             aliases=["网格", "编码", "户数", "人口", "网格员"]),
     ).add_to(m)
-    labels = folium.FeatureGroup(name="网格标注")
-    points = shapely.point_on_surface(grids.geometry.values)
-    for (_, g), p in zip(grids.iterrows(), points):
-        html = (f'<div class="grid-label" data-code="{g["code"]}"><b>{g["name"]}</b><br>'
-                f'{g["code"]}<br>{g["households"]} 户 · 网格员 {g["workers"] or "—"}</div>')
-        folium.Marker([p.y, p.x], icon=folium.DivIcon(html=html, icon_size=(170, 54),
-                                                      icon_anchor=(85, 27))).add_to(labels)
-    labels.add_to(m)
+    if grids["features"]:
+        labels = _points_of(grids, lambda g: (
+            f'<div class="grid-label" data-code="{g["code"]}"><b>{g["name"]}</b><br>'
+            f'{g["code"]}<br>{g["households"]} 户 · 网格员 {g["workers"] or "—"}</div>'))
+        _icon_layer(labels, "网格标注", size=(170, 54)).add_to(m)
 
-    _compounds(shown["compounds"]).add_to(m)
+    compounds = shown["compounds"]
+    for f in compounds["features"]:
+        p = f["properties"]
+        p["kind_label"] = COMPOUND_KINDS.get(p["kind"], p["kind"])
+        p["owners_committee"] = p["owners_committee"] or "—"
+    folium.GeoJson(
+        compounds, name="小区与聚居点",
+        style_function=lambda f: {"color": "#6a3d9a", "weight": 2, "dashArray": "6 4",
+                                  "fillOpacity": 0.04},
+        tooltip=folium.GeoJsonTooltip(fields=["name", "kind_label", "owners_committee"],
+                                      aliases=["名称", "类型", "业委会"]),
+    ).add_to(m)
 
     folium.GeoJson(
         shown["buildings"], name="楼栋",
@@ -198,8 +224,10 @@ def community_map(layers: dict[str, gpd.GeoDataFrame], *, basemap: str = "none",
                                       aliases=["停车场", "车位", "面积（m²）"]),
     ).add_to(m)
 
-    roads = shown["roads"].assign(
-        class_label=lambda d: d["class"].map(lambda c: ROAD_STYLES.get(c, (c,))[0]))
+    roads = shown["roads"]
+    for f in roads["features"]:
+        f["properties"]["class_label"] = ROAD_STYLES.get(f["properties"]["class"],
+                                                         (f["properties"]["class"],))[0]
     folium.GeoJson(
         roads, name="道路",
         style_function=lambda f: dict(zip(
@@ -209,49 +237,40 @@ def community_map(layers: dict[str, gpd.GeoDataFrame], *, basemap: str = "none",
                                       aliases=["道路", "等级", "长度（米）"]),
     ).add_to(m)
 
-    households = folium.FeatureGroup(name=f"住户（{len(shown['households'])}）")
+    households = shown["households"]
     folium.GeoJson(
-        shown["households"], name="住户",
+        households, name=f"住户（{len(households['features'])}）",
         marker=folium.CircleMarker(radius=3, weight=1, color="#b71c1c", fill=True,
                                    fill_color="#ef5350", fill_opacity=0.8),
         tooltip=folium.GeoJsonTooltip(fields=["code"], aliases=["住户"]),
-    ).add_to(households)
-    households.add_to(m)
+    ).add_to(m)
 
-    facilities = folium.FeatureGroup(name="设施")
-    fac = shown["facilities"]
-    for (_, f), x, y in zip(fac.iterrows(), shapely.get_x(fac.geometry.values),
-                            shapely.get_y(fac.geometry.values)):
-        label, badge, colour = FACILITY_STYLES.get(f["kind"], (f["kind"], "•", "#555"))
-        tip = f"<b>{f['name']}</b><br>{label}"
-        if isinstance(f["opening_hours"], str):
-            tip += f"<br>开放时间：{f['opening_hours']}"
-        folium.Marker(
-            [y, x], tooltip=tip,
-            icon=folium.DivIcon(
-                html=f'<div class="fac-badge" data-kind="{f["kind"]}" '
-                     f'style="background:{colour}">{badge}</div>',
-                icon_size=(22, 22), icon_anchor=(11, 11)),
-        ).add_to(facilities)
-    facilities.add_to(m)
+    facilities = shown["facilities"]
+    for f in facilities["features"]:
+        p = f["properties"]
+        label, badge, colour = FACILITY_STYLES.get(p["kind"], (p["kind"], "•", "#555"))
+        p["kind_label"] = label
+        p["opening_hours"] = p["opening_hours"] or "—"
+        p["html"] = (f'<div class="fac-badge" data-kind="{p["kind"]}" '
+                     f'style="background:{colour}">{badge}</div>')
+    _icon_layer(facilities, "设施", size=(22, 22), tooltip=folium.GeoJsonTooltip(
+        fields=["name", "kind_label", "opening_hours"], aliases=["设施", "类型", "开放时间"],
+    )).add_to(m)
 
     folium.LayerControl(collapsed=False).add_to(m)
-    Legend(_legend_html([(n, colours[c]) for c, n in zip(grids["code"], grids["name"])])
-           ).add_to(m)
+    Legend(_legend_html([(g["name"], colours[g["code"]]) for g in grid_props])).add_to(m)
     m.fit_bounds([[miny, minx], [maxy, maxx]])
     return m
 
 
-def _compounds(frame: gpd.GeoDataFrame) -> folium.GeoJson:
-    frame = frame.assign(kind_label=frame["kind"].map(COMPOUND_KINDS).fillna(frame["kind"]),
-                         owners_committee=frame["owners_committee"].fillna("—"))
-    return folium.GeoJson(
-        frame, name="小区与聚居点",
-        style_function=lambda f: {"color": "#6a3d9a", "weight": 2, "dashArray": "6 4",
-                                  "fillOpacity": 0.04},
-        tooltip=folium.GeoJsonTooltip(fields=["name", "kind_label", "owners_committee"],
-                                      aliases=["名称", "类型", "业委会"]),
-    )
+def _icon_layer(fc: dict, name: str, size: tuple[int, int], tooltip=None) -> folium.GeoJson:
+    """Point features drawn as DivIcons whose HTML comes from each feature's ``html``
+    property (one layer and one icon template, however many points)."""
+    icon = folium.DivIcon(html="", icon_size=size, icon_anchor=(size[0] // 2, size[1] // 2),
+                          class_name="div-icon")
+    return folium.GeoJson(fc, name=name, marker=folium.Marker(icon=icon),
+                          style_function=lambda f: {"html": f["properties"]["html"]},
+                          tooltip=tooltip)
 
 
 def render_parts(m: folium.Map) -> dict[str, str]:

@@ -23,7 +23,8 @@ def _basemap() -> str:
 def _map_page(template: str, focus: str | None = None, **context):
     basemap = _basemap()
     with engine(current_app).connect() as conn:
-        layers = {name: queries.layer_frame(conn, name) for name in MAP_LAYERS}
+        layers = {name: queries.layer_features(conn, name, precision=6)
+                  for name in MAP_LAYERS}
         grids = queries.grid_codes(conn)
         summary = queries.summary(conn)
         figures = queries.grid_figures(conn, focus) if focus else None
