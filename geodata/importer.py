@@ -245,6 +245,9 @@ def _records(df: pd.DataFrame, layer: Layer, ids: list[str], problems: list[str]
 def _resolve_refs(conn: Connection, df: pd.DataFrame, layer: Layer, ids: list[str],
                   records: list[dict], problems: list[str]) -> None:
     from .layers import LAYERS
+    for file_col in layer.required_refs:
+        if file_col not in df.columns:
+            problems.append(f"column {file_col!r} is missing (required for {layer.name})")
     for file_col, ref in layer.refs.items():
         if file_col not in df.columns:
             continue
@@ -255,6 +258,8 @@ def _resolve_refs(conn: Connection, df: pd.DataFrame, layer: Layer, ids: list[st
         for i, value in enumerate(df[file_col].tolist()):
             code = _coerce(value, str)
             if code is None:
+                if file_col in layer.required_refs:
+                    problems.append(f"{ids[i]}: {file_col} is empty")
                 continue
             if code not in lookup:
                 problems.append(f"{ids[i]}: {file_col} {code!r} is not a known "

@@ -46,6 +46,12 @@ class Layer:
         return [n for n, c in self.attributes.items()
                 if not c.nullable and c.default is None and c.server_default is None]
 
+    @property
+    def required_refs(self) -> list[str]:
+        """Reference columns that every feature must fill (their foreign key is NOT NULL)."""
+        return [name for name, ref in self.refs.items()
+                if not self.table.c[ref.column].nullable]
+
     def kind_of(self, column: str) -> type:
         t = self.attributes[column].type
         if isinstance(t, Boolean):

@@ -104,3 +104,17 @@ def load_sample_cmd(if_empty: bool):
         return
     for report in load_sample(eng):
         click.echo(str(report))
+
+
+@geodata_cli.command("layers")
+def layers_cmd():
+    """List the layers with the columns an import file may hold (* = required)."""
+    for layer in LAYERS.values():
+        cols = [f"{c}*" if c in layer.required else c for c in layer.attributes]
+        cols += [f"{name}{'*' if name in layer.required_refs else ''} (→ {ref.layer}.code)"
+                 for name, ref in layer.refs.items()]
+        geometry = layer.geometry.lower() if layer.geometry else "no geometry: CSV"
+        click.echo(f"{layer.name} — {layer.title}, {geometry}")
+        click.echo(f"    {', '.join(cols)}")
+        for col, allowed in layer.choices.items():
+            click.echo(f"    {col}: {' | '.join(allowed)}")

@@ -157,6 +157,22 @@ def test_unknown_reference_is_rejected(db, tmp_path):
     assert fingerprint(db, "households") == before
 
 
+def test_optional_columns_take_their_defaults_and_required_ones_are_named(db, tmp_path):
+    path = tmp_path / "hh.csv"
+    path.write_text("code,building_code,unit_room,residents,lon,lat\n"
+                    "HNEW,CP01-B01,1单元999,2,107.495,31.245\n", encoding="utf-8")
+    assert import_file(db, "households", path).inserted == 1
+    with db.connect() as conn:
+        row = conn.execute(text("SELECT minors, elderly_alone, low_income, contact_member_id "
+                                "FROM households WHERE code = 'HNEW'")).one()
+    assert tuple(row) == (0, False, False, None)
+    path.write_text("code,unit_room,lon,lat\nHNEW2,1,107.495,31.245\n", encoding="utf-8")
+    with pytest.raises(ImportRejected) as err:
+        import_file(db, "households", path)
+    assert "'residents' is missing" in str(err.value)
+    assert "'building_code' is missing" in str(err.value)
+
+
 def test_a_rule_only_the_database_checks_is_reported(db, tmp_path):
     path = tmp_path / "hh.csv"
     path.write_text("code,building_code,unit_room,residents,lon,lat\n"
