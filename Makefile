@@ -20,9 +20,12 @@ $(BIN)/.requirements: requirements.txt
 	$(BIN)/pip install -q -r requirements.txt
 	touch $@
 
+node_modules/.package-lock.json: package.json package-lock.json
+	npm ci --omit=dev --no-audit --no-fund --loglevel=error
+
 setup:
 	scripts/system-deps
-	$(MAKE) --no-print-directory $(BIN)/.requirements
+	$(MAKE) --no-print-directory $(BIN)/.requirements node_modules/.package-lock.json
 
 run: setup
 	@$(WITH_DB) \
@@ -33,7 +36,7 @@ run: setup
 
 test:
 	scripts/system-deps --test
-	$(MAKE) --no-print-directory $(BIN)/.requirements
+	$(MAKE) --no-print-directory $(BIN)/.requirements node_modules/.package-lock.json
 	@$(WITH_DB) $(BIN)/python -m pytest -q $(PYTEST_ARGS)
 
 bench: setup

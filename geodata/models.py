@@ -11,8 +11,10 @@ from __future__ import annotations
 
 from geoalchemy2 import Geometry, WKBElement
 from sqlalchemy import (
-    Boolean, CheckConstraint, ForeignKey, Integer, SmallInteger, String, Text,
+    Boolean, CheckConstraint, DateTime, ForeignKey, Integer, SmallInteger, String, Text, func,
+    text,
 )
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 SRID = 4326
@@ -189,3 +191,103 @@ class Facility(Base):
     kind: Mapped[str] = mapped_column(String(32))
     opening_hours: Mapped[str | None] = mapped_column(Text)
     geom: Mapped[WKBElement] = mapped_column(Geometry("POINT", srid=SRID))
+
+
+# --- incidents -------------------------------------------------------------------------------
+
+INCIDENT_STATES = ("reported", "registered", "dispatched", "in_progress", "handled", "closed",
+                   "evaluated", "rejected", "duplicate", "reopened")
+
+
+class IncidentCategory(Base):
+    """An incident class: a code in the digital city-management style (major + minor class,
+    90xx for the community's local extension classes), a time limit and a stable Open311
+    ``service_code``."""
+    __tablename__ = "incident_categories"
+    __table_args__ = (CheckConstraint("code ~ '^[0-9]{4}$'", name="incident_categories_code"),
+                      CheckConstraint("time_limit_hours > 0",
+                                      name="incident_categories_time_limit_positive"))
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(8), unique=True)
+    service_code: Mapped[str] = mapped_column(String(48), unique=True)
+    name: Mapped[str] = mapped_column(Text)
+    name_en: Mapped[str] = mapped_column(Text)
+    group_name: Mapped[str] = mapped_column(Text)
+    time_limit_hours: Mapped[int] = mapped_column(Integer)
+    personal: Mapped[bool] = mapped_column(Boolean, server_default="false")  # disputes, housing
+    description: Mapped[str | None] = mapped_column(Text)
+
+
+class Incident(Base):
+    """A reported problem, placed in one grid and carried through the closed loop."""
+    __tablename__ = "incidents"
+    __table_args__ = (
+        _in_list("state", INCIDENT_STATES, "incidents_state"),
+        CheckConstraint("version > 0", name="incidents_version_positive"),
+        CheckConstraint("(state = 'duplicate') = (duplicate_of IS NOT NULL)",
+                        name="incidents_duplicate_has_original"),
+        CheckConstraint("rating IS NULL OR rating BETWEEN 1 AND 5", name="incidents_rating"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    category_id: Mapped[int] = mapped_column(ForeignKey("incident_categories.id"), index=True)
+    description: Mapped[str] = mapped_column(Text)
+    state: Mapped[str] = mapped_column(String(16), index=True)
+    version: Mapped[int] = mapped_column(Integer, server_default="1")
+    grid_id: Mapped[int] = mapped_column(ForeignKey("grids.id"), index=True)
+    household_id: Mapped[int | None] = mapped_column(ForeignKey("households.id"))
+    building_id: Mapped[int | None] = mapped_column(ForeignKey("buildings.id"))
+    road_id: Mapped[int | None] = mapped_column(ForeignKey("roads.id"))
+    road_distance_m: Mapped[float | None] = mapped_column()
+    duplicate_of: Mapped[int | None] = mapped_column(ForeignKey("incidents.id"))
+    reported_by: Mapped[str] = mapped_column(Text)
+    source: Mapped[str] = mapped_column(String(16), server_default="web")
+    contact: Mapped[str | None] = mapped_column(Text)  # reporter's contact (personal data)
+    rating: Mapped[int | None] = mapped_column(SmallInteger)
+    created_at = mapped_column(DateTime(timezone=True), nullable=False, index=True,
+                               server_default=func.now())
+    updated_at = mapped_column(DateTime(timezone=True), nullable=False, server_default=func.now())
+    deadline = mapped_column(DateTime(timezone=True), nullable=False)
+    closed_at = mapped_column(DateTime(timezone=True))
+    geom: Mapped[WKBElement] = mapped_column(Geometry("POINT", srid=SRID))
+
+
+class IncidentEvent(Base):
+    """One step of an incident's history. Rows are never changed or deleted (a trigger)."""
+    __tablename__ = "incident_events"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    incident_id: Mapped[int] = mapped_column(ForeignKey("incidents.id"), index=True)
+    at = mapped_column(DateTime(timezone=True), nullable=False, server_default=func.now())
+    actor: Mapped[str] = mapped_column(Text)
+    from_state: Mapped[str | None] = mapped_column(String(16))
+    to_state: Mapped[str] = mapped_column(String(16))
+    note: Mapped[str | None] = mapped_column(Text)
+    photos = mapped_column(JSONB, nullable=False, server_default=text("'[]'::jsonb"))
+
+
+class IncidentPhoto(Base):
+    __tablename__ = "incident_photos"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    incident_id: Mapped[int] = mapped_column(ForeignKey("incidents.id"), index=True)
+    filename: Mapped[str] = mapped_column(Text, unique=True)
+    content_type: Mapped[str] = mapped_column(String(32))
+    size_bytes: Mapped[int] = mapped_column(Integer)
+    width: Mapped[int] = mapped_column(Integer)
+    height: Mapped[int] = mapped_column(Integer)
+    uploaded_by: Mapped[str] = mapped_column(Text)
+    uploaded_at = mapped_column(DateTime(timezone=True), nullable=False, server_default=func.now())
+
+
+class Mediation(Base):
+    """The one-stop mediation record of a dispute (矛盾纠纷): parties, the three mediating
+    sides, the sessions and the outcome."""
+    __tablename__ = "mediations"
+    incident_id: Mapped[int] = mapped_column(ForeignKey("incidents.id"), primary_key=True)
+    parties = mapped_column(JSONB, nullable=False, server_default=text("'[]'::jsonb"))
+    party_branch: Mapped[str | None] = mapped_column(Text)      # community party branch
+    resident_representative: Mapped[str | None] = mapped_column(Text)
+    lawyer: Mapped[str | None] = mapped_column(Text)            # stationed lawyer
+    sessions = mapped_column(JSONB, nullable=False,               # [{"at": …, "note": …}]
+                             server_default=text("'[]'::jsonb"))
+    outcome: Mapped[str | None] = mapped_column(Text)
+    agreement: Mapped[bool | None] = mapped_column(Boolean)
+    updated_at = mapped_column(DateTime(timezone=True), nullable=False, server_default=func.now())

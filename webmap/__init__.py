@@ -19,16 +19,18 @@ def create_app(config: dict | None = None) -> Flask:
     app.json.ensure_ascii = False
     app.json.sort_keys = False
 
-    from . import assets
+    from . import assets, jsonapi
     assets.init_app(app)
+    jsonapi.init_app(app)
 
     from .cli import db_cli, geodata_cli
     app.cli.add_command(db_cli)
     app.cli.add_command(geodata_cli)
 
-    from .views import api, pages
+    from .views import api, incidents_api, pages
     app.register_blueprint(pages.bp)
     app.register_blueprint(api.bp)
+    incidents_api.init_app(app)
     return app
 
 

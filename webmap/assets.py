@@ -1,7 +1,8 @@
 """Leaflet and its plugins, served by the app itself (no CDN: the page works offline and in China).
 
-The files come from XStatic packages installed with the requirements. folium keeps its asset URLs
-in class attributes, so they are pointed at our routes once, at start-up.
+Leaflet and MarkerCluster come from XStatic packages (PyPI), the heat-map plugin and Chart.js from
+npm (``package.json``, installed by ``make``). folium keeps its asset URLs in class attributes,
+so they are pointed at our routes once, at start-up.
 """
 from __future__ import annotations
 
@@ -11,9 +12,14 @@ import xstatic.pkg.leaflet
 import xstatic.pkg.leaflet_markercluster
 from flask import Blueprint, Flask, abort, send_from_directory
 
+from geodata.db import PROJECT_ROOT
+
+NODE_MODULES = PROJECT_ROOT / "node_modules"
 PACKAGES = {
     "leaflet": xstatic.pkg.leaflet.BASE_DIR,
     "leaflet-markercluster": xstatic.pkg.leaflet_markercluster.BASE_DIR,
+    "leaflet.heat": str(NODE_MODULES / "leaflet.heat" / "dist"),
+    "chart.js": str(NODE_MODULES / "chart.js" / "dist"),
 }
 PREFIX = "/vendor"
 
@@ -36,6 +42,7 @@ def configure_folium() -> None:
     folium.plugins.MarkerCluster.default_css = [
         ("markerclustercss", f"{PREFIX}/leaflet-markercluster/MarkerCluster.css"),
         ("markerclusterdefaultcss", f"{PREFIX}/leaflet-markercluster/MarkerCluster.Default.css")]
+    folium.plugins.HeatMap.default_js = [("leaflet-heat.js", f"{PREFIX}/leaflet.heat/leaflet-heat.js")]
 
 
 def init_app(app: Flask) -> None:

@@ -39,7 +39,13 @@ def is_loaded(engine: Engine) -> bool:
 
 def load_sample(engine: Engine, data_dir: Path = DATA_DIR,
                 progress: Progress | None = None) -> list[ImportReport]:
-    """Import every sample layer in one transaction (all or nothing)."""
+    """Import every sample layer and, into an empty incidents table, the illustrative incident
+    history; in one transaction (all or nothing)."""
+    from .history import load_history
     frames = {layer: read_file(data_dir / name, get_layer(layer)) for layer, name in FILES.items()}
     with engine.begin() as conn:
-        return [import_frame(conn, layer, df, progress=progress) for layer, df in frames.items()]
+        reports = [import_frame(conn, layer, df, progress=progress)
+                   for layer, df in frames.items()]
+        n = load_history(conn)
+        reports.append(ImportReport("incidents (illustrative history)", read=n, inserted=n))
+        return reports

@@ -4,36 +4,15 @@ from __future__ import annotations
 import math
 
 from flask import Blueprint, Response, current_app, jsonify, request
-from werkzeug.exceptions import HTTPException
 
 from geodata import queries
 from geodata.layers import MAP_LAYERS
 from geodata.sample import NOTE
 
 from .. import engine
+from ..jsonapi import BadRequest, error
 
 bp = Blueprint("api", __name__, url_prefix="/api")
-
-
-class BadRequest(ValueError):
-    pass
-
-
-def error(status: int, message: str, **extra):
-    return jsonify({"error": message, **extra}), status
-
-
-@bp.errorhandler(BadRequest)
-def _bad_request(exc):
-    return error(400, str(exc))
-
-
-@bp.app_errorhandler(HTTPException)
-def _http_error(exc: HTTPException):
-    """JSON errors under /api/ (including unknown routes); the default pages elsewhere."""
-    if not request.path.startswith(bp.url_prefix + "/"):
-        return exc
-    return error(exc.code or 500, exc.description or exc.name)
 
 
 def parse_bbox(raw: str | None) -> tuple[float, float, float, float] | None:

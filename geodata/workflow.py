@@ -1,0 +1,79 @@
+"""The closed loop an incident runs through, and the errors its steps can raise.
+
+report → register (立案) → dispatch (派遣) → handle (处理) → report back (处理反馈) →
+verify and close (核查结案) → evaluate (评价); plus rejected, duplicate and reopened.
+"""
+from __future__ import annotations
+
+STATE_LABELS = {
+    "reported": "已上报",
+    "registered": "已立案",
+    "dispatched": "已派遣",
+    "in_progress": "处理中",
+    "handled": "已处理反馈",
+    "closed": "已核查结案",
+    "evaluated": "已评价",
+    "rejected": "不予立案",
+    "duplicate": "重复上报",
+    "reopened": "已重新打开",
+}
+
+TRANSITIONS: dict[str, tuple[str, ...]] = {
+    "reported": ("registered", "rejected", "duplicate"),
+    "registered": ("dispatched", "rejected", "duplicate"),
+    "dispatched": ("in_progress", "registered"),       # back to the register if misrouted
+    "in_progress": ("handled",),
+    "handled": ("closed", "in_progress"),              # verification failed: back to work
+    "closed": ("evaluated", "reopened"),
+    "evaluated": ("reopened",),
+    "rejected": ("reopened",),
+    "duplicate": ("reopened",),
+    "reopened": ("dispatched", "in_progress"),
+}
+
+OPEN_STATES = ("reported", "registered", "dispatched", "in_progress", "handled", "reopened")
+CLOSED_STATES = ("closed", "evaluated", "rejected", "duplicate")
+STATE_COLOURS = {
+    "reported": "#e53935", "registered": "#fb8c00", "dispatched": "#fdd835",
+    "in_progress": "#8e24aa", "handled": "#1e88e5", "closed": "#43a047",
+    "evaluated": "#2e7d32", "rejected": "#757575", "duplicate": "#9e9e9e",
+    "reopened": "#d81b60",
+}
+
+
+def allowed(state: str) -> tuple[str, ...]:
+    return TRANSITIONS.get(state, ())
+
+
+class IncidentError(Exception):
+    """Base of the errors a caller can show to the user as they are."""
+
+
+class InvalidInput(IncidentError, ValueError):
+    """The request itself is wrong (missing or malformed field)."""
+
+
+class OutsideCommunity(InvalidInput):
+    pass
+
+
+class NotFound(IncidentError, LookupError):
+    pass
+
+
+class Conflict(IncidentError):
+    """The incident is not in a state (or version) that allows the change."""
+
+
+class IllegalTransition(Conflict):
+    def __init__(self, state: str, to: str):
+        self.state, self.to, self.allowed = state, to, allowed(state)
+        names = ", ".join(self.allowed) or "none"
+        super().__init__(f"cannot go from {state} to {to}; allowed from {state}: {names}")
+
+
+class StaleVersion(Conflict):
+    def __init__(self, given: int, current: int, state: str):
+        self.given, self.current, self.state = given, current, state
+        super().__init__(f"the incident changed meanwhile (version {given} given, now "
+                         f"{current}, state {state}); reload it and try again")

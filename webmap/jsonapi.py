@@ -1,0 +1,68 @@
+"""What every JSON endpoint shares: error bodies, body parsing, and the mapping of the spatial
+core's errors to HTTP statuses."""
+from __future__ import annotations
+
+from flask import Flask, jsonify, request
+from werkzeug.exceptions import HTTPException
+
+from geodata.photos import NotAnImage, TooLarge
+from geodata.workflow import (Conflict, IllegalTransition, InvalidInput, NotFound,
+                              OutsideCommunity, StaleVersion)
+
+
+class BadRequest(ValueError):
+    pass
+
+
+def error(status: int, message: str, **extra):
+    return jsonify({"error": message, **extra}), status
+
+
+def json_body() -> dict:
+    """The request's JSON object, or BadRequest saying what is wrong with it."""
+    if not request.is_json:
+        raise BadRequest("send a JSON object with Content-Type: application/json")
+    data = request.get_json(silent=True)
+    if data is None:
+        raise BadRequest("the request body is not valid JSON")
+    if not isinstance(data, dict):
+        raise BadRequest("the request body must be a JSON object")
+    return data
+
+
+def _is_api() -> bool:
+    return request.path.startswith("/api/")
+
+
+def init_app(app: Flask) -> None:
+    @app.errorhandler(BadRequest)
+    def _bad(exc):
+        return error(400, str(exc))
+
+    @app.errorhandler(InvalidInput)
+    def _invalid(exc):
+        if isinstance(exc, TooLarge):
+            return error(413, str(exc))
+        if isinstance(exc, NotAnImage):
+            return error(415, str(exc))
+        return error(422 if isinstance(exc, OutsideCommunity) else 400, str(exc))
+
+    @app.errorhandler(NotFound)
+    def _missing(exc):
+        return error(404, str(exc))
+
+    @app.errorhandler(Conflict)
+    def _conflict(exc):
+        extra = {}
+        if isinstance(exc, IllegalTransition):
+            extra = {"state": exc.state, "allowed": list(exc.allowed)}
+        elif isinstance(exc, StaleVersion):
+            extra = {"state": exc.state, "version": exc.current}
+        return error(409, str(exc), **extra)
+
+    @app.errorhandler(HTTPException)
+    def _http(exc: HTTPException):
+        """JSON errors under /api/ (unknown routes included); the usual pages elsewhere."""
+        if not _is_api():
+            return exc
+        return error(exc.code or 500, exc.description or exc.name)
