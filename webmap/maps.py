@@ -94,6 +94,17 @@ def _points_of(fc: dict, html) -> dict:
         for f, p in zip(fc["features"], points)]}
 
 
+def new_map(bounds, basemap: Basemap, tianditu_key: str | None) -> folium.Map:
+    """An empty map over ``bounds`` (minx, miny, maxx, maxy) with the chosen base map."""
+    minx, miny, maxx, maxy = bounds
+    # maxZoom on the map itself: without tiles Leaflet has none, and clustering needs one
+    m = folium.Map(location=[(miny + maxy) / 2, (minx + maxx) / 2], zoom_start=15, tiles=None,
+                   control_scale=True, prefer_canvas=True, width="100%", height="100%",
+                   **{"maxZoom": 20})
+    _add_tiles(m, basemap, tianditu_key)
+    return m
+
+
 def _add_tiles(m: folium.Map, basemap: Basemap, tianditu_key: str | None) -> None:
     if basemap.key == "osm":
         folium.TileLayer("OpenStreetMap", name="OpenStreetMap", max_zoom=20,
@@ -173,10 +184,7 @@ def community_map(layers: dict[str, dict], *, basemap: str = "none",
     minx, miny, maxx, maxy = (_bounds(extent) if extent["features"]
                               else (107.49, 31.24, 107.51, 31.26))
 
-    m = folium.Map(location=[(miny + maxy) / 2, (minx + maxx) / 2], zoom_start=15, tiles=None,
-                   control_scale=True, prefer_canvas=True, max_zoom=20,
-                   width="100%", height="100%")
-    _add_tiles(m, bm, tianditu_key)
+    m = new_map((minx, miny, maxx, maxy), bm, tianditu_key)
 
     colours = {g["code"]: GRID_COLOURS[i % len(GRID_COLOURS)] for i, g in enumerate(grid_props)}
     folium.GeoJson(

@@ -1,0 +1,88 @@
+"""The incident map: clustered markers coloured by state (overdue ones ringed), a heat map, and
+the hook that lets a click on the map fill the report form."""
+from __future__ import annotations
+
+import folium
+from branca.element import MacroElement, Template
+from folium.plugins import HeatMap, MarkerCluster
+
+from geodata.workflow import STATE_COLOURS, STATE_LABELS
+
+from .maps import BASEMAPS, Legend, _bounds, _for_display, new_map
+
+
+class IncidentHooks(MacroElement):
+    """Calls ``setupIncidentMap`` (static/incidents.js) with the map and the incident layer."""
+
+    _template = Template("""
+        {% macro script(this, kwargs) %}
+        window.setupIncidentMap({{ this._parent.get_name() }}, {{ this.layer.get_name() }},
+                                {{ this.cluster.get_name() }}, {{ this.options | tojson }});
+        {% endmacro %}
+    """)
+
+    def __init__(self, layer, cluster, **options):
+        super().__init__()
+        self._name = "IncidentHooks"
+        self.layer, self.cluster = layer, cluster
+        self.options = options
+
+
+def _legend() -> str:
+    rows = ['<details open><summary class="legend-title">事件状态</summary>']
+    rows += [f'<div><span class="dot" style="background:{STATE_COLOURS[s]}"></span>{label}'
+             f'</div>' for s, label in STATE_LABELS.items()]
+    rows.append('<div><span class="dot overdue-dot"></span>已超期（黑圈）</div></details>')
+    return "".join(rows)
+
+
+def incident_map(grids: dict, roads: dict, incidents: dict, *, basemap: str = "none",
+                 tianditu_key: str | None = None) -> folium.Map:
+    """``grids`` and ``roads`` as public FeatureCollections; ``incidents`` as built by
+    ``geodata.incidents.as_feature_collection`` (WGS 84)."""
+    bm = BASEMAPS.get(basemap, BASEMAPS["none"])
+    grids, roads = _for_display(grids, bm), _for_display(roads, bm)
+    shown = _for_display({"features": [
+        {"geometry": f["geometry"], "properties": {
+            k: f["properties"][k] for k in ("id", "state", "category", "grid_code", "overdue",
+                                            "created_at")}}
+        for f in incidents["features"]]}, bm)
+    for f in shown["features"]:
+        f["properties"]["state_label"] = STATE_LABELS.get(f["properties"]["state"], "")
+        f["properties"]["created"] = (f["properties"]["created_at"] or "")[:10]
+    minx, miny, maxx, maxy = (_bounds(grids) if grids["features"]
+                              else (107.49, 31.24, 107.51, 31.26))
+    m = new_map((minx, miny, maxx, maxy), bm, tianditu_key)
+    folium.GeoJson(grids, name="网格",
+                   style_function=lambda f: {"color": "#555", "weight": 2, "fillOpacity": 0.03},
+                   tooltip=folium.GeoJsonTooltip(fields=["name", "code"],
+                                                 aliases=["网格", "编码"])).add_to(m)
+    folium.GeoJson(roads, name="道路",
+                   style_function=lambda f: {"color": "#aaa", "weight": 2}).add_to(m)
+
+    cluster = MarkerCluster(name=f"事件（{len(shown['features'])}）",
+                            options={"maxClusterRadius": 40, "disableClusteringAtZoom": 18})
+    layer = folium.GeoJson(
+        shown, name="事件",
+        marker=folium.CircleMarker(radius=7, fill=True, fill_opacity=0.9, weight=1,
+                                   color="#fff"),
+        style_function=lambda f: {
+            "fillColor": STATE_COLOURS.get(f["properties"]["state"], "#607d8b"),
+            "color": "#000" if f["properties"]["overdue"] else "#fff",
+            "weight": 3 if f["properties"]["overdue"] else 1,
+            "radius": 9 if f["properties"]["overdue"] else 7},
+        tooltip=folium.GeoJsonTooltip(fields=["id", "category", "state_label", "created"],
+                                      aliases=["编号", "类别", "状态", "上报"]),
+    )
+    layer.add_to(cluster)
+    cluster.add_to(m)
+    points = [[f["geometry"]["coordinates"][1], f["geometry"]["coordinates"][0]]
+              for f in shown["features"]]
+    HeatMap(points, name="热力图", show=False, radius=18, blur=15, min_opacity=0.3).add_to(m)
+    folium.LayerControl(collapsed=False).add_to(m)
+    Legend(_legend()).add_to(m)
+    IncidentHooks(layer, cluster, gcj02=bm.gcj02, states=STATE_LABELS,
+                  colours=STATE_COLOURS).add_to(m)
+    m.fit_bounds([[miny, minx], [maxy, maxx]])
+    return m
+
