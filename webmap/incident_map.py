@@ -17,14 +17,14 @@ class IncidentHooks(MacroElement):
     _template = Template("""
         {% macro script(this, kwargs) %}
         window.setupIncidentMap({{ this._parent.get_name() }}, {{ this.layer.get_name() }},
-                                {{ this.cluster.get_name() }}, {{ this.options | tojson }});
+                                {{ this.options | tojson }});
         {% endmacro %}
     """)
 
-    def __init__(self, layer, cluster, **options):
+    def __init__(self, layer, **options):
         super().__init__()
         self._name = "IncidentHooks"
-        self.layer, self.cluster = layer, cluster
+        self.layer = layer
         self.options = options
 
 
@@ -81,7 +81,7 @@ def incident_map(grids: dict, roads: dict, incidents: dict, *, basemap: str = "n
     HeatMap(points, name="热力图", show=False, radius=18, blur=15, min_opacity=0.3).add_to(m)
     folium.LayerControl(collapsed=False).add_to(m)
     Legend(_legend()).add_to(m)
-    IncidentHooks(layer, cluster, gcj02=bm.gcj02, states=STATE_LABELS,
+    IncidentHooks(layer, gcj02=bm.gcj02, states=STATE_LABELS,
                   colours=STATE_COLOURS).add_to(m)
     m.fit_bounds([[miny, minx], [maxy, maxx]])
     return m

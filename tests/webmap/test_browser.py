@@ -169,3 +169,115 @@ def test_hostile_names_stay_text_in_tooltips(browser, write_app):
     finally:
         page.close()
         server.shutdown()
+
+
+CLICK_AT = """([lat, lng]) => {
+  const map = Object.keys(window).filter(k => k.startsWith('map_')).map(k => window[k])
+      .find(v => v instanceof L.Map);
+  const p = map.latLngToContainerPoint([lat, lng]);
+  const box = map.getContainer().getBoundingClientRect();
+  return [box.left + p.x, box.top + p.y];
+}"""
+
+
+def test_report_by_clicking_the_map(browser, write_app):
+    """A click fills the form; the saved incident appears on the map with its history; a
+    second report at the same spot is offered as a duplicate and linked."""
+    server, url = serve(write_app)
+    page = OfflinePage(browser)
+    p = page.page
+    spot = (31.2440, 107.4924)  # open land in the third grid, away from other incidents
+    try:
+        p.goto(url + "/incidents")
+        p.wait_for_function("() => typeof window.setupIncidentMap === 'function'")
+        x, y = p.evaluate(CLICK_AT, list(spot))
+        p.mouse.click(x, y)
+        lon = float(p.input_value("input[name=lon]"))
+        lat = float(p.input_value("input[name=lat]"))
+        assert abs(lon - spot[1]) < 2e-5 and abs(lat - spot[0]) < 2e-5
+        assert p.input_value("input[name=coord_system]") == "wgs84"
+        p.select_option("#category", "other")  # no open ones in the history: no prompt
+        p.fill("#description", "路灯不亮 <b>测试</b>")
+        p.fill("#reported_by", "浏览器网格员")
+        p.click("#submit")
+        p.wait_for_url("**#incident-*")
+        p.wait_for_selector(".incident-popup .history li")
+        new_id = int(p.url.rsplit("-", 1)[1])
+        popup = p.locator(".incident-popup").inner_text()
+        assert f"#{new_id}" in popup and "路灯不亮 <b>测试</b>" in popup and "已上报" in popup
+        ids = p.evaluate("""() => {
+            const found = [];
+            Object.keys(window).map(k => window[k]).filter(v => v instanceof L.GeoJSON)
+              .forEach(g => g.eachLayer(l => l.feature && l.feature.properties.state_label &&
+                                             found.push(l.feature.properties.id)));
+            return found; }""")
+        assert new_id in ids
+
+        # the same spot again: the duplicate check offers the first report
+        # a click on the map closes the popup (it opens above the marker) and picks the spot
+        x, y = p.evaluate(CLICK_AT, [spot[0] - 0.0002, spot[1]])
+        p.mouse.click(x, y)
+        p.select_option("#category", "other")
+        p.fill("#description", "同一盏路灯")
+        p.fill("#reported_by", "浏览器网格员")
+        p.click("#submit")
+        p.wait_for_selector(f"#duplicates button[data-id='{new_id}']")
+        p.click(f"#duplicates button[data-id='{new_id}']")
+        p.wait_for_function(f"() => location.hash && location.hash !== '#incident-{new_id}'")
+        p.wait_for_selector(".incident-popup .history li")
+        assert "重复上报" in p.locator(".incident-popup").inner_text()
+        assert page.errors == [] and page.blocked == [] and page.dialogs == []
+    finally:
+        page.close()
+        server.shutdown()
+
+
+def test_incident_page_moves_the_loop_forward(browser, write_app):
+    client = write_app.test_client()
+    iid = client.post("/api/incidents", json={
+        "lon": 107.4955, "lat": 31.2455, "category": "sanitation", "description": "垃圾满溢",
+        "actor": "甲"}).get_json()["id"]
+    server, url = serve(write_app)
+    page = OfflinePage(browser)
+    p = page.page
+    try:
+        p.goto(f"{url}/incidents/{iid}")
+        assert p.locator("#to option").all_inner_texts() == ["已立案", "不予立案", "重复上报"]
+        p.select_option("#to", "registered")
+        p.fill("#note", "核实属实")
+        p.fill("#actor", "网格长")
+        with p.expect_navigation():
+            p.click("#transition-form button[type=submit]")
+        assert "已立案" in p.locator("h1").inner_text()
+        assert "核实属实" in p.locator(".history").inner_text()
+        # a second tab still holding version 1 is told, and nothing is overwritten
+        stale = client.post(f"/api/incidents/{iid}/transitions",
+                            json={"to": "rejected", "version": 1, "actor": "乙"})
+        assert stale.status_code == 409
+        assert page.errors == [] and page.blocked == []
+    finally:
+        page.close()
+        server.shutdown()
+
+
+def test_dashboard_draws_its_chart(offline, live):
+    p = offline.page
+    p.goto(live + "/dashboard")
+    p.wait_for_function("() => window.Chart && Chart.getChart('monthly')")
+    bars = p.evaluate("() => Chart.getChart('monthly').data.datasets[0].data.length")
+    assert bars >= 12
+    assert offline.errors == [] and offline.blocked == []
+
+
+def test_incident_map_draws_offline(offline, live, shared_db):
+    p = offline.page
+    p.goto(live + "/incidents")
+    p.wait_for_function("() => document.querySelectorAll('.marker-cluster').length > 0")
+    stats = p.evaluate(LAYER_STATS)
+    with shared_db.connect() as conn:
+        n = conn.execute(text("SELECT count(*) FROM incidents")).scalar_one()
+    assert stats[f"事件（{n}）"]["features"] == n
+    assert not stats["热力图"]["visible"]
+    p.check("text=热力图")
+    p.wait_for_function("() => document.querySelector('canvas.leaflet-heatmap-layer')")
+    assert offline.errors == [] and offline.blocked == []

@@ -50,18 +50,29 @@
     return box;
   }
 
-  window.setupIncidentMap = function (map, layer, cluster, opts) {
+  window.setupIncidentMap = function (map, layer, opts) {
     layer.eachLayer(function (marker) {
       marker.bindPopup(function () { return popupFor(marker.feature.properties.id, opts); },
                        {maxWidth: 340});
     });
     const wanted = location.hash.match(/^#incident-(\d+)$/);
-    if (wanted) {
+    function focus() {
       layer.eachLayer(function (marker) {
-        if (String(marker.feature.properties.id) === wanted[1]) {
-          cluster.zoomToShowLayer(marker, function () { marker.openPopup(); });
-        }
+        if (String(marker.feature.properties.id) !== wanted[1]) return;
+        // zoomed past the clustering threshold the marker stands alone; a clustered marker
+        // joins the map only once its cluster has split
+        if (!marker._map) marker.once('add', function () { marker.openPopup(); });
+        map.setView(marker.getLatLng(), 19, {animate: false});
+        if (marker._map) marker.openPopup();
       });
+    }
+    if (wanted) {
+      // after the rest of the map script, and after its fit-to-bounds zoom has finished
+      // (a view set during that animation is undone when it ends)
+      setTimeout(function () {
+        if (map._animatingZoom) map.once('zoomend', function () { setTimeout(focus, 0); });
+        else focus();
+      }, 0);
     }
 
     const form = document.getElementById('report-form');
@@ -136,8 +147,10 @@
           body.append('actor', data.reported_by);
           await api('/api/incidents/' + created.id + '/photos', {method: 'POST', body: body});
         }
-        location.replace(location.pathname + location.search + '#incident-' + created.id);
-        location.reload();
+        // a new query string makes a real navigation (a changed hash alone would not reload)
+        const params = new URLSearchParams(location.search);
+        params.set('focus', created.id);
+        location.assign(location.pathname + '?' + params + '#incident-' + created.id);
       } catch (err) {
         showError(errorBox, err.message);
       }

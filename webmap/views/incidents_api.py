@@ -75,8 +75,10 @@ def filters_from(args) -> Filters:
 
 
 def _page(args) -> tuple[int, int]:
-    page = _int(dict(args), "page") or 1
-    size = _int(dict(args), "page_size") or incidents.PAGE_SIZE
+    page = _int(dict(args), "page")
+    size = _int(dict(args), "page_size")
+    page = 1 if page is None else page
+    size = incidents.PAGE_SIZE if size is None else size
     if page < 1 or not 1 <= size <= incidents.MAX_PAGE_SIZE:
         raise BadRequest(f"page must be ≥ 1 and page_size between 1 and "
                          f"{incidents.MAX_PAGE_SIZE}")
