@@ -62,7 +62,11 @@ def init_app(app: Flask) -> None:
 
     @app.errorhandler(HTTPException)
     def _http(exc: HTTPException):
-        """JSON errors under /api/ (unknown routes included); the usual pages elsewhere."""
+        """JSON errors under /api/, Open311 errors under /open311/ (unknown routes included);
+        the usual pages elsewhere."""
+        if request.path.startswith("/open311/"):
+            from .views.open311 import http_error
+            return http_error(exc)
         if not _is_api():
             return exc
         return error(exc.code or 500, exc.description or exc.name)

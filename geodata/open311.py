@@ -1,0 +1,166 @@
+"""Open311 GeoReport v2 on top of the incidents: services, requests, and the mapping between the
+closed loop and Open311's two statuses. Serialisation (XML/JSON) is the web shell's job.
+
+Open311 knows only ``open`` and ``closed``: the internal state's label goes in ``status_notes``,
+the grid in ``agency_responsible``, the deadline in ``expected_datetime``. Reporters' names and
+contact details are stored but never returned.
+"""
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+from sqlalchemy import Connection
+
+from . import incidents
+from .incidents import Filters, NewIncident
+from .workflow import CLOSED_STATES, OPEN_STATES, STATE_LABELS, InvalidInput
+
+CST = timezone(timedelta(hours=8))
+MAX_SPAN = timedelta(days=90)
+DEFAULT_LIMIT = 1000
+ATTRIBUTES = [{
+    "variable": True, "code": "household_code", "datatype": "string", "required": False,
+    "datatype_description": "住户编码，如 HH00012（可选）", "order": 1,
+    "description": "涉及的住户编码（可选）", "values": [],
+}]
+
+
+class Open311Error(InvalidInput):
+    """An error in Open311's terms: an HTTP status and a description."""
+
+    def __init__(self, status: int, description: str):
+        self.status = status
+        super().__init__(description)
+
+
+def services(conn: Connection) -> list[dict]:
+    return [{"service_code": c["service_code"], "service_name": c["name"],
+             "description": c["description"] or c["name_en"], "metadata": True,
+             "type": "realtime", "keywords": f"{c['code']}, {c['name_en']}",
+             "group": c["group_name"]} for c in incidents.categories(conn)]
+
+
+def definition(conn: Connection, service_code: str) -> dict:
+    if service_code not in {s["service_code"] for s in services(conn)}:
+        raise Open311Error(404, f"service_code {service_code} not found")
+    return {"service_code": service_code, "attributes": ATTRIBUTES}
+
+
+def _iso(value: str | None) -> str | None:
+    if not value:
+        return None
+    return datetime.fromisoformat(value).astimezone(CST).isoformat(timespec="seconds")
+
+
+def as_request(row: dict, media_url: str | None = None) -> dict:
+    closed = row["state"] in CLOSED_STATES
+    return {
+        "service_request_id": str(row["id"]),
+        "status": "closed" if closed else "open",
+        "status_notes": STATE_LABELS.get(row["state"], row["state"]),
+        "service_name": row["category"],
+        "service_code": row["service_code"],
+        "description": row["description"],
+        "agency_responsible": f"{row['grid_name']}（{row['grid_code']}）",
+        "service_notice": "",
+        "requested_datetime": _iso(row["created_at"]),
+        "updated_datetime": _iso(row["closed_at"] if closed and row["closed_at"]
+                                 else row["updated_at"]),
+        "expected_datetime": _iso(row["deadline"]),
+        "address": row.get("building_name") or row.get("road_name") or "",
+        "address_id": "",
+        "zipcode": "",
+        "lat": round(row["lat"], 7),
+        "long": round(row["lon"], 7),
+        "media_url": media_url or "",
+    }
+
+
+def _parse_when(raw: str, name: str) -> datetime:
+    try:
+        value = datetime.fromisoformat(raw.replace("Z", "+00:00"))
+    except ValueError:
+        raise Open311Error(400, f"{name} must be an ISO 8601 date-time") from None
+    return value if value.tzinfo else value.replace(tzinfo=CST)
+
+
+def search(conn: Connection, args: dict, now: datetime | None = None) -> list[dict]:
+    """GET requests: by ids, or by service codes, dates (≤ 90 days apart) and status."""
+    args = {k: v for k, v in args.items() if v not in (None, "")}  # empty means absent
+    page = _positive(args.get("page", "1"), "page")
+    size = min(_positive(args.get("page_size", str(DEFAULT_LIMIT)), "page_size"), DEFAULT_LIMIT)
+    if "service_request_id" in args:
+        try:
+            ids = tuple(int(i) for i in args["service_request_id"].split(",") if i.strip())
+        except ValueError:
+            raise Open311Error(400, "service_request_id must be a comma-separated list of "
+                                    "numbers") from None
+        rows, _ = incidents.search(conn, Filters(ids=ids), page=page, page_size=size)
+        return rows
+    now = now or datetime.now(CST)
+    end = _parse_when(args["end_date"], "end_date") if "end_date" in args else None
+    start = _parse_when(args["start_date"], "start_date") if "start_date" in args else None
+    if start and end and end - start > MAX_SPAN:
+        raise Open311Error(400, "start_date and end_date may be at most 90 days apart")
+    if start and end and end < start:
+        raise Open311Error(400, "end_date is before start_date")
+    if not start:
+        start = (end or now) - MAX_SPAN
+    states = ()
+    if "status" in args:
+        wanted = set(args["status"].split(","))
+        if not wanted <= {"open", "closed"}:
+            raise Open311Error(400, "status must be open, closed or both")
+        states = tuple((OPEN_STATES if "open" in wanted else ()) +
+                       (CLOSED_STATES if "closed" in wanted else ()))
+    codes = tuple(c for c in args.get("service_code", "").split(",") if c)
+    rows, _ = incidents.search(conn, Filters(states=states, categories=codes, since=start,
+                                             until=end), page=page, page_size=size)
+    return rows
+
+
+def _positive(raw: str, name: str) -> int:
+    try:
+        value = int(raw)
+    except ValueError:
+        raise Open311Error(400, f"{name} must be a positive integer") from None
+    if value < 1:
+        raise Open311Error(400, f"{name} must be a positive integer")
+    return value
+
+
+def create(conn: Connection, form: dict, client: str) -> dict:
+    """POST requests: a new incident from an Open311 client (already authenticated)."""
+    form = {k: v for k, v in form.items() if v not in (None, "")}
+    code = form.get("service_code")
+    if not code:
+        raise Open311Error(400, "service_code is required")
+    if code not in {s["service_code"] for s in services(conn)}:
+        raise Open311Error(404, f"service_code {code} not found")
+    if "lat" not in form or "long" not in form:
+        if "address_string" in form or "address_id" in form:
+            raise Open311Error(400, "this endpoint needs lat and long; address_string and "
+                                    "address_id are not supported")
+        raise Open311Error(400, "lat and long are required")
+    description = form.get("description", "")
+    if len(description) > 4000:
+        raise Open311Error(400, "description is longer than 4000 characters")
+    name = " ".join(p for p in (form.get("first_name"), form.get("last_name")) if p)
+    contact = "; ".join(f"{k}={form[k]}" for k in ("first_name", "last_name", "email",
+                                                   "phone", "device_id", "account_id")
+                        if k in form) or None
+    try:
+        placed = incidents.place(conn, NewIncident(
+            lon=form["long"], lat=form["lat"], category=code,
+            description=description or "（Open311 上报，无描述）",
+            reported_by=f"Open311 {client}" + (f"：{name}" if name else ""),
+            household_code=form.get("attribute[household_code]"), source="open311",
+            contact=contact))
+    except InvalidInput as exc:
+        raise Open311Error(400, str(exc)) from None
+    notice = "已受理，将由网格员核实处理"
+    if placed["possible_duplicates"]:
+        notice += f"；附近已有同类事件 #{placed['possible_duplicates'][0]['id']}"
+    return {"service_request_id": str(placed["id"]), "service_notice": notice,
+            "account_id": form.get("account_id", "")}
+

@@ -1,0 +1,148 @@
+"""Open311 GeoReport v2 under /open311/v2/: XML (required by the spec) and JSON.
+
+List responses are bare lists in JSON and wrapped in a plural element in XML; errors are a list
+of {code, description} (``<errors><error>…``) with 400, 403 or 404.
+"""
+from __future__ import annotations
+
+import hmac
+import xml.etree.ElementTree as ET
+
+from flask import Blueprint, Response, current_app, json, request, url_for
+from werkzeug.exceptions import HTTPException
+
+from geodata import incidents, open311
+from geodata.open311 import Open311Error
+
+from .. import engine
+
+bp = Blueprint("open311", __name__, url_prefix="/open311/v2")
+FORMATS = {"xml": "text/xml; charset=utf-8", "json": "application/json; charset=utf-8"}
+# element names for the items of list responses in XML
+ITEM = {"services": "service", "service_requests": "request", "errors": "error",
+        "endpoints": "endpoint", "formats": "format", "attributes": "attribute",
+        "values": "value"}
+
+
+def _xml(tag: str, value) -> ET.Element:
+    node = ET.Element(tag)
+    if isinstance(value, dict):
+        for k, v in value.items():
+            node.append(_xml(k, v))
+    elif isinstance(value, list):
+        for item in value:
+            node.append(_xml(ITEM.get(tag, "item"), item))
+    elif isinstance(value, bool):
+        node.text = "true" if value else "false"
+    elif value is not None:
+        node.text = str(value)
+    return node
+
+
+def render(fmt: str, root: str, body, status: int = 200) -> Response:
+    """``body`` as JSON, or as XML under the element ``root``."""
+    if fmt == "json":
+        return Response(json.dumps(body, ensure_ascii=False), status, mimetype=None,
+                        content_type=FORMATS["json"])
+    xml = ET.tostring(_xml(root, body), encoding="unicode")
+    return Response('<?xml version="1.0" encoding="utf-8"?>' + xml, status,
+                    content_type=FORMATS["xml"])
+
+
+def _fmt(fmt: str) -> str:
+    if fmt not in FORMATS:
+        raise Open311Error(404, f"unknown format .{fmt}; use .xml or .json")
+    return fmt
+
+
+def _error_format() -> str:
+    return "json" if request.path.endswith(".json") else "xml"
+
+
+@bp.errorhandler(Open311Error)
+def _open311_error(exc: Open311Error):
+    return render(_error_format(), "errors", [{"code": exc.status, "description": str(exc)}],
+                  exc.status)
+
+
+def http_error(exc: HTTPException):
+    return render(_error_format(), "errors",
+                  [{"code": exc.code, "description": exc.description or exc.name}],
+                  exc.code or 500)
+
+
+@bp.get("/discovery.<fmt>")
+def discovery(fmt: str):
+    body = {
+        "changeset": "2026-11-26T00:00:00+08:00",
+        "contact": "石龙溪社区网格化管理平台（示意数据）",
+        "key_service": "API keys are issued by the community's administrators",
+        "endpoints": [{
+            "specification": "http://wiki.open311.org/GeoReport_v2",
+            "url": url_for(".services", fmt="xml", _external=True).rsplit("/", 1)[0],
+            "changeset": "2026-11-26T00:00:00+08:00",
+            "type": "production",
+            "formats": ["text/xml", "application/json"],
+        }],
+    }
+    return render(_fmt(fmt), "discovery", body)
+
+
+@bp.get("/services.<fmt>")
+def services(fmt: str):
+    with engine(current_app).connect() as conn:
+        return render(_fmt(fmt), "services", open311.services(conn))
+
+
+@bp.get("/services/<code>.<fmt>")
+def service_definition(code: str, fmt: str):
+    with engine(current_app).connect() as conn:
+        return render(_fmt(fmt), "service_definition", open311.definition(conn, code))
+
+
+@bp.get("/requests.<fmt>")
+def requests_list(fmt: str):
+    _fmt(fmt)
+    with engine(current_app).connect() as conn:
+        rows = open311.search(conn, request.args.to_dict())
+    return render(fmt, "service_requests", [open311.as_request(r) for r in rows])
+
+
+@bp.get("/requests/<int:request_id>.<fmt>")
+def request_one(request_id: int, fmt: str):
+    _fmt(fmt)
+    with engine(current_app).connect() as conn:
+        try:
+            item = incidents.get(conn, request_id)
+        except incidents.NotFound:
+            raise Open311Error(404, f"service_request_id {request_id} not found") from None
+    media = (url_for("incidents_api.media", filename=item["photos"][0]["filename"],
+                     _external=True) if item["photos"] else None)
+    return render(fmt, "service_requests", [open311.as_request(item, media)])
+
+
+def _client() -> str:
+    """The name of the client whose api_key was sent; 403 without a valid key."""
+    given = request.form.get("api_key", "")
+    for name, key in current_app.config["OPEN311_API_KEYS"].items():
+        if given and hmac.compare_digest(given, key):
+            return name
+    raise Open311Error(403, "api_key is missing or not valid")
+
+
+@bp.post("/requests.<fmt>")
+def requests_create(fmt: str):
+    _fmt(fmt)
+    client = _client()
+    with engine(current_app).begin() as conn:
+        created = open311.create(conn, request.form.to_dict(), client)
+    return render(fmt, "service_requests", [created], 201)
+
+
+def init_app(app) -> None:
+    """API keys come from OPEN311_API_KEYS="name:key,name:key" in the environment."""
+    import os
+    raw = os.environ.get("OPEN311_API_KEYS", "")
+    keys = dict(item.split(":", 1) for item in raw.split(",") if ":" in item)
+    app.config.setdefault("OPEN311_API_KEYS", keys)
+    app.register_blueprint(bp)
