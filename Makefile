@@ -12,7 +12,7 @@ FLASK  := $(BIN)/flask --app app
 # Resolves the database: the caller's DATABASE_URL, else the project-managed cluster (started here).
 WITH_DB = export DATABASE_URL="$${DATABASE_URL:-$$(scripts/localpg start >&2 && scripts/localpg url)}";
 
-.PHONY: run test stop setup bench
+.PHONY: run test stop setup bench bench-placements
 
 $(BIN)/.requirements: requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -41,6 +41,9 @@ test:
 
 bench: setup
 	@$(WITH_DB) $(BIN)/python bench/map_page.py
+
+bench-placements: setup
+	@$(WITH_DB) $(BIN)/python bench/placements.py
 
 stop:
 	@scripts/localpg stop

@@ -12,38 +12,19 @@ from __future__ import annotations
 
 import gzip
 import os
-import platform
 import statistics
-import sys
 import time
-import uuid
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from common import machine, sample_database  # also puts the project on sys.path
 
-import folium  # noqa: E402
-from sqlalchemy import create_engine, make_url, text  # noqa: E402
-from sqlalchemy.pool import NullPool  # noqa: E402
+import folium
+from sqlalchemy import create_engine, text
+from sqlalchemy.pool import NullPool
 
-from geodata.db import database_url  # noqa: E402
-from geodata.migrate import upgrade  # noqa: E402
-from geodata.sample import load_sample  # noqa: E402
-from webmap import create_app  # noqa: E402
+from webmap import create_app
 
 REPEAT = int(os.environ.get("REPEAT", "15"))
 GOAL_MS, GOAL_MB = 300, 1.5
-
-
-def machine() -> str:
-    cpu = "?"
-    try:
-        cpu = next(line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo")
-                   if line.startswith("model name"))
-    except (OSError, StopIteration):
-        pass
-    mem = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
-    return (f"{platform.node()} | {cpu} | {os.cpu_count()} cores | {mem:.0f} GiB | "
-            f"Python {platform.python_version()} | {platform.platform()}")
 
 
 def timed(fn, repeat=REPEAT):
@@ -76,17 +57,8 @@ def add_synthetic_households(url: str, total: int) -> None:
 
 
 def main() -> None:
-    server = make_url(database_url())
-    admin = create_engine(server.set(database="postgres"), poolclass=NullPool,
-                          isolation_level="AUTOCOMMIT")
-    name = f"slx_bench_{uuid.uuid4().hex[:8]}"
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    url = server.set(database=name).render_as_string(hide_password=False)
-    try:
-        upgrade(url)
+    with sample_database() as url:
         eng = create_engine(url, poolclass=NullPool)
-        load_sample(eng)
         with eng.connect() as conn:
             postgis = conn.execute(text("SELECT postgis_lib_version()")).scalar_one()
         eng.dispose()
@@ -116,10 +88,6 @@ def main() -> None:
                 verdict = "meets" if page_ms < GOAL_MS and size < GOAL_MB else "MISSES"
                 print(f"  -> sample page {verdict} the goal (< {GOAL_MS} ms, < {GOAL_MB} MB)")
             app.extensions["geodata_engine"].dispose()
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
 
 
 if __name__ == "__main__":
