@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from geoalchemy2 import Geometry, WKBElement
 from sqlalchemy import (
-    Boolean, CheckConstraint, DateTime, ForeignKey, Integer, SmallInteger, String, Text, func,
-    text,
+    BigInteger, Boolean, CheckConstraint, DateTime, ForeignKey, Integer, SmallInteger, String,
+    Text, func, text,
 )
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
@@ -291,3 +291,12 @@ class Mediation(Base):
     outcome: Mapped[str | None] = mapped_column(Text)
     agreement: Mapped[bool | None] = mapped_column(Boolean)
     updated_at = mapped_column(DateTime(timezone=True), nullable=False, server_default=func.now())
+
+
+class DataVersion(Base):
+    """A counter per layer that every change bumps (statement triggers): cache keys."""
+    __tablename__ = "data_versions"
+    layer: Mapped[str] = mapped_column(Text, primary_key=True)
+    version = mapped_column(BigInteger, nullable=False, server_default="1")
+    changed_at = mapped_column(DateTime(timezone=True), nullable=False,
+                               server_default=func.now())

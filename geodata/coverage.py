@@ -1,0 +1,383 @@
+"""Service-circle coverage along the roads: per household, per grid, and what a new site adds.
+
+A household is covered by a budget when its own network distance to the nearest facility of the
+chosen kinds — access walk from the door, along the streets, access walk to the facility — is
+within the budget. Service-area polygons are only a picture (see ``reached_segments``).
+The network and the snaps are computed once per data version (``data_versions``) and reused.
+"""
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from functools import cached_property
+
+import numpy as np
+import shapely
+from scipy.optimize import Bounds, LinearConstraint, milp
+from scipy.sparse import csr_matrix, hstack, identity
+from scipy.sparse.csgraph import dijkstra
+from scipy.spatial import cKDTree
+from sqlalchemy import Connection, text
+
+from .layers import METRIC_SRID
+from .models import FACILITY_KINDS
+from .network import Network, Reach, Snap, point_distances, reach
+from .queries import HOUSEHOLD_GRID
+from .workflow import InvalidInput
+
+WALK_M_PER_MIN = 60.0
+ACCESS_CAP_M = 150.0
+DEFAULT_MINUTES = (5, 10, 15)
+SHARING_KINDS = ("shared_tool_house", "shared_book_bar")
+
+
+@dataclass(frozen=True)
+class Budgets:
+    metres: tuple[float, ...]
+    labels: tuple[str, ...]
+
+    @classmethod
+    def from_minutes(cls, minutes, speed: float = WALK_M_PER_MIN) -> "Budgets":
+        minutes = sorted({float(m) for m in minutes})
+        return cls(tuple(m * speed for m in minutes), tuple(f"{m:g}min" for m in minutes))
+
+    @classmethod
+    def from_metres(cls, metres) -> "Budgets":
+        metres = sorted({float(m) for m in metres})
+        return cls(tuple(metres), tuple(f"{m:g}m" for m in metres))
+
+
+@dataclass
+class Households:
+    codes: np.ndarray
+    xy: np.ndarray
+    grid: np.ndarray        # grid code of each household
+    building: np.ndarray    # building name (what a grid worker needs to find the door)
+
+
+@dataclass
+class Facilities:
+    codes: np.ndarray
+    names: np.ndarray
+    kinds: np.ndarray
+    xy: np.ndarray
+
+
+@dataclass
+class CoverageData:
+    """Everything the engine needs, in EPSG:4545 metres; built once per data version."""
+    version: tuple
+    net: Network
+    households: Households
+    facilities: Facilities
+    grids: list[tuple[str, str]]   # (code, name)
+
+    @cached_property
+    def household_snap(self) -> Snap:
+        return self.net.snap(self.households.xy)
+
+    @cached_property
+    def facility_snap(self) -> Snap:
+        return self.net.snap(self.facilities.xy)
+
+
+_cache: dict[str, CoverageData] = {}
+_lock = threading.Lock()
+
+
+def data_version(conn: Connection) -> tuple:
+    return tuple(conn.execute(text(
+        "SELECT layer, version FROM data_versions ORDER BY layer")).all())
+
+
+def load(conn: Connection) -> CoverageData:
+    """The coverage data for this database, from the cache while the data is unchanged."""
+    key = str(conn.engine.url)
+    version = data_version(conn)
+    with _lock:
+        cached = _cache.get(key)
+        if cached is not None and cached.version == version:
+            return cached
+    data = _read(conn, version)
+    data.household_snap, data.facility_snap  # noqa: B018 - compute while loading
+    with _lock:
+        _cache[key] = data
+    return data
+
+
+def _xy(wkb_list) -> np.ndarray:
+    return shapely.get_coordinates(shapely.from_wkb(np.array(wkb_list, dtype=object)))
+
+
+def _read(conn: Connection, version: tuple) -> CoverageData:
+    roads = conn.execute(text(f"SELECT ST_AsBinary(ST_Transform(geom, {METRIC_SRID})) "
+                              "FROM roads")).scalars().all()
+    lines = shapely.from_wkb(np.array([bytes(r) for r in roads], dtype=object))
+    hh = conn.execute(text(f"""
+        SELECT h.code, ST_AsBinary(ST_Transform(h.geom, {METRIC_SRID})), hg.grid_code, b.name
+        FROM households h JOIN ({HOUSEHOLD_GRID}) hg ON hg.household_id = h.id
+        JOIN buildings b ON b.id = h.building_id ORDER BY h.code""")).all()
+    fac = conn.execute(text(f"""
+        SELECT code, name, kind, ST_AsBinary(ST_Transform(geom, {METRIC_SRID}))
+        FROM facilities ORDER BY code""")).all()
+    grids = [tuple(r) for r in conn.execute(text("SELECT code, name FROM grids ORDER BY code"))]
+    households = Households(
+        codes=np.array([r[0] for r in hh]), xy=_xy([bytes(r[1]) for r in hh]).reshape(-1, 2),
+        grid=np.array([r[2] for r in hh]), building=np.array([r[3] for r in hh]))
+    facilities = Facilities(
+        codes=np.array([r[0] for r in fac]), names=np.array([r[1] for r in fac]),
+        kinds=np.array([r[2] for r in fac]), xy=_xy([bytes(r[3]) for r in fac]).reshape(-1, 2))
+    return CoverageData(version=version, net=Network.from_lines(lines), households=households,
+                        facilities=facilities, grids=grids)
+
+
+def check_kinds(kinds) -> tuple[str, ...]:
+    kinds = tuple(dict.fromkeys(k for k in kinds if k))
+    if not kinds:
+        raise InvalidInput("kinds: give at least one facility kind")
+    unknown = [k for k in kinds if k not in FACILITY_KINDS]
+    if unknown:
+        raise InvalidInput(f"kinds: unknown kind {', '.join(unknown)}; kinds: "
+                           f"{', '.join(FACILITY_KINDS)}")
+    return kinds
+
+
+@dataclass
+class Result:
+    """Per household: network distance (inf if beyond the largest budget, nan if off the
+    network), covering facility index (-1 if none) and straight-line distance."""
+    budgets: Budgets
+    distance: np.ndarray
+    facility: np.ndarray
+    straight: np.ndarray
+    off_network: np.ndarray
+
+
+def households_distances(data: CoverageData, kinds, budgets: Budgets,
+                         cap: float = ACCESS_CAP_M, extra: np.ndarray | None = None) -> Result:
+    """Distances from every household to the nearest facility of ``kinds`` (plus ``extra``
+    candidate points, metres, numbered after the existing facilities)."""
+    chosen = np.flatnonzero(np.isin(data.facilities.kinds, kinds))
+    fac_xy = data.facilities.xy[chosen]
+    fsnap = Snap(*(a[chosen] for a in (data.facility_snap.edge, data.facility_snap.frac,
+                                       data.facility_snap.access)))
+    if extra is not None and len(extra):
+        esnap = data.net.snap(extra)
+        fsnap = Snap(np.concatenate([fsnap.edge, esnap.edge]),
+                     np.concatenate([fsnap.frac, esnap.frac]),
+                     np.concatenate([fsnap.access, esnap.access]))
+        fac_xy = np.vstack([fac_xy, extra])
+        chosen = np.concatenate([chosen, -1 - np.arange(len(extra))])
+    limit = max(budgets.metres)
+    r = reach(data.net, fsnap, limit)
+    hsnap = data.household_snap
+    dist, src = point_distances(data.net, hsnap, r, fsnap, limit)
+    off = hsnap.access > cap
+    dist = np.where(off, np.nan, dist)
+    facility = np.where(off | (src < 0), -1, chosen[np.maximum(src, 0)])
+    if len(fac_xy):
+        straight, _ = cKDTree(fac_xy).query(data.households.xy)
+    else:
+        straight = np.full(len(dist), np.inf)
+    return Result(budgets, dist, facility, straight, off)
+
+
+def summarise(data: CoverageData, res: Result) -> dict:
+    """Per grid and in total: covered / uncovered / off-network counts and shares, on the
+    network and inside the straight-line circle."""
+    def figures(mask):
+        out = {}
+        n = int(mask.sum())
+        off = int((res.off_network & mask).sum())
+        for label, budget in zip(res.budgets.labels, res.budgets.metres):
+            covered = int(((res.distance <= budget) & mask).sum())
+            straight = int(((res.straight <= budget) & mask).sum())
+            out[label] = {
+                "budget_m": budget, "households": n, "covered": covered,
+                "uncovered": n - covered - off, "off_network": off,
+                "share_covered": round(covered / n, 4) if n else None,
+                "straight_line_covered": straight,
+                "straight_line_share": round(straight / n, 4) if n else None,
+            }
+        return out
+
+    grids = {code: {"name": name, **figures(data.households.grid == code)}
+             for code, name in data.grids}
+    return {"budgets": dict(zip(res.budgets.labels, res.budgets.metres)),
+            "total": figures(np.ones(len(res.distance), bool)), "grids": grids}
+
+
+def whatif(data: CoverageData, kinds, budgets: Budgets, site_xy: np.ndarray,
+           cap: float = ACCESS_CAP_M, base: Result | None = None) -> dict:
+    """How many more households each budget covers, per grid, with a facility at ``site_xy``.
+
+    One bounded Dijkstra from the site's two edge ends on top of the current distances."""
+    base = base or households_distances(data, kinds, budgets, cap)
+    site = data.net.snap(np.asarray(site_xy, float).reshape(1, 2))
+    limit = max(budgets.metres)
+    edge = site.edge[0]
+    length = data.net.length[edge]
+    ends = np.array([data.net.u[edge], data.net.v[edge]])
+    d_ends = dijkstra(data.net.graph, directed=False, indices=ends, limit=limit)
+    offsets = site.access[0] + np.array([site.frac[0], 1 - site.frac[0]]) * length
+    node_dist = np.min(d_ends + offsets[:, None], axis=0)
+    r = Reach(node_dist, np.where(np.isfinite(node_dist), 0, -1))
+    new, _ = point_distances(data.net, data.household_snap, r, site, limit)
+    new = np.where(base.off_network, np.nan, new)
+    gains = {}
+    for label, budget in zip(budgets.labels, budgets.metres):
+        gained = (new <= budget) & ~(base.distance <= budget)
+        per_grid = {code: int((gained & (data.households.grid == code)).sum())
+                    for code, _ in data.grids}
+        gains[label] = {"total": int(gained.sum()), "grids": per_grid}
+    return {"site": {"snapped_to_road_m": round(float(site.access[0]), 1)}, "gains": gains}
+
+
+def candidate_sites(data: CoverageData, base: Result, budget: float,
+                    spacing: float = 50.0) -> np.ndarray:
+    """Points every ``spacing`` metres along the roads, kept where they could reach at least
+    one household that the budget leaves uncovered."""
+    net = data.net
+    steps = np.maximum(np.ceil(net.length / spacing).astype(int), 1)
+    edge = np.repeat(np.arange(len(net.length)), steps)
+    k = np.arange(steps.sum()) - np.repeat(np.cumsum(steps) - steps, steps)
+    t = (k + 0.5) / np.repeat(steps, steps)
+    a, b = net.xy[net.u[edge]], net.xy[net.v[edge]]
+    pts = a + (b - a) * t[:, None]
+    uncovered = ~(base.distance <= budget) & ~base.off_network
+    if not uncovered.any():
+        return np.empty((0, 2))
+    near = cKDTree(data.households.xy[uncovered]).query(pts, distance_upper_bound=budget)[0]
+    return pts[np.isfinite(near)]
+
+
+def catchments(data: CoverageData, sites_xy: np.ndarray, budget: float,
+               cap: float = ACCESS_CAP_M, chunk: int = 64) -> csr_matrix:
+    """Sparse (sites × households) matrix: 1 where the site would cover the household.
+
+    Only household–site pairs within the budget in a straight line can qualify, so only those
+    are evaluated; sites are processed in chunks to bound memory."""
+    net, hsnap = data.net, data.household_snap
+    tree = cKDTree(data.households.xy)
+    hl = net.length[hsnap.edge]
+    rows, cols = [], []
+    for start in range(0, len(sites_xy), chunk):
+        part = sites_xy[start:start + chunk]
+        snap = net.snap(part)
+        ends = np.concatenate([net.u[snap.edge], net.v[snap.edge]])
+        uniq, inv = np.unique(ends, return_inverse=True)
+        d = dijkstra(net.graph, directed=False, indices=uniq, limit=budget)
+        length = net.length[snap.edge]
+        du = d[inv[:len(part)]] + (snap.access + snap.frac * length)[:, None]
+        dv = d[inv[len(part):]] + (snap.access + (1 - snap.frac) * length)[:, None]
+        node = np.minimum(du, dv)                                   # (sites, nodes)
+        near = tree.query_ball_point(part, budget)
+        s_idx = np.repeat(np.arange(len(part)), [len(n) for n in near])
+        h_idx = np.concatenate([np.asarray(n, dtype=np.int64) for n in near]) if len(near) \
+            else np.empty(0, np.int64)
+        he = hsnap.edge[h_idx]
+        via = np.minimum(node[s_idx, net.u[he]] + hsnap.frac[h_idx] * hl[h_idx],
+                         node[s_idx, net.v[he]] + (1 - hsnap.frac[h_idx]) * hl[h_idx])
+        via = via + hsnap.access[h_idx]
+        same = snap.edge[s_idx] == he
+        along = (snap.access[s_idx] + hsnap.access[h_idx]
+                 + np.abs(snap.frac[s_idx] - hsnap.frac[h_idx]) * hl[h_idx])
+        via = np.where(same, np.minimum(via, along), via)
+        ok = (via <= budget) & (hsnap.access[h_idx] <= cap)
+        rows.append(s_idx[ok] + start)
+        cols.append(h_idx[ok])
+    rows = np.concatenate(rows) if rows else np.empty(0, int)
+    cols = np.concatenate(cols) if cols else np.empty(0, int)
+    return csr_matrix((np.ones(len(rows)), (rows, cols)),
+                      shape=(len(sites_xy), len(hsnap.edge)))
+
+
+def siting(data: CoverageData, kinds, budget: float, k: int, *, method: str = "greedy",
+           sites_xy: np.ndarray | None = None, cap: float = ACCESS_CAP_M) -> dict:
+    """The k sites that cover the most households the budget leaves uncovered: greedy (within
+    1 − 1/e of the best) or exact maximal covering (HiGHS through scipy's ``milp``)."""
+    budgets = Budgets.from_metres([budget])
+    base = households_distances(data, kinds, budgets, cap)
+    if sites_xy is None:
+        sites_xy = candidate_sites(data, base, budget)
+    uncovered = ~(base.distance <= budget) & ~base.off_network
+    cover = catchments(data, sites_xy, budget, cap)[:, uncovered].tocsc().tocsr()
+    cover.data[:] = 1
+    if method == "exact":
+        chosen = _exact(cover, k)
+    elif method == "greedy":
+        chosen = _greedy(cover, k)
+    else:
+        raise InvalidInput("method must be greedy or exact")
+    picks, seen = [], np.zeros(cover.shape[1], bool)
+    for j in chosen:
+        hit = np.zeros(cover.shape[1], bool)
+        hit[cover[j].indices] = True
+        picks.append({"xy": sites_xy[j].tolist(), "gain": int((hit & ~seen).sum())})
+        seen |= hit
+    return {"budget_m": budget, "method": method, "candidates": int(len(sites_xy)),
+            "uncovered_before": int(uncovered.sum()), "covered_by_sites": int(seen.sum()),
+            "sites": picks}
+
+
+def _greedy(cover: csr_matrix, k: int) -> list[int]:
+    chosen, covered = [], np.zeros(cover.shape[1], bool)
+    for _ in range(min(k, cover.shape[0])):
+        gains = cover @ (~covered).astype(float)
+        j = int(np.argmax(gains))
+        if gains[j] <= 0:
+            break
+        chosen.append(j)
+        covered[cover[j].indices] = True
+    return chosen
+
+
+def _exact(cover: csr_matrix, k: int) -> list[int]:
+    """max Σ y_i  s.t.  y_i ≤ Σ_j a_ij x_j,  Σ x_j ≤ k,  x, y binary."""
+    n_sites, n_hh = cover.shape
+    useful = np.flatnonzero(np.asarray(cover.sum(axis=0)).ravel() > 0)
+    a = cover[:, useful].T.tocsr()                      # (households, sites)
+    m = len(useful)
+    c = np.concatenate([np.zeros(n_sites), -np.ones(m)])
+    link = hstack([-a, identity(m, format="csr")]).tocsr()
+    budget_row = csr_matrix(np.concatenate([np.ones(n_sites), np.zeros(m)]))
+    constraints = [LinearConstraint(link, -np.inf, 0), LinearConstraint(budget_row, 0, k)]
+    res = milp(c, constraints=constraints, integrality=np.ones(n_sites + m),
+               bounds=Bounds(0, 1))
+    if res.x is None:
+        raise InvalidInput("the exact solver found no solution; try method=greedy")
+    chosen = np.flatnonzero(res.x[:n_sites] > 0.5)
+    # listed by marginal gain, like the greedy picks
+    return [int(chosen[i]) for i in _greedy(cover[chosen], len(chosen))]
+
+
+def reached_segments(data: CoverageData, kinds, budget: float) -> np.ndarray:
+    """The reached parts of the streets within ``budget`` (partly reached edges included),
+    as LineStrings in metres: the indicative picture of a service area."""
+    chosen = np.flatnonzero(np.isin(data.facilities.kinds, kinds))
+    fsnap = Snap(*(a[chosen] for a in (data.facility_snap.edge, data.facility_snap.frac,
+                                       data.facility_snap.access)))
+    net = data.net
+    r = reach(net, fsnap, budget)
+    du, dv = r.dist[net.u], r.dist[net.v]
+    from_u = np.clip((budget - du) / net.length, 0, 1)      # share reached from u's side
+    from_v = np.clip((budget - dv) / net.length, 0, 1)
+    a, b = net.xy[net.u], net.xy[net.v]
+    whole = from_u + from_v >= 1
+    segs = [np.stack([a[whole], b[whole]], axis=1)]
+    part_u = ~whole & (from_u > 0)
+    segs.append(np.stack([a[part_u], a[part_u] + (b - a)[part_u] * from_u[part_u, None]],
+                         axis=1))
+    part_v = ~whole & (from_v > 0)
+    segs.append(np.stack([b[part_v], b[part_v] - (b - a)[part_v] * from_v[part_v, None]],
+                         axis=1))
+    # the edges that hold a facility are reached from the facility itself
+    e = fsnap.edge
+    if len(e):
+        room = np.maximum(budget - fsnap.access, 0)
+        lo = np.clip(fsnap.frac - room / net.length[e], 0, 1)
+        hi = np.clip(fsnap.frac + room / net.length[e], 0, 1)
+        segs.append(np.stack([a[e] + (b - a)[e] * lo[:, None],
+                              a[e] + (b - a)[e] * hi[:, None]], axis=1))
+    coords = np.concatenate(segs)
+    return shapely.linestrings(coords)

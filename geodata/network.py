@@ -1,0 +1,165 @@
+"""The walking network: a graph of straight road segments in a metric CRS, points snapped to it,
+and exact network distances from facilities (see docs/coverage.md).
+
+Edges are the segments between consecutive road vertices, after noding (crossing roads meet).
+Every edge is two-way; of duplicate edges between the same two nodes the shortest is kept (scipy's
+sparse builder would add them up); a zero-length edge keeps a tiny positive length so it does
+not vanish from the sparse matrix.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import shapely
+from scipy.sparse import coo_matrix, csr_matrix
+from scipy.sparse.csgraph import dijkstra
+
+NODE_PRECISION = 0.01   # metres: vertices closer than this are the same node
+TINY = 1e-6             # metres: the length given to zero-length edges
+
+
+@dataclass
+class Network:
+    xy: np.ndarray          # (nodes, 2) node coordinates, metres
+    u: np.ndarray           # (edges,) start node of each edge
+    v: np.ndarray           # (edges,) end node
+    length: np.ndarray      # (edges,) metres
+    graph: csr_matrix = field(repr=False)
+    tree: shapely.STRtree = field(repr=False)
+
+    @property
+    def n_nodes(self) -> int:
+        return len(self.xy)
+
+    @classmethod
+    def from_lines(cls, lines, node: bool = True) -> "Network":
+        """Build from LineStrings in a metric CRS. ``node`` splits lines where they cross."""
+        lines = np.asarray(lines, dtype=object)
+        if node and len(lines):
+            pieces = shapely.get_parts(shapely.node(shapely.multilinestrings(lines)))
+        else:
+            pieces = lines
+        coords, part = shapely.get_coordinates(pieces, return_index=True)
+        same = part[1:] == part[:-1]
+        a, b = coords[:-1][same], coords[1:][same]
+        key = np.round(np.vstack([a, b]) / NODE_PRECISION).astype(np.int64)
+        uniq, inverse = np.unique(key, axis=0, return_inverse=True)
+        inverse = inverse.ravel()
+        xy = uniq * NODE_PRECISION
+        u, v = inverse[:len(a)], inverse[len(a):]
+        length = np.maximum(np.hypot(*(b - a).T), TINY)
+        return cls(xy=xy, u=u, v=v, length=length, graph=_graph(len(xy), u, v, length),
+                   tree=shapely.STRtree(shapely.linestrings(np.stack([a, b], axis=1))))
+
+    def snap(self, points_xy: np.ndarray) -> "Snap":
+        """Nearest edge of each point, the fraction along it (from u) and the access walk."""
+        pts = shapely.points(points_xy)
+        if len(pts) == 0:
+            return Snap(np.empty(0, int), np.empty(0), np.empty(0))
+        idx, dist = self.tree.query_nearest(pts, return_distance=True, all_matches=False)
+        edge = np.empty(len(pts), dtype=np.int64)
+        access = np.empty(len(pts))
+        edge[idx[0]] = idx[1]
+        access[idx[0]] = dist
+        a, b = self.xy[self.u[edge]], self.xy[self.v[edge]]
+        d = b - a
+        denom = np.einsum("ij,ij->i", d, d)
+        t = np.where(denom > 0, np.einsum("ij,ij->i", points_xy - a, d) / np.where(
+            denom > 0, denom, 1), 0.0)
+        return Snap(edge=edge, frac=np.clip(t, 0.0, 1.0), access=access)
+
+
+@dataclass
+class Snap:
+    edge: np.ndarray    # edge index
+    frac: np.ndarray    # 0 at u, 1 at v
+    access: np.ndarray  # metres from the point to its snapped position
+
+
+def _graph(n: int, u, v, length) -> csr_matrix:
+    """Symmetric sparse graph keeping the shortest of duplicate edges; no self-loops."""
+    lo, hi = np.minimum(u, v), np.maximum(u, v)
+    keep = lo != hi
+    lo, hi, w = lo[keep], hi[keep], length[keep]
+    order = np.lexsort((w, hi, lo))
+    lo, hi, w = lo[order], hi[order], w[order]
+    first = np.ones(len(lo), bool)
+    first[1:] = (lo[1:] != lo[:-1]) | (hi[1:] != hi[:-1])
+    lo, hi, w = lo[first], hi[first], w[first]
+    rows, cols = np.concatenate([lo, hi]), np.concatenate([hi, lo])
+    return coo_matrix((np.concatenate([w, w]), (rows, cols)), shape=(n, n)).tocsr()
+
+
+@dataclass
+class Reach:
+    """Network distance from the nearest source to every node, and which source it is."""
+    dist: np.ndarray     # (nodes,) metres, inf beyond the limit
+    source: np.ndarray   # (nodes,) index into the sources, -1 where unreached
+
+
+def reach(net: Network, sources: Snap, limit: float) -> Reach:
+    """One bounded multi-source Dijkstra. Each source enters the graph as a virtual node joined
+    to both ends of its edge, at its access walk plus the part of the edge to that end."""
+    n, m = net.n_nodes, len(sources.edge)
+    if m == 0:
+        return Reach(np.full(n, np.inf), np.full(n, -1))
+    length = net.length[sources.edge]
+    virtual = np.arange(n, n + m)
+    rows = np.concatenate([virtual, virtual])
+    cols = np.concatenate([net.u[sources.edge], net.v[sources.edge]])
+    w = np.concatenate([sources.access + sources.frac * length,
+                        sources.access + (1 - sources.frac) * length])
+    w = np.maximum(w, TINY)
+    base = net.graph.tocoo()
+    # a source on a zero-length edge joins the same node twice: keep the shorter, never the sum
+    g = _min_duplicates(np.concatenate([base.row, rows]), np.concatenate([base.col, cols]),
+                        np.concatenate([base.data, w]), n + m)
+    dist, _, src = dijkstra(g, directed=True, indices=virtual, min_only=True, limit=limit,
+                            return_predecessors=True)
+    src = np.where(np.isfinite(dist), src - n, -1)
+    return Reach(dist=dist[:n], source=src[:n])
+
+
+def _min_duplicates(rows, cols, data, n) -> csr_matrix:
+    order = np.lexsort((data, cols, rows))
+    rows, cols, data = rows[order], cols[order], data[order]
+    first = np.ones(len(rows), bool)
+    first[1:] = (rows[1:] != rows[:-1]) | (cols[1:] != cols[:-1])
+    return coo_matrix((data[first], (rows[first], cols[first])), shape=(n, n)).tocsr()
+
+
+def point_distances(net: Network, points: Snap, r: Reach, sources: Snap,
+                    limit: float = np.inf) -> tuple[np.ndarray, np.ndarray]:
+    """Each point's network distance to the nearest source (access walks included) and that
+    source's index (-1 if none within ``limit``)."""
+    length = net.length[points.edge]
+    via_u = r.dist[net.u[points.edge]] + points.frac * length
+    via_v = r.dist[net.v[points.edge]] + (1 - points.frac) * length
+    best = np.minimum(via_u, via_v)
+    src = np.where(via_u <= via_v, r.source[net.u[points.edge]], r.source[net.v[points.edge]])
+    dist = points.access + best
+    # a source on the same edge reaches the point along the edge, without passing a node
+    if len(sources.edge) and len(points.edge):
+        order = np.argsort(sources.edge, kind="stable")
+        s_edge = sources.edge[order]
+        lo = np.searchsorted(s_edge, points.edge, side="left")
+        hi = np.searchsorted(s_edge, points.edge, side="right")
+        has = np.flatnonzero(hi > lo)
+        if len(has):
+            counts = hi[has] - lo[has]
+            p_idx = np.repeat(has, counts)
+            within = np.arange(counts.sum()) - np.repeat(np.cumsum(counts) - counts, counts)
+            s_idx = order[np.repeat(lo[has], counts) + within]
+            along = (points.access[p_idx] + sources.access[s_idx]
+                     + np.abs(points.frac[p_idx] - sources.frac[s_idx]) * length[p_idx])
+            better = along < dist[p_idx]
+            # several sources on one edge: apply in decreasing distance so the least wins
+            seq = np.argsort(-along)
+            for_p, for_s, val = p_idx[seq], s_idx[seq], along[seq]
+            m = better[seq]
+            dist[for_p[m]] = val[m]
+            src[for_p[m]] = for_s[m]
+    src = np.where(dist <= limit, src, -1)
+    dist = np.where(dist <= limit, dist, np.inf)
+    return dist, src
