@@ -27,8 +27,9 @@ def create_app(config: dict | None = None) -> Flask:
     app.cli.add_command(db_cli)
     app.cli.add_command(geodata_cli)
 
-    from .views import api, incident_pages, incidents_api, open311, pages
+    from .views import api, coverage, incident_pages, incidents_api, open311, pages
     app.register_blueprint(pages.bp)
+    app.register_blueprint(coverage.bp)
     app.register_blueprint(incident_pages.bp)
     app.register_blueprint(api.bp)
     incidents_api.init_app(app)

@@ -1,0 +1,117 @@
+"""The coverage map: indicative service areas drawn from the reached parts of the streets,
+households coloured by the smallest budget that covers them, straight-line circles dashed."""
+from __future__ import annotations
+
+import json
+
+import folium
+import numpy as np
+import shapely
+from branca.element import MacroElement, Template
+from pyproj import Transformer
+
+from geodata import coverage as cv
+from geodata.gcj02 import wgs84_to_gcj02
+from geodata.layers import METRIC_SRID
+
+from .maps import (BASEMAPS, FACILITY_STYLES, Legend, _bounds, _for_display, escape_text,
+                   new_map)
+
+TO_WGS84 = Transformer.from_crs(METRIC_SRID, 4326, always_xy=True)
+BUDGET_COLOURS = ["#006d2c", "#31a354", "#74c476", "#a1d99b", "#c7e9c0"]
+UNCOVERED, OFF_NETWORK = "#d7301f", "#000000"
+
+
+def _wgs84(geoms) -> list[dict]:
+    geoms = shapely.transform(np.asarray(geoms, dtype=object),
+                              lambda c: np.column_stack(TO_WGS84.transform(c[:, 0], c[:, 1])))
+    return [json.loads(g) for g in shapely.to_geojson(geoms)]
+
+
+class CoverageHooks(MacroElement):
+    """Calls ``setupCoverageMap`` (static/coverage.js) with the map: what-if clicks, siting."""
+
+    _template = Template("""
+        {% macro script(this, kwargs) %}
+        window.setupCoverageMap({{ this._parent.get_name() }}, {{ this.options | tojson }});
+        {% endmacro %}
+    """)
+
+    def __init__(self, **options):
+        super().__init__()
+        self._name = "CoverageHooks"
+        self.options = options
+
+
+def coverage_map(data: cv.CoverageData, res: cv.Result, kinds, grids: dict, roads: dict, *,
+                 basemap: str = "none", tianditu_key: str | None = None) -> folium.Map:
+    bm = BASEMAPS.get(basemap, BASEMAPS["none"])
+    grids, roads = _for_display(grids, bm), _for_display(roads, bm)
+    m = new_map(_bounds(grids), bm, tianditu_key)
+    folium.GeoJson(grids, name="网格",
+                   style_function=lambda f: {"color": "#555", "weight": 2, "fillOpacity": 0.02},
+                   tooltip=folium.GeoJsonTooltip(fields=["name"], aliases=["网格"])).add_to(m)
+    folium.GeoJson(roads, name="道路",
+                   style_function=lambda f: {"color": "#bbb", "weight": 2}).add_to(m)
+
+    budgets = res.budgets
+    colours = dict(zip(budgets.labels, BUDGET_COLOURS))
+    for label, budget in reversed(list(zip(budgets.labels, budgets.metres))):
+        segs = cv.reached_segments(data, kinds, budget)
+        fc = _for_display({"features": [{"geometry": g, "properties": {"budget": label}}
+                                         for g in _wgs84(segs)]}, bm)
+        folium.GeoJson(fc, name=f"服务范围 {label}（示意）",
+                       style_function=lambda f, c=colours[label]: {"color": c, "weight": 7,
+                                                                    "opacity": 0.8}).add_to(m)
+
+    chosen = np.flatnonzero(np.isin(data.facilities.kinds, kinds))
+    fac_pts = _wgs84(shapely.points(data.facilities.xy[chosen]))
+    circles = folium.FeatureGroup(name="直线距离圆（对比）")
+    facilities = folium.FeatureGroup(name="设施")
+    for i, p in zip(chosen, fac_pts):
+        lon, lat = p["coordinates"]
+        if bm.gcj02:
+            lon, lat = (float(v) for v in wgs84_to_gcj02(lon, lat))
+        for budget in budgets.metres:
+            folium.Circle([lat, lon], radius=budget, color="#555", weight=1, fill=False,
+                          dash_array="6 6").add_to(circles)
+        label, badge, colour = FACILITY_STYLES.get(data.facilities.kinds[i], ("", "•", "#555"))
+        folium.Marker([lat, lon], tooltip=escape_text(str(data.facilities.names[i])),
+                      icon=folium.DivIcon(html=f'<div class="fac-badge" style="background:'
+                                               f'{colour}">{badge}</div>',
+                                          icon_size=(22, 22), icon_anchor=(11, 11))
+                      ).add_to(facilities)
+    circles.add_to(m)
+
+    state = np.full(len(res.distance), "uncovered", dtype=object)
+    for label, budget in reversed(list(zip(budgets.labels, budgets.metres))):
+        state[res.distance <= budget] = label
+    state[res.off_network] = "off_network"
+    pts = _wgs84(shapely.points(data.households.xy))
+    hh = _for_display({"features": [
+        {"geometry": g, "properties": {"code": str(c), "state": s,
+                                       "distance_m": (None if not np.isfinite(d)
+                                                      else round(float(d)))}}
+        for g, c, s, d in zip(pts, data.households.codes, state, res.distance)]}, bm)
+    palette = colours | {"uncovered": UNCOVERED, "off_network": OFF_NETWORK}
+    folium.GeoJson(hh, name=f"住户（{len(pts)}）",
+                   marker=folium.CircleMarker(radius=3, weight=1, fill=True, fill_opacity=0.9),
+                   style_function=lambda f: {"color": palette[f["properties"]["state"]],
+                                             "fillColor": palette[f["properties"]["state"]]},
+                   tooltip=folium.GeoJsonTooltip(fields=["code", "distance_m"],
+                                                 aliases=["住户", "步行距离（米）"])).add_to(m)
+    facilities.add_to(m)
+    folium.LayerControl(collapsed=False).add_to(m)
+    rows = ['<details open><summary class="legend-title">步行可达（沿道路）</summary>']
+    rows += [f'<div><span class="line" style="border-top:5px solid {colours[label]}"></span>'
+             f'{label}（{budget:g} 米）</div>'
+             for label, budget in zip(budgets.labels, budgets.metres)]
+    rows += [f'<div><span class="dot" style="background:{UNCOVERED}"></span>未覆盖</div>',
+             f'<div><span class="dot" style="background:{OFF_NETWORK}"></span>距道路过远'
+             '（不在路网上）</div>',
+             '<div><span class="line" style="border-top:2px dashed #555"></span>直线距离圆'
+             '</div></details><div class="legend-note">服务范围为示意；覆盖按每户实际步行距离计算'
+             '</div>']
+    Legend("".join(rows)).add_to(m)
+    CoverageHooks(gcj02=bm.gcj02).add_to(m)
+    return m

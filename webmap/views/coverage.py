@@ -1,0 +1,174 @@
+"""Service-circle coverage: the JSON API and the /coverage page."""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from flask import Blueprint, current_app, jsonify, render_template, request
+from pyproj import Transformer
+
+from geodata import coverage as cv
+from geodata import queries
+from geodata.gcj02 import gcj02_to_wgs84
+from geodata.layers import METRIC_SRID
+from geodata.sample import NOTE
+
+from .. import engine
+from ..coverage_map import coverage_map
+from ..jsonapi import BadRequest, json_body
+from ..maps import available_basemaps, render_parts
+from .pages import _basemap
+
+bp = Blueprint("coverage", __name__)
+TO_METRIC = Transformer.from_crs(4326, METRIC_SRID, always_xy=True)
+TO_WGS84 = Transformer.from_crs(METRIC_SRID, 4326, always_xy=True)
+KIND_SETS = {"party_service_center": ("party_service_center",),
+             "sharing": cv.SHARING_KINDS}
+
+
+def _numbers(raw: str, name: str, lo: float, hi: float) -> list[float]:
+    try:
+        values = [float(v) for v in raw.split(",") if v.strip()]
+    except ValueError:
+        raise BadRequest(f"{name} must be comma-separated numbers, got {raw!r}") from None
+    if not values:
+        raise BadRequest(f"{name} needs at least one value")
+    bad = [v for v in values if not (math.isfinite(v) and lo < v <= hi)]
+    if bad:
+        raise BadRequest(f"{name} must lie in ({lo:g}, {hi:g}]; got {bad[0]:g}")
+    return values
+
+
+def params(args) -> tuple[tuple[str, ...], cv.Budgets, float]:
+    """kinds (comma list, or 'sharing'), minutes or metres, speed (m/min), cap (m)."""
+    raw = args.get("kinds", "party_service_center")
+    kinds = KIND_SETS.get(raw) or tuple(k.strip() for k in raw.split(","))
+    try:
+        kinds = cv.check_kinds(kinds)
+    except cv.InvalidInput as exc:
+        raise BadRequest(str(exc)) from None
+    if args.get("minutes") and args.get("metres"):
+        raise BadRequest("give minutes or metres, not both")
+    speed = _numbers(str(args.get("speed", cv.WALK_M_PER_MIN)), "speed", 0, 200)[0]
+    if args.get("metres"):
+        budgets = cv.Budgets.from_metres(_numbers(str(args["metres"]), "metres", 0, 5000))
+    else:
+        minutes = args.get("minutes") or ",".join(str(m) for m in cv.DEFAULT_MINUTES)
+        budgets = cv.Budgets.from_minutes(_numbers(str(minutes), "minutes", 0, 60), speed)
+    cap = _numbers(str(args.get("cap", cv.ACCESS_CAP_M)), "cap", 0, 1000)[0]
+    return kinds, budgets, cap
+
+
+def _data():
+    with engine(current_app).connect() as conn:
+        return cv.load(conn)
+
+
+def _site_metric(lon, lat, coord_system="wgs84") -> np.ndarray:
+    try:
+        lon, lat = float(lon), float(lat)
+    except (TypeError, ValueError):
+        raise BadRequest("lon and lat must be numbers") from None
+    if not (math.isfinite(lon) and math.isfinite(lat) and -180 <= lon <= 180
+            and -90 <= lat <= 90):
+        raise BadRequest("lon must lie in [-180, 180] and lat in [-90, 90]")
+    if coord_system == "gcj02":
+        lon, lat = (float(v) for v in gcj02_to_wgs84(lon, lat))
+    elif coord_system != "wgs84":
+        raise BadRequest("coord_system must be wgs84 or gcj02")
+    return np.array(TO_METRIC.transform(lon, lat))
+
+
+@bp.get("/api/coverage")
+def summary():
+    kinds, budgets, cap = params(request.args)
+    data = _data()
+    result = cv.households_distances(data, kinds, budgets, cap)
+    return jsonify({"kinds": list(kinds), "access_cap_m": cap, "note": NOTE,
+                    **cv.summarise(data, result)})
+
+
+@bp.get("/api/coverage/households")
+def households():
+    kinds, budgets, cap = params(request.args)
+    data = _data()
+    res = cv.households_distances(data, kinds, budgets, cap)
+    lon, lat = TO_WGS84.transform(data.households.xy[:, 0], data.households.xy[:, 1])
+    features = []
+    for i, code in enumerate(data.households.codes):
+        d = res.distance[i]
+        state = ("off_network" if res.off_network[i] else
+                 next((label for label, b in zip(budgets.labels, budgets.metres) if d <= b),
+                      "uncovered"))
+        f = res.facility[i]
+        features.append({"type": "Feature", "geometry": {
+            "type": "Point", "coordinates": [round(lon[i], 7), round(lat[i], 7)]},
+            "properties": {"code": str(code), "grid": str(data.households.grid[i]),
+                           "distance_m": None if not np.isfinite(d) else round(float(d), 1),
+                           "facility": None if f < 0 else str(data.facilities.codes[f]),
+                           "state": state,
+                           "straight_line_m": round(float(res.straight[i]), 1)}})
+    return jsonify({"type": "FeatureCollection", "budgets": dict(zip(budgets.labels,
+                                                                      budgets.metres)),
+                    "features": features})
+
+
+@bp.post("/api/coverage/whatif")
+def whatif():
+    body = json_body()
+    for key in ("lon", "lat"):
+        if body.get(key) is None:
+            raise BadRequest(f"{key} is required")
+    query = {k: (",".join(map(str, v)) if isinstance(v, list) else v)
+             for k, v in body.items() if k in ("kinds", "minutes", "metres", "speed", "cap")}
+    kinds, budgets, cap = params(query)
+    site = _site_metric(body["lon"], body["lat"], body.get("coord_system", "wgs84"))
+    return jsonify(cv.whatif(_data(), kinds, budgets, site, cap))
+
+
+@bp.get("/api/coverage/siting")
+def siting():
+    kinds, budgets, cap = params(request.args)
+    try:
+        k = int(request.args.get("k", "3"))
+    except ValueError:
+        raise BadRequest("k must be a whole number") from None
+    if not 1 <= k <= 20:
+        raise BadRequest("k must lie between 1 and 20")
+    method = request.args.get("method", "greedy")
+    if method not in ("greedy", "exact"):
+        raise BadRequest("method must be greedy or exact")
+    budget = budgets.metres[0] if len(budgets.metres) == 1 else None
+    if budget is None:
+        raise BadRequest("siting works on one budget: give one value of minutes or metres")
+    out = cv.siting(_data(), kinds, budget, k, method=method, cap=cap)
+    for site in out["sites"]:
+        lon, lat = TO_WGS84.transform(*site.pop("xy"))
+        site["lon"], site["lat"] = round(lon, 7), round(lat, 7)
+    return jsonify(out)
+
+
+@bp.get("/coverage")
+def page():
+    basemap = _basemap()
+    kinds, budgets, cap = params(request.args)
+    data = _data()
+    res = cv.households_distances(data, kinds, budgets, cap)
+    figures = cv.summarise(data, res)
+    with engine(current_app).connect() as conn:
+        grids_fc = queries.layer_features(conn, "grids", precision=6)
+        roads_fc = queries.layer_features(conn, "roads", precision=6)
+        grids = queries.grid_codes(conn)
+    m = coverage_map(data, res, kinds, grids_fc, roads_fc, basemap=basemap,
+                     tianditu_key=current_app.config["TIANDITU_KEY"])
+    largest = budgets.metres[-1]
+    uncovered = {}
+    for code, _ in data.grids:
+        mask = (data.households.grid == code) & ~(res.distance <= largest) & ~res.off_network
+        uncovered[code] = [{"code": str(c), "building": str(b)} for c, b in
+                           zip(data.households.codes[mask], data.households.building[mask])]
+    return render_template(
+        "coverage.html", map=render_parts(m), figures=figures, uncovered=uncovered,
+        kinds=kinds, budgets=budgets, cap=cap, args=request.args, grids=grids, note=NOTE,
+        basemap=basemap, basemaps=available_basemaps(current_app.config["TIANDITU_KEY"]),
+        kind_sets=KIND_SETS)
