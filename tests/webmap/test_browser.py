@@ -281,3 +281,21 @@ def test_incident_map_draws_offline(offline, live, shared_db):
     p.check("text=热力图")
     p.wait_for_function("() => document.querySelector('canvas.leaflet-heatmap-layer')")
     assert offline.errors == [] and offline.blocked == []
+
+
+def test_coverage_page_and_a_whatif_click(offline, live):
+    p = offline.page
+    p.goto(live + "/coverage")
+    p.wait_for_function("() => typeof window.setupCoverageMap === 'function'")
+    stats = p.evaluate(LAYER_STATS)
+    assert all(stats[f"服务范围 {b}（示意）"]["features"] > 0 for b in ("5min", "10min", "15min"))
+    x, y = p.evaluate(CLICK_AT, [31.2445, 107.4930])
+    p.mouse.click(x, y)
+    p.wait_for_selector("#whatif-table tr[data-grid=total]")
+    total_row = p.locator("#whatif-table tr[data-grid=total]").inner_text()
+    assert "+" in total_row
+    p.fill("#siting-form input[name=k]", "2")
+    p.click("#siting-form button[type=submit]")
+    p.wait_for_function("() => document.querySelectorAll('#siting-result li').length === 2")
+    assert "新增覆盖" in p.locator("#siting-result").inner_text()
+    assert offline.errors == [] and offline.blocked == []

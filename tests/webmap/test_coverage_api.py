@@ -1,0 +1,82 @@
+"""The coverage API and page: figures, per-household answers, what-if, siting, errors."""
+import json
+
+import pytest
+
+
+def test_summary_has_network_and_straight_line_figures(client):
+    body = client.get("/api/coverage?kinds=party_service_center&minutes=5,10,15").get_json()
+    assert list(body["budgets"]) == ["5min", "10min", "15min"]
+    assert body["budgets"]["15min"] == 900
+    assert set(body["grids"]) == {f"51170200500700{i}" for i in range(1, 5)}
+    for t in body["total"].values():
+        assert {"covered", "uncovered", "off_network", "share_covered",
+                "straight_line_covered", "straight_line_share"} <= set(t)
+    metres = client.get("/api/coverage?metres=300,500,1000&kinds=sharing").get_json()
+    assert list(metres["budgets"]) == ["300m", "500m", "1000m"]
+    assert metres["kinds"] == ["shared_tool_house", "shared_book_bar"]
+    slow = client.get("/api/coverage?minutes=15&speed=40").get_json()
+    assert slow["budgets"]["15min"] == 600
+
+
+def test_households_geojson_agrees_with_the_summary(client):
+    summary = client.get("/api/coverage?minutes=10").get_json()
+    fc = client.get("/api/coverage/households?minutes=10").get_json()
+    covered = [f for f in fc["features"] if f["properties"]["state"] == "10min"]
+    assert len(covered) == summary["total"]["10min"]["covered"]
+    for f in covered:
+        assert f["properties"]["distance_m"] <= 600 and f["properties"]["facility"]
+        assert set(f["properties"]) == {"code", "grid", "distance_m", "facility", "state",
+                                        "straight_line_m"}
+
+
+def test_whatif_and_siting(client):
+    r = client.post("/api/coverage/whatif", json={"lon": 107.493, "lat": 31.245,
+                                                  "minutes": [5, 10], "kinds": "sharing"})
+    assert r.status_code == 200
+    gains = r.get_json()["gains"]
+    assert set(gains) == {"5min", "10min"}
+    assert gains["10min"]["total"] == sum(gains["10min"]["grids"].values())
+    s = client.get("/api/coverage/siting?metres=300&k=2&method=exact").get_json()
+    assert len(s["sites"]) == 2 and s["covered_by_sites"] > 0
+    assert all(107.4 < p["lon"] < 107.6 and 31.2 < p["lat"] < 31.3 for p in s["sites"])
+
+
+@pytest.mark.parametrize("url, words", [
+    ("/api/coverage?kinds=spaceport", "unknown kind"),
+    ("/api/coverage?minutes=0", "minutes must lie"),
+    ("/api/coverage?minutes=5,x", "comma-separated numbers"),
+    ("/api/coverage?minutes=5&metres=300", "not both"),
+    ("/api/coverage?metres=99999", "metres must lie"),
+    ("/api/coverage?speed=-1", "speed"),
+    ("/api/coverage?cap=5000", "cap"),
+    ("/api/coverage/siting?minutes=5,10", "one budget"),
+    ("/api/coverage/siting?minutes=5&k=0", "k must lie"),
+    ("/api/coverage/siting?minutes=5&k=two", "whole number"),
+    ("/api/coverage/siting?minutes=5&method=magic", "method"),
+    ("/api/coverage/households?kinds=", "at least one"),
+])
+def test_bad_parameters_are_400s_that_say_why(client, url, words):
+    r = client.get(url)
+    assert r.status_code == 400
+    assert words in r.get_json()["error"]
+
+
+@pytest.mark.parametrize("body, words", [
+    ({"lat": 31.245}, "lon is required"),
+    ({"lon": "x", "lat": 31.245}, "numbers"),
+    ({"lon": 107.49, "lat": 95}, "lat"),
+    ({"lon": 107.49, "lat": 31.24, "coord_system": "bd09"}, "coord_system"),
+    ({"lon": 107.49, "lat": 31.24, "minutes": "fast"}, "minutes"),
+])
+def test_bad_whatif_bodies(client, body, words):
+    r = client.post("/api/coverage/whatif", json=body)
+    assert r.status_code == 400 and words in r.get_json()["error"]
+
+
+def test_coverage_page(client):
+    html = client.get("/coverage?kinds=sharing&minutes=5,15").get_data(as_text=True)
+    assert "未覆盖住户" in html and "选址建议" in html
+    for name in ("服务范围 5min（示意）", "服务范围 15min（示意）", "直线距离圆（对比）"):
+        assert json.dumps(name)[1:-1] in html  # layer names sit JSON-escaped in the script
+    assert client.get("/coverage?minutes=abc").status_code == 400
