@@ -73,6 +73,20 @@ class CoverageData:
     grids: list[tuple[str, str]]   # (code, name)
 
     @cached_property
+    def grid_index(self) -> np.ndarray:
+        """Each household's position in ``grids`` (len(grids) for none)."""
+        codes = np.array([code for code, _ in self.grids])  # sorted by code
+        idx = np.searchsorted(codes, self.households.grid)
+        found = (idx < len(codes)) & (codes[np.minimum(idx, len(codes) - 1)]
+                                      == self.households.grid)
+        return np.where(found, idx, len(codes)).astype(np.int64)
+
+    @cached_property
+    def results(self) -> dict:
+        """Coverage results already computed for this data version, by their parameters."""
+        return {}
+
+    @cached_property
     def household_snap(self) -> Snap:
         return self.net.snap(self.households.xy)
 
@@ -99,7 +113,7 @@ def load(conn: Connection) -> CoverageData:
         if cached is not None and cached.version == version:
             return cached
     data = _read(conn, version)
-    data.household_snap, data.facility_snap  # noqa: B018 - compute while loading
+    data.household_snap, data.facility_snap, data.grid_index  # noqa: B018 - compute now
     with _lock:
         _cache[key] = data
     return data
@@ -182,29 +196,57 @@ def households_distances(data: CoverageData, kinds, budgets: Budgets,
     return Result(budgets, dist, facility, straight, off)
 
 
+def cached_distances(data: CoverageData, kinds, budgets: Budgets,
+                     cap: float = ACCESS_CAP_M) -> Result:
+    """``households_distances``, remembered for this data version (what-if clicks and siting
+    reuse the current coverage instead of recomputing it)."""
+    key = (tuple(sorted(kinds)), budgets, cap)
+    with _lock:
+        hit = data.results.get(key)
+    if hit is None:
+        hit = households_distances(data, kinds, budgets, cap)
+        with _lock:
+            if len(data.results) > 32:
+                data.results.clear()
+            data.results[key] = hit
+    return hit
+
+
 def summarise(data: CoverageData, res: Result) -> dict:
     """Per grid and in total: covered / uncovered / off-network counts and shares, on the
     network and inside the straight-line circle."""
-    def figures(mask):
+    codes = [code for code, _ in data.grids]
+    gi = data.grid_index
+    n_grids = len(codes)
+
+    def count(mask):  # per grid, then the total in the last slot
+        per = np.bincount(gi[mask], minlength=n_grids + 1)[:n_grids]
+        return np.append(per, mask.sum())
+
+    households = count(np.ones(len(res.distance), bool))
+    off = count(res.off_network)
+    table = {}
+    for label, budget in zip(res.budgets.labels, res.budgets.metres):
+        table[label] = (budget, count(res.distance <= budget), count(res.straight <= budget))
+
+    def figures(i):
         out = {}
-        n = int(mask.sum())
-        off = int((res.off_network & mask).sum())
-        for label, budget in zip(res.budgets.labels, res.budgets.metres):
-            covered = int(((res.distance <= budget) & mask).sum())
-            straight = int(((res.straight <= budget) & mask).sum())
+        n = int(households[i])
+        for label, (budget, covered, straight) in table.items():
+            c, s_ = int(covered[i]), int(straight[i])
             out[label] = {
-                "budget_m": budget, "households": n, "covered": covered,
-                "uncovered": n - covered - off, "off_network": off,
-                "share_covered": round(covered / n, 4) if n else None,
-                "straight_line_covered": straight,
-                "straight_line_share": round(straight / n, 4) if n else None,
+                "budget_m": budget, "households": n, "covered": c,
+                "uncovered": n - c - int(off[i]), "off_network": int(off[i]),
+                "share_covered": round(c / n, 4) if n else None,
+                "straight_line_covered": s_,
+                "straight_line_share": round(s_ / n, 4) if n else None,
             }
         return out
 
-    grids = {code: {"name": name, **figures(data.households.grid == code)}
-             for code, name in data.grids}
     return {"budgets": dict(zip(res.budgets.labels, res.budgets.metres)),
-            "total": figures(np.ones(len(res.distance), bool)), "grids": grids}
+            "total": figures(n_grids),
+            "grids": {code: {"name": name, **figures(i)}
+                      for i, (code, name) in enumerate(data.grids)}}
 
 
 def whatif(data: CoverageData, kinds, budgets: Budgets, site_xy: np.ndarray,
@@ -212,7 +254,7 @@ def whatif(data: CoverageData, kinds, budgets: Budgets, site_xy: np.ndarray,
     """How many more households each budget covers, per grid, with a facility at ``site_xy``.
 
     One bounded Dijkstra from the site's two edge ends on top of the current distances."""
-    base = base or households_distances(data, kinds, budgets, cap)
+    base = base or cached_distances(data, kinds, budgets, cap)
     site = data.net.snap(np.asarray(site_xy, float).reshape(1, 2))
     limit = max(budgets.metres)
     edge = site.edge[0]
@@ -227,16 +269,16 @@ def whatif(data: CoverageData, kinds, budgets: Budgets, site_xy: np.ndarray,
     gains = {}
     for label, budget in zip(budgets.labels, budgets.metres):
         gained = (new <= budget) & ~(base.distance <= budget)
-        per_grid = {code: int((gained & (data.households.grid == code)).sum())
-                    for code, _ in data.grids}
-        gains[label] = {"total": int(gained.sum()), "grids": per_grid}
+        per = np.bincount(data.grid_index[gained], minlength=len(data.grids) + 1)
+        gains[label] = {"total": int(gained.sum()),
+                        "grids": {code: int(per[i]) for i, (code, _) in enumerate(data.grids)}}
     return {"site": {"snapped_to_road_m": round(float(site.access[0]), 1)}, "gains": gains}
 
 
-def candidate_sites(data: CoverageData, base: Result, budget: float,
-                    spacing: float = 50.0) -> np.ndarray:
-    """Points every ``spacing`` metres along the roads, kept where they could reach at least
-    one household that the budget leaves uncovered."""
+def candidate_sites(data: CoverageData, base: Result, budget: float, spacing: float = 50.0,
+                    max_candidates: int = 2000) -> np.ndarray:
+    """Points every ``spacing`` metres along the roads that have households the budget leaves
+    uncovered within the budget in a straight line; the ``max_candidates`` with most of them."""
     net = data.net
     steps = np.maximum(np.ceil(net.length / spacing).astype(int), 1)
     edge = np.repeat(np.arange(len(net.length)), steps)
@@ -247,8 +289,13 @@ def candidate_sites(data: CoverageData, base: Result, budget: float,
     uncovered = ~(base.distance <= budget) & ~base.off_network
     if not uncovered.any():
         return np.empty((0, 2))
-    near = cKDTree(data.households.xy[uncovered]).query(pts, distance_upper_bound=budget)[0]
-    return pts[np.isfinite(near)]
+    tree = cKDTree(data.households.xy[uncovered])
+    near = tree.query(pts, distance_upper_bound=budget)[0]
+    pts = pts[np.isfinite(near)]
+    if len(pts) > max_candidates:
+        reach_ = tree.query_ball_point(pts, budget, return_length=True)
+        pts = pts[np.sort(np.argsort(-reach_, kind="stable")[:max_candidates])]
+    return pts
 
 
 def catchments(data: CoverageData, sites_xy: np.ndarray, budget: float,
@@ -293,13 +340,14 @@ def catchments(data: CoverageData, sites_xy: np.ndarray, budget: float,
 
 
 def siting(data: CoverageData, kinds, budget: float, k: int, *, method: str = "greedy",
-           sites_xy: np.ndarray | None = None, cap: float = ACCESS_CAP_M) -> dict:
+           sites_xy: np.ndarray | None = None, cap: float = ACCESS_CAP_M,
+           max_candidates: int = 2000) -> dict:
     """The k sites that cover the most households the budget leaves uncovered: greedy (within
     1 − 1/e of the best) or exact maximal covering (HiGHS through scipy's ``milp``)."""
     budgets = Budgets.from_metres([budget])
-    base = households_distances(data, kinds, budgets, cap)
+    base = cached_distances(data, kinds, budgets, cap)
     if sites_xy is None:
-        sites_xy = candidate_sites(data, base, budget)
+        sites_xy = candidate_sites(data, base, budget, max_candidates=max_candidates)
     uncovered = ~(base.distance <= budget) & ~base.off_network
     cover = catchments(data, sites_xy, budget, cap)[:, uncovered].tocsc().tocsr()
     cover.data[:] = 1

@@ -83,7 +83,7 @@ def _site_metric(lon, lat, coord_system="wgs84") -> np.ndarray:
 def summary():
     kinds, budgets, cap = params(request.args)
     data = _data()
-    result = cv.households_distances(data, kinds, budgets, cap)
+    result = cv.cached_distances(data, kinds, budgets, cap)
     return jsonify({"kinds": list(kinds), "access_cap_m": cap, "note": NOTE,
                     **cv.summarise(data, result)})
 
@@ -92,7 +92,7 @@ def summary():
 def households():
     kinds, budgets, cap = params(request.args)
     data = _data()
-    res = cv.households_distances(data, kinds, budgets, cap)
+    res = cv.cached_distances(data, kinds, budgets, cap)
     lon, lat = TO_WGS84.transform(data.households.xy[:, 0], data.households.xy[:, 1])
     features = []
     for i, code in enumerate(data.households.codes):
@@ -153,7 +153,7 @@ def page():
     basemap = _basemap()
     kinds, budgets, cap = params(request.args)
     data = _data()
-    res = cv.households_distances(data, kinds, budgets, cap)
+    res = cv.cached_distances(data, kinds, budgets, cap)
     figures = cv.summarise(data, res)
     with engine(current_app).connect() as conn:
         grids_fc = queries.layer_features(conn, "grids", precision=6)
