@@ -12,7 +12,7 @@ FLASK  := $(BIN)/flask --app app
 # Resolves the database: the caller's DATABASE_URL, else the project-managed cluster (started here).
 WITH_DB = export DATABASE_URL="$${DATABASE_URL:-$$(scripts/localpg start >&2 && scripts/localpg url)}";
 
-.PHONY: run test stop setup bench bench-placements
+.PHONY: run test stop setup bench bench-placements bench-coverage
 
 $(BIN)/.requirements: requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -44,6 +44,10 @@ bench: setup
 
 bench-placements: setup
 	@$(WITH_DB) $(BIN)/python bench/placements.py
+
+bench-coverage: setup
+	scripts/system-deps --bench
+	@$(WITH_DB) $(BIN)/python bench/coverage_scale.py
 
 stop:
 	@scripts/localpg stop
