@@ -21,7 +21,7 @@ from sqlalchemy import Connection, text
 
 from .layers import METRIC_SRID
 from .models import FACILITY_KINDS
-from .network import Network, Reach, Snap, point_distances, reach
+from .network import Network, Reach, Snap, point_distances, reach, with_sources
 from .queries import HOUSEHOLD_GRID
 from .workflow import InvalidInput
 
@@ -64,6 +64,15 @@ class Facilities:
 
 
 @dataclass
+class Sources:
+    """The facilities of some kinds, ready for runs: what only changes with the data."""
+    chosen: np.ndarray      # indices into CoverageData.facilities
+    snap: Snap
+    graph: csr_matrix       # the network plus one virtual node per facility
+    straight: np.ndarray    # each household's straight-line distance to the nearest one
+
+
+@dataclass
 class CoverageData:
     """Everything the engine needs, in EPSG:4545 metres; built once per data version."""
     version: tuple
@@ -80,6 +89,26 @@ class CoverageData:
         found = (idx < len(codes)) & (codes[np.minimum(idx, len(codes) - 1)]
                                       == self.households.grid)
         return np.where(found, idx, len(codes)).astype(np.int64)
+
+    @cached_property
+    def _sources(self) -> dict:
+        return {}
+
+    def sources(self, kinds) -> Sources:
+        key = tuple(sorted(kinds))
+        with _lock:
+            hit = self._sources.get(key)
+        if hit is None:
+            chosen = np.flatnonzero(np.isin(self.facilities.kinds, kinds))
+            snap = Snap(*(a[chosen] for a in (self.facility_snap.edge, self.facility_snap.frac,
+                                              self.facility_snap.access)))
+            straight = (cKDTree(self.facilities.xy[chosen]).query(self.households.xy,
+                                                                  workers=-1)[0]
+                        if len(chosen) else np.full(len(self.households.xy), np.inf))
+            hit = Sources(chosen, snap, with_sources(self.net, snap), straight)
+            with _lock:
+                self._sources[key] = hit
+        return hit
 
     @cached_property
     def results(self) -> dict:
@@ -171,28 +200,23 @@ def households_distances(data: CoverageData, kinds, budgets: Budgets,
                          cap: float = ACCESS_CAP_M, extra: np.ndarray | None = None) -> Result:
     """Distances from every household to the nearest facility of ``kinds`` (plus ``extra``
     candidate points, metres, numbered after the existing facilities)."""
-    chosen = np.flatnonzero(np.isin(data.facilities.kinds, kinds))
-    fac_xy = data.facilities.xy[chosen]
-    fsnap = Snap(*(a[chosen] for a in (data.facility_snap.edge, data.facility_snap.frac,
-                                       data.facility_snap.access)))
+    src = data.sources(kinds)
+    chosen, fsnap, graph, straight = src.chosen, src.snap, src.graph, src.straight
     if extra is not None and len(extra):
         esnap = data.net.snap(extra)
         fsnap = Snap(np.concatenate([fsnap.edge, esnap.edge]),
                      np.concatenate([fsnap.frac, esnap.frac]),
                      np.concatenate([fsnap.access, esnap.access]))
-        fac_xy = np.vstack([fac_xy, extra])
-        chosen = np.concatenate([chosen, -1 - np.arange(len(extra))])
+        chosen = np.concatenate([chosen, len(data.facilities.codes) + np.arange(len(extra))])
+        graph = None
+        straight = np.minimum(straight, cKDTree(extra).query(data.households.xy)[0])
     limit = max(budgets.metres)
-    r = reach(data.net, fsnap, limit)
+    r = reach(data.net, fsnap, limit, graph)
     hsnap = data.household_snap
-    dist, src = point_distances(data.net, hsnap, r, fsnap, limit)
+    dist, near = point_distances(data.net, hsnap, r, fsnap, limit)
     off = hsnap.access > cap
     dist = np.where(off, np.nan, dist)
-    facility = np.where(off | (src < 0), -1, chosen[np.maximum(src, 0)])
-    if len(fac_xy):
-        straight, _ = cKDTree(fac_xy).query(data.households.xy)
-    else:
-        straight = np.full(len(dist), np.inf)
+    facility = np.where(off | (near < 0), -1, chosen[np.maximum(near, 0)])
     return Result(budgets, dist, facility, straight, off)
 
 
@@ -402,11 +426,9 @@ def _exact(cover: csr_matrix, k: int) -> list[int]:
 def reached_segments(data: CoverageData, kinds, budget: float) -> np.ndarray:
     """The reached parts of the streets within ``budget`` (partly reached edges included),
     as LineStrings in metres: the indicative picture of a service area."""
-    chosen = np.flatnonzero(np.isin(data.facilities.kinds, kinds))
-    fsnap = Snap(*(a[chosen] for a in (data.facility_snap.edge, data.facility_snap.frac,
-                                       data.facility_snap.access)))
-    net = data.net
-    r = reach(net, fsnap, budget)
+    src = data.sources(kinds)
+    fsnap, net = src.snap, data.net
+    r = reach(net, fsnap, budget, src.graph)
     du, dv = r.dist[net.u], r.dist[net.v]
     from_u = np.clip((budget - du) / net.length, 0, 1)      # share reached from u's side
     from_v = np.clip((budget - dv) / net.length, 0, 1)

@@ -98,25 +98,33 @@ class Reach:
     source: np.ndarray   # (nodes,) index into the sources, -1 where unreached
 
 
-def reach(net: Network, sources: Snap, limit: float) -> Reach:
-    """One bounded multi-source Dijkstra. Each source enters the graph as a virtual node joined
-    to both ends of its edge, at its access walk plus the part of the edge to that end."""
+def with_sources(net: Network, sources: Snap) -> csr_matrix:
+    """The graph plus one virtual node per source (numbered after the real nodes), joined to
+    both ends of the source's edge at its access walk plus the part of the edge to that end."""
     n, m = net.n_nodes, len(sources.edge)
-    if m == 0:
-        return Reach(np.full(n, np.inf), np.full(n, -1))
     length = net.length[sources.edge]
     virtual = np.arange(n, n + m)
     rows = np.concatenate([virtual, virtual])
     cols = np.concatenate([net.u[sources.edge], net.v[sources.edge]])
-    w = np.concatenate([sources.access + sources.frac * length,
-                        sources.access + (1 - sources.frac) * length])
-    w = np.maximum(w, TINY)
+    w = np.maximum(np.concatenate([sources.access + sources.frac * length,
+                                   sources.access + (1 - sources.frac) * length]), TINY)
     base = net.graph.tocoo()
     # a source on a zero-length edge joins the same node twice: keep the shorter, never the sum
-    g = _min_duplicates(np.concatenate([base.row, rows]), np.concatenate([base.col, cols]),
-                        np.concatenate([base.data, w]), n + m)
-    dist, _, src = dijkstra(g, directed=True, indices=virtual, min_only=True, limit=limit,
-                            return_predecessors=True)
+    return _min_duplicates(np.concatenate([base.row, rows]), np.concatenate([base.col, cols]),
+                           np.concatenate([base.data, w]), n + m)
+
+
+def reach(net: Network, sources: Snap, limit: float,
+          graph: csr_matrix | None = None) -> Reach:
+    """One bounded multi-source Dijkstra from all sources at once (``graph``: the result of
+    ``with_sources`` for these sources, when the caller keeps it)."""
+    n, m = net.n_nodes, len(sources.edge)
+    if m == 0:
+        return Reach(np.full(n, np.inf), np.full(n, -1))
+    if graph is None:
+        graph = with_sources(net, sources)
+    dist, _, src = dijkstra(graph, directed=True, indices=np.arange(n, n + m), min_only=True,
+                            limit=limit, return_predecessors=True)
     src = np.where(np.isfinite(dist), src - n, -1)
     return Reach(dist=dist[:n], source=src[:n])
 
