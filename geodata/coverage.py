@@ -21,7 +21,8 @@ from sqlalchemy import Connection, text
 
 from .layers import METRIC_SRID
 from .models import FACILITY_KINDS
-from .network import Network, Reach, Snap, point_distances, reach, with_sources
+from .network import (Network, Prepared, Reach, Snap, distances, point_distances, prepare,
+                      reach, with_sources)
 from .queries import HOUSEHOLD_GRID
 from .workflow import InvalidInput
 
@@ -70,6 +71,7 @@ class Sources:
     snap: Snap
     graph: csr_matrix       # the network plus one virtual node per facility
     straight: np.ndarray    # each household's straight-line distance to the nearest one
+    households: Prepared    # the households' side of the distance formula
 
 
 @dataclass
@@ -105,7 +107,8 @@ class CoverageData:
             straight = (cKDTree(self.facilities.xy[chosen]).query(self.households.xy,
                                                                   workers=-1)[0]
                         if len(chosen) else np.full(len(self.households.xy), np.inf))
-            hit = Sources(chosen, snap, with_sources(self.net, snap), straight)
+            hit = Sources(chosen, snap, with_sources(self.net, snap), straight,
+                          prepare(self.net, self.household_snap, snap))
             with _lock:
                 self._sources[key] = hit
         return hit
@@ -213,7 +216,8 @@ def households_distances(data: CoverageData, kinds, budgets: Budgets,
     limit = max(budgets.metres)
     r = reach(data.net, fsnap, limit, graph)
     hsnap = data.household_snap
-    dist, near = point_distances(data.net, hsnap, r, fsnap, limit)
+    prep = src.households if graph is not None else prepare(data.net, hsnap, fsnap)
+    dist, near = distances(prep, r, limit)
     off = hsnap.access > cap
     dist = np.where(off, np.nan, dist)
     facility = np.where(off | (near < 0), -1, chosen[np.maximum(near, 0)])

@@ -137,37 +137,65 @@ def _min_duplicates(rows, cols, data, n) -> csr_matrix:
     return coo_matrix((data[first], (rows[first], cols[first])), shape=(n, n)).tocsr()
 
 
-def point_distances(net: Network, points: Snap, r: Reach, sources: Snap,
-                    limit: float = np.inf) -> tuple[np.ndarray, np.ndarray]:
-    """Each point's network distance to the nearest source (access walks included) and that
-    source's index (-1 if none within ``limit``)."""
+@dataclass
+class Prepared:
+    """What ``distances`` needs about a set of points and sources that does not depend on the
+    run: each point's edge ends and the walk to them, and the point–source pairs that share an
+    edge with their distance along it (sorted longest first)."""
+    u: np.ndarray
+    v: np.ndarray
+    to_u: np.ndarray
+    to_v: np.ndarray
+    access: np.ndarray
+    pair_point: np.ndarray
+    pair_source: np.ndarray
+    pair_along: np.ndarray
+
+
+def prepare(net: Network, points: Snap, sources: Snap) -> Prepared:
     length = net.length[points.edge]
-    via_u = r.dist[net.u[points.edge]] + points.frac * length
-    via_v = r.dist[net.v[points.edge]] + (1 - points.frac) * length
-    best = np.minimum(via_u, via_v)
-    src = np.where(via_u <= via_v, r.source[net.u[points.edge]], r.source[net.v[points.edge]])
-    dist = points.access + best
-    # a source on the same edge reaches the point along the edge, without passing a node
+    pp = ps = np.empty(0, np.int64)
+    along = np.empty(0)
     if len(sources.edge) and len(points.edge):
         order = np.argsort(sources.edge, kind="stable")
         s_edge = sources.edge[order]
         lo = np.searchsorted(s_edge, points.edge, side="left")
         hi = np.searchsorted(s_edge, points.edge, side="right")
         has = np.flatnonzero(hi > lo)
-        if len(has):
-            counts = hi[has] - lo[has]
-            p_idx = np.repeat(has, counts)
-            within = np.arange(counts.sum()) - np.repeat(np.cumsum(counts) - counts, counts)
-            s_idx = order[np.repeat(lo[has], counts) + within]
-            along = (points.access[p_idx] + sources.access[s_idx]
-                     + np.abs(points.frac[p_idx] - sources.frac[s_idx]) * length[p_idx])
-            better = along < dist[p_idx]
-            # several sources on one edge: apply in decreasing distance so the least wins
-            seq = np.argsort(-along)
-            for_p, for_s, val = p_idx[seq], s_idx[seq], along[seq]
-            m = better[seq]
-            dist[for_p[m]] = val[m]
-            src[for_p[m]] = for_s[m]
-    src = np.where(dist <= limit, src, -1)
-    dist = np.where(dist <= limit, dist, np.inf)
+        counts = hi[has] - lo[has]
+        pp = np.repeat(has, counts)
+        within = np.arange(counts.sum()) - np.repeat(np.cumsum(counts) - counts, counts)
+        ps = order[np.repeat(lo[has], counts) + within]
+        along = (points.access[pp] + sources.access[ps]
+                 + np.abs(points.frac[pp] - sources.frac[ps]) * length[pp])
+        seq = np.argsort(-along, kind="stable")
+        pp, ps, along = pp[seq], ps[seq], along[seq]
+    return Prepared(u=net.u[points.edge], v=net.v[points.edge], to_u=points.frac * length,
+                    to_v=(1 - points.frac) * length, access=points.access, pair_point=pp,
+                    pair_source=ps, pair_along=along)
+
+
+def distances(prep: Prepared, r: Reach, limit: float = np.inf) -> tuple[np.ndarray, np.ndarray]:
+    """Each point's network distance to the nearest source (access walks included) and that
+    source's index (-1 if none within ``limit``)."""
+    via_u = r.dist[prep.u] + prep.to_u
+    via_v = r.dist[prep.v] + prep.to_v
+    first = via_u <= via_v
+    dist = np.where(first, via_u, via_v) + prep.access
+    src = np.where(first, r.source[prep.u], r.source[prep.v])
+    if len(prep.pair_point):
+        # a source on the same edge reaches the point along it, without passing a node;
+        # longest first, so that with several sources on one edge the nearest is written last
+        better = prep.pair_along < dist[prep.pair_point]
+        dist[prep.pair_point[better]] = prep.pair_along[better]
+        src[prep.pair_point[better]] = prep.pair_source[better]
+    beyond = ~(dist <= limit)
+    dist[beyond] = np.inf
+    src[beyond] = -1
     return dist, src
+
+
+def point_distances(net: Network, points: Snap, r: Reach, sources: Snap,
+                    limit: float = np.inf) -> tuple[np.ndarray, np.ndarray]:
+    """``distances`` for a one-off set of points and sources."""
+    return distances(prepare(net, points, sources), r, limit)
