@@ -3,7 +3,8 @@ from __future__ import annotations
 
 from sqlalchemy import Connection, text
 
-from .incidents import INCIDENT_JOINS, Filters, _plain
+from .db import plain
+from .incidents import INCIDENT_JOINS, Filters
 from .workflow import OPEN_STATES
 
 
@@ -26,19 +27,19 @@ def stats(conn: Connection, filters: Filters) -> dict:
         {base}"""), params).mappings().one()
     by_state = dict(conn.execute(text(
         f"SELECT i.state, count(*) {base} GROUP BY i.state ORDER BY i.state"), params).all())
-    by_category = [_plain(r) for r in conn.execute(text(f"""
+    by_category = [plain(r) for r in conn.execute(text(f"""
         SELECT c.code, c.service_code, c.name, count(*) AS total,
                count(*) FILTER (WHERE i.state IN ('closed', 'evaluated')) AS resolved,
                count(*) FILTER (WHERE i.state = ANY(:open_states) AND i.deadline < now())
                  AS overdue
         {base} GROUP BY c.code, c.service_code, c.name ORDER BY c.code"""), params).mappings()]
-    by_grid = [_plain(r) for r in conn.execute(text(f"""
+    by_grid = [plain(r) for r in conn.execute(text(f"""
         SELECT g.code, g.name, count(*) AS total,
                count(*) FILTER (WHERE i.state = ANY(:open_states)) AS open,
                count(*) FILTER (WHERE i.state = ANY(:open_states) AND i.deadline < now())
                  AS overdue
         {base} GROUP BY g.code, g.name ORDER BY g.code"""), params).mappings()]
-    monthly = [_plain(r) for r in conn.execute(text(f"""
+    monthly = [plain(r) for r in conn.execute(text(f"""
         WITH months AS (
             SELECT to_char(date_trunc('month', i.created_at AT TIME ZONE 'Asia/Shanghai'),
                            'YYYY-MM') AS month, 1 AS reported, 0 AS closed {base}
@@ -47,5 +48,5 @@ def stats(conn: Connection, filters: Filters) -> dict:
                            'YYYY-MM'), 0, 1 {base} AND i.closed_at IS NOT NULL)
         SELECT month, sum(reported)::int AS reported, sum(closed)::int AS closed
         FROM months GROUP BY month ORDER BY month"""), params).mappings()]
-    return _plain(head) | {"by_state": by_state, "by_category": by_category,
+    return plain(head) | {"by_state": by_state, "by_category": by_category,
                            "by_grid": by_grid, "monthly": monthly}

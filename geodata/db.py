@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import os
+from datetime import date, datetime
+from decimal import Decimal
 from pathlib import Path
 
 from sqlalchemy import Engine, create_engine
@@ -32,3 +34,16 @@ def database_url(explicit: str | None = None) -> str:
 def make_engine(url: str | None = None, **kwargs) -> Engine:
     kwargs.setdefault("pool_pre_ping", True)
     return create_engine(database_url(url), **kwargs)
+
+
+def plain(row) -> dict:
+    """A result row as a dict of JSON-ready values (Decimal → float, datetime → ISO 8601)."""
+    def value(v):
+        if isinstance(v, Decimal):
+            return float(v)
+        if isinstance(v, (datetime, date)):
+            return v.isoformat()
+        if isinstance(v, dict):
+            return {k: value(x) for k, x in v.items()}
+        return v
+    return {k: value(v) for k, v in dict(row).items()}

@@ -15,6 +15,7 @@ from datetime import datetime
 
 from sqlalchemy import Connection, text
 
+from .db import plain
 from .gcj02 import gcj02_to_wgs84
 from .workflow import (CLOSED_STATES, OPEN_STATES, STATE_LABELS, IllegalTransition,
                        InvalidInput, NotFound, OutsideCommunity, StaleVersion, allowed)
@@ -135,7 +136,7 @@ def place(conn: Connection, new: NewIncident) -> dict:
     row = conn.execute(PLACE_SQL, params).mappings().one_or_none()
     if row is None:
         _explain_refusal(conn, params)
-    out = _plain(row) | {"lon": lon, "lat": lat}
+    out = plain(row) | {"lon": lon, "lat": lat}
     if new.duplicate_of is not None:
         _append_event(conn, new.duplicate_of, new.reported_by, None, None,
                       f"关联重复上报 #{row['id']}")
@@ -179,7 +180,7 @@ def nearby_open(conn: Connection, lon: float, lat: float, category: str,
         ORDER BY distance_m, i.id LIMIT 20
     """), dict(lon=lon, lat=lat, category=category, open=list(OPEN_STATES), exclude=exclude,
                radius=radius_m, deg=radius_m / 80000)).mappings()
-    return [_plain(r) for r in rows]
+    return [plain(r) for r in rows]
 
 
 def _append_event(conn, incident_id, actor, from_state, to_state, note, photos=()):
@@ -252,7 +253,7 @@ def transition(conn: Connection, incident_id: int, to: str, *, actor: str, versi
         if known != len(set(photos)):
             raise InvalidInput("photos must be ids of photos uploaded to this incident")
     _append_event(conn, incident_id, actor.strip(), row["from_state"], to, note, photos)
-    return _plain(row)
+    return plain(row)
 
 
 def save_mediation(conn: Connection, incident_id: int, fields: dict, actor: str) -> None:
@@ -291,18 +292,18 @@ def get(conn: Connection, incident_id: int) -> dict:
         WHERE i.id = :id"""), {"id": incident_id}).mappings().one_or_none()
     if row is None:
         raise NotFound(f"no incident {incident_id}")
-    out = _plain(row)
+    out = plain(row)
     out["allowed"] = list(allowed(out["state"]))
-    out["events"] = [_plain(e) for e in conn.execute(text("""
+    out["events"] = [plain(e) for e in conn.execute(text("""
         SELECT id, at, actor, from_state, to_state, note, photos FROM incident_events
         WHERE incident_id = :id ORDER BY at, id"""), {"id": incident_id}).mappings()]
-    out["photos"] = [_plain(p) for p in conn.execute(text("""
+    out["photos"] = [plain(p) for p in conn.execute(text("""
         SELECT id, filename, content_type, width, height, uploaded_by, uploaded_at
         FROM incident_photos WHERE incident_id = :id ORDER BY id"""),
         {"id": incident_id}).mappings()]
     med = conn.execute(text("SELECT * FROM mediations WHERE incident_id = :id"),
                        {"id": incident_id}).mappings().one_or_none()
-    out["mediation"] = _plain(med) if med else None
+    out["mediation"] = plain(med) if med else None
     return out
 
 
@@ -365,7 +366,7 @@ def search(conn: Connection, filters: Filters, *, page: int = 1,
         WHERE {where} ORDER BY i.created_at DESC, i.id DESC
         LIMIT :limit OFFSET :offset"""),
         params | {"limit": page_size, "offset": (page - 1) * page_size}).mappings()
-    return [_plain(r) for r in rows], total
+    return [plain(r) for r in rows], total
 
 
 def as_feature_collection(rows: list[dict], **extra) -> dict:
@@ -374,17 +375,6 @@ def as_feature_collection(rows: list[dict], **extra) -> dict:
          "geometry": {"type": "Point", "coordinates": [round(r["lon"], 7), round(r["lat"], 7)]},
          "properties": {k: v for k, v in r.items() if k not in ("lon", "lat")}}
         for r in rows]}
-
-
-def _plain(row) -> dict:
-    out = {}
-    for k, v in dict(row).items():
-        if isinstance(v, datetime):
-            v = v.isoformat()
-        elif type(v).__name__ == "Decimal":
-            v = float(v)
-        out[k] = v
-    return out
 
 
 __all__ = ["NewIncident", "Filters", "place", "transition", "get", "search", "nearby_open",

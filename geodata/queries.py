@@ -10,6 +10,7 @@ import json
 
 from sqlalchemy import Connection, text
 
+from .db import plain
 from .layers import METRIC_SRID, get_layer
 
 # Each grid's households, one grid per household.
@@ -112,7 +113,7 @@ def summary(conn: Connection) -> dict:
                    SELECT kind, count(*) AS n FROM facilities GROUP BY kind ORDER BY kind) f)
                  AS facilities_by_kind
     """)).mappings().one()
-    return _plain(row)
+    return plain(row)
 
 
 def grid_codes(conn: Connection) -> list[dict]:
@@ -155,24 +156,10 @@ def grid_figures(conn: Connection, code: str) -> dict | None:
     """), {"code": code}).mappings().one_or_none()
     if row is None:
         return None
-    out = _plain(row)
+    out = plain(row)
     xs = [p[0] for p in out["bbox"]["coordinates"][0]]
     ys = [p[1] for p in out["bbox"]["coordinates"][0]]
     out["bbox"] = [min(xs), min(ys), max(xs), max(ys)]
     for s in out["staff"]:
         s["title"] = STAFF_TITLES.get(s["role"], s["role"])
-    return out
-
-
-def _plain(row) -> dict:
-    """Decimals to floats and JSON text to objects, for jsonify."""
-    out = {}
-    for k, v in dict(row).items():
-        if isinstance(v, str) and v[:1] in "{[" and k not in ("name",):
-            v = json.loads(v)
-        elif v is not None and type(v).__name__ == "Decimal":
-            v = float(v)
-        if isinstance(v, dict):
-            v = {kk: float(vv) if type(vv).__name__ == "Decimal" else vv for kk, vv in v.items()}
-        out[k] = v
     return out

@@ -14,7 +14,7 @@ from geodata import coverage as cv
 from geodata.gcj02 import wgs84_to_gcj02
 from geodata.layers import METRIC_SRID
 
-from .maps import (BASEMAPS, FACILITY_STYLES, Legend, _bounds, _for_display, escape_text,
+from .maps import (BASEMAPS, FACILITY_STYLES, Legend, bounds_of, for_display, escape_text,
                    new_map)
 
 TO_WGS84 = Transformer.from_crs(METRIC_SRID, 4326, always_xy=True)
@@ -46,8 +46,8 @@ class CoverageHooks(MacroElement):
 def coverage_map(data: cv.CoverageData, res: cv.Result, kinds, grids: dict, roads: dict, *,
                  basemap: str = "none", tianditu_key: str | None = None) -> folium.Map:
     bm = BASEMAPS.get(basemap, BASEMAPS["none"])
-    grids, roads = _for_display(grids, bm), _for_display(roads, bm)
-    m = new_map(_bounds(grids), bm, tianditu_key)
+    grids, roads = for_display(grids, bm), for_display(roads, bm)
+    m = new_map(bounds_of(grids), bm, tianditu_key)
     folium.GeoJson(grids, name="网格",
                    style_function=lambda f: {"color": "#555", "weight": 2, "fillOpacity": 0.02},
                    tooltip=folium.GeoJsonTooltip(fields=["name"], aliases=["网格"])).add_to(m)
@@ -58,7 +58,7 @@ def coverage_map(data: cv.CoverageData, res: cv.Result, kinds, grids: dict, road
     colours = dict(zip(budgets.labels, BUDGET_COLOURS))
     for label, budget in reversed(list(zip(budgets.labels, budgets.metres))):
         segs = cv.reached_segments(data, kinds, budget)
-        fc = _for_display({"features": [{"geometry": g, "properties": {"budget": label}}
+        fc = for_display({"features": [{"geometry": g, "properties": {"budget": label}}
                                          for g in _wgs84(segs)]}, bm)
         folium.GeoJson(fc, name=f"服务范围 {label}（示意）",
                        style_function=lambda f, c=colours[label]: {"color": c, "weight": 7,
@@ -88,7 +88,7 @@ def coverage_map(data: cv.CoverageData, res: cv.Result, kinds, grids: dict, road
         state[res.distance <= budget] = label
     state[res.off_network] = "off_network"
     pts = _wgs84(shapely.points(data.households.xy))
-    hh = _for_display({"features": [
+    hh = for_display({"features": [
         {"geometry": g, "properties": {"code": str(c), "state": s,
                                        "distance_m": (None if not np.isfinite(d)
                                                       else round(float(d)))}}

@@ -8,7 +8,7 @@ from folium.plugins import HeatMap, MarkerCluster
 
 from geodata.workflow import STATE_COLOURS, STATE_LABELS
 
-from .maps import BASEMAPS, Legend, _bounds, _for_display, new_map
+from .maps import BASEMAPS, Legend, bounds_of, for_display, new_map
 
 
 class IncidentHooks(MacroElement):
@@ -41,8 +41,8 @@ def incident_map(grids: dict, roads: dict, incidents: dict, *, basemap: str = "n
     """``grids`` and ``roads`` as public FeatureCollections; ``incidents`` as built by
     ``geodata.incidents.as_feature_collection`` (WGS 84)."""
     bm = BASEMAPS.get(basemap, BASEMAPS["none"])
-    grids, roads = _for_display(grids, bm), _for_display(roads, bm)
-    shown = _for_display({"features": [
+    grids, roads = for_display(grids, bm), for_display(roads, bm)
+    shown = for_display({"features": [
         {"geometry": f["geometry"], "properties": {
             k: f["properties"][k] for k in ("id", "state", "category", "grid_code", "overdue",
                                             "created_at")}}
@@ -50,7 +50,7 @@ def incident_map(grids: dict, roads: dict, incidents: dict, *, basemap: str = "n
     for f in shown["features"]:
         f["properties"]["state_label"] = STATE_LABELS.get(f["properties"]["state"], "")
         f["properties"]["created"] = (f["properties"]["created_at"] or "")[:10]
-    minx, miny, maxx, maxy = (_bounds(grids) if grids["features"]
+    minx, miny, maxx, maxy = (bounds_of(grids) if grids["features"]
                               else (107.49, 31.24, 107.51, 31.26))
     m = new_map((minx, miny, maxx, maxy), bm, tianditu_key)
     folium.GeoJson(grids, name="网格",

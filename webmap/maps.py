@@ -65,7 +65,7 @@ def escape_text(value: str) -> str:
     return escape(value).replace("`", "&#96;").replace("$", "&#36;")
 
 
-def _for_display(fc: dict, basemap: Basemap) -> dict:
+def for_display(fc: dict, basemap: Basemap) -> dict:
     """A copy of a FeatureCollection with user text escaped and, on GCJ-02 tiles, shifted."""
     features = [{"type": "Feature", "geometry": f["geometry"],
                  "properties": {k: escape_text(v) if isinstance(v, str) else v
@@ -79,7 +79,7 @@ def _for_display(fc: dict, basemap: Basemap) -> dict:
     return {"type": "FeatureCollection", "features": features}
 
 
-def _bounds(fc: dict) -> tuple[float, float, float, float]:
+def bounds_of(fc: dict) -> tuple[float, float, float, float]:
     geoms = shapely.from_geojson([json.dumps(f["geometry"]) for f in fc["features"]])
     return tuple(shapely.total_bounds(geoms))
 
@@ -101,11 +101,11 @@ def new_map(bounds, basemap: Basemap, tianditu_key: str | None) -> folium.Map:
     m = folium.Map(location=[(miny + maxy) / 2, (minx + maxx) / 2], zoom_start=15, tiles=None,
                    control_scale=True, prefer_canvas=True, width="100%", height="100%",
                    **{"maxZoom": 20})
-    _add_tiles(m, basemap, tianditu_key)
+    add_tiles(m, basemap, tianditu_key)
     return m
 
 
-def _add_tiles(m: folium.Map, basemap: Basemap, tianditu_key: str | None) -> None:
+def add_tiles(m: folium.Map, basemap: Basemap, tianditu_key: str | None) -> None:
     if basemap.key == "osm":
         folium.TileLayer("OpenStreetMap", name="OpenStreetMap", max_zoom=20,
                          max_native_zoom=19).add_to(m)
@@ -176,12 +176,12 @@ def community_map(layers: dict[str, dict], *, basemap: str = "none",
     ``focus`` is a grid code to zoom to (its grid is drawn bolder).
     """
     bm = BASEMAPS.get(basemap, BASEMAPS["none"])
-    shown = {name: _for_display(fc, bm) for name, fc in layers.items()}
+    shown = {name: for_display(fc, bm) for name, fc in layers.items()}
     grids = shown["grids"]
     grid_props = [f["properties"] for f in grids["features"]]
     extent = {"features": [f for f in grids["features"] if f["properties"]["code"] == focus]
               } if focus else grids
-    minx, miny, maxx, maxy = (_bounds(extent) if extent["features"]
+    minx, miny, maxx, maxy = (bounds_of(extent) if extent["features"]
                               else (107.49, 31.24, 107.51, 31.26))
 
     m = new_map((minx, miny, maxx, maxy), bm, tianditu_key)

@@ -17,7 +17,7 @@ from .. import engine
 from ..coverage_map import coverage_map
 from ..jsonapi import BadRequest, json_body
 from ..maps import available_basemaps, render_parts
-from .pages import _basemap
+from .pages import basemap_arg
 
 bp = Blueprint("coverage", __name__)
 TO_METRIC = Transformer.from_crs(4326, METRIC_SRID, always_xy=True)
@@ -150,7 +150,7 @@ def siting():
 
 @bp.get("/coverage")
 def page():
-    basemap = _basemap()
+    basemap = basemap_arg()
     kinds, budgets, cap = params(request.args)
     data = _data()
     res = cv.cached_distances(data, kinds, budgets, cap)

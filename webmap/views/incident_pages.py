@@ -12,7 +12,7 @@ from .. import engine
 from ..incident_map import incident_map as build_incident_map
 from ..maps import available_basemaps, render_parts
 from .incidents_api import filters_from
-from .pages import _basemap
+from .pages import basemap_arg
 
 bp = Blueprint("incident_pages", __name__)
 LIST_SIZE = 50
@@ -25,7 +25,7 @@ def _common(conn) -> dict:
 
 @bp.get("/incidents")
 def incident_map():
-    basemap = _basemap()
+    basemap = basemap_arg()
     filters = filters_from(request.args)
     with engine(current_app).connect() as conn:
         rows, total = incidents.search(conn, filters, page=1, page_size=5000)

@@ -13,7 +13,7 @@ from ..maps import BASEMAPS, available_basemaps, community_map, render_parts
 bp = Blueprint("pages", __name__)
 
 
-def _basemap() -> str:
+def basemap_arg() -> str:
     key = request.args.get("basemap", "none")
     if key not in BASEMAPS or (BASEMAPS[key].needs_key and not current_app.config["TIANDITU_KEY"]):
         abort(400, f"unknown or unavailable base map {key!r}")
@@ -21,7 +21,7 @@ def _basemap() -> str:
 
 
 def _map_page(template: str, focus: str | None = None, **context):
-    basemap = _basemap()
+    basemap = basemap_arg()
     with engine(current_app).connect() as conn:
         layers = {name: queries.layer_features(conn, name, precision=6)
                   for name in MAP_LAYERS}
