@@ -8,7 +8,7 @@ import click
 from flask import current_app
 from flask.cli import AppGroup
 
-from geodata import migrate
+from geodata import backup, migrate
 from geodata.exporter import ExportError, export_layer
 from geodata.importer import ImportRejected, import_file
 from geodata.layers import LAYERS
@@ -16,7 +16,7 @@ from geodata.sample import is_loaded, load_sample
 
 from . import engine
 
-db_cli = AppGroup("db", help="Database schema (Alembic migrations).")
+db_cli = AppGroup("db", help="Database schema (Alembic migrations), backup and restore.")
 geodata_cli = AppGroup("geodata", help="Import, export and sample data.")
 
 LAYER = click.Choice(list(LAYERS))
@@ -54,6 +54,31 @@ def _progress_bar(label: str):
             bar.__exit__(None, None, None)
 
     return update
+
+
+@db_cli.command("backup")
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+def db_backup(file: Path):
+    """Write a full backup of the database to FILE (pg_dump, custom format)."""
+    try:
+        backup.backup(file, current_app.config.get("DATABASE_URL"))
+    except backup.BackupError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"backup written to {file} ({file.stat().st_size / 2**20:.1f} MB)")
+
+
+@db_cli.command("restore")
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+def db_restore(file: Path, yes: bool):
+    """Replace the database's contents with the backup in FILE (all or nothing)."""
+    if not yes:
+        click.confirm(f"Replace everything in the database with {file}?", abort=True)
+    try:
+        backup.restore(file, current_app.config.get("DATABASE_URL"))
+    except backup.BackupError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"database restored from {file}")
 
 
 @geodata_cli.command("import")
