@@ -3,6 +3,7 @@ core's errors to HTTP statuses."""
 from __future__ import annotations
 
 from flask import Flask, jsonify, request
+from sqlalchemy.exc import DataError
 from werkzeug.exceptions import HTTPException
 
 from geodata.photos import NotAnImage, TooLarge
@@ -18,6 +19,16 @@ def error(status: int, message: str, **extra):
     return jsonify({"error": message, **extra}), status
 
 
+def _has_nul(value) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_has_nul(v) for v in value)
+    return False
+
+
 def json_body() -> dict:
     """The request's JSON object, or BadRequest saying what is wrong with it."""
     if not request.is_json:
@@ -27,6 +38,8 @@ def json_body() -> dict:
         raise BadRequest("the request body is not valid JSON")
     if not isinstance(data, dict):
         raise BadRequest("the request body must be a JSON object")
+    if _has_nul(data):
+        raise BadRequest("text may not contain NUL characters")
     return data
 
 
@@ -35,6 +48,21 @@ def _is_api() -> bool:
 
 
 def init_app(app: Flask) -> None:
+    @app.before_request
+    def _refuse_nul():
+        # PostgreSQL text cannot hold NUL: refuse it up front rather than fail in the database
+        if "\x00" in request.path or any(
+                _has_nul(k) or _has_nul(v) for source in (request.args, request.form)
+                for k, v in source.items(multi=True)):
+            raise BadRequest("the request may not contain NUL characters")
+
+    @app.errorhandler(DataError)
+    def _data_error(exc):
+        # a value the database cannot take (out of range, unreadable): the request's fault
+        diag = getattr(exc.orig, "diag", None)
+        detail = getattr(diag, "message_primary", None) or "a value is out of range"
+        return error(400, f"the database refused a value: {detail}")
+
     @app.errorhandler(BadRequest)
     def _bad(exc):
         return error(400, str(exc))

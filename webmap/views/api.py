@@ -38,6 +38,12 @@ def parse_bbox(raw: str | None) -> tuple[float, float, float, float] | None:
     return minx, miny, maxx, maxy
 
 
+@bp.get("/openapi.json")
+def openapi():
+    from ..openapi import document
+    return jsonify(document())
+
+
 @bp.get("/summary")
 def summary():
     with engine(current_app).connect() as conn:

@@ -119,8 +119,18 @@ def whatif():
     for key in ("lon", "lat"):
         if body.get(key) is None:
             raise BadRequest(f"{key} is required")
-    query = {k: (",".join(map(str, v)) if isinstance(v, list) else v)
-             for k, v in body.items() if k in ("kinds", "minutes", "metres", "speed", "cap")}
+    query = {}
+    for key in ("kinds", "minutes", "metres", "speed", "cap"):
+        value = body.get(key)
+        if value is None:
+            continue
+        if isinstance(value, list) and all(isinstance(v, (int, float, str))
+                                           and not isinstance(v, bool) for v in value):
+            query[key] = ",".join(map(str, value))
+        elif isinstance(value, (int, float, str)) and not isinstance(value, bool):
+            query[key] = str(value)
+        else:
+            raise BadRequest(f"{key} must be a number, a text or a list of them")
     kinds, budgets, cap = params(query)
     site = _site_metric(body["lon"], body["lat"], body.get("coord_system", "wgs84"))
     return jsonify(cv.whatif(_data(), kinds, budgets, site, cap))
