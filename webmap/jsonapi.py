@@ -2,8 +2,8 @@
 core's errors to HTTP statuses."""
 from __future__ import annotations
 
-from flask import Flask, jsonify, request
-from sqlalchemy.exc import DataError
+from flask import Flask, current_app, jsonify, request
+from sqlalchemy.exc import DataError, InterfaceError, OperationalError
 from werkzeug.exceptions import HTTPException
 
 from geodata.photos import NotAnImage, TooLarge
@@ -55,6 +55,16 @@ def init_app(app: Flask) -> None:
                 _has_nul(k) or _has_nul(v) for source in (request.args, request.form)
                 for k, v in source.items(multi=True)):
             raise BadRequest("the request may not contain NUL characters")
+
+    @app.errorhandler(OperationalError)
+    @app.errorhandler(InterfaceError)
+    def _database_down(exc):
+        # the database is unreachable or restarting: nothing was stored; the client may retry
+        current_app.logger.warning("database unavailable: %s", exc.orig or exc)
+        response, status = error(503, "the database is unavailable at the moment; nothing "
+                                      "was saved, please try again shortly")
+        response.headers["Retry-After"] = "2"
+        return response, status
 
     @app.errorhandler(DataError)
     def _data_error(exc):
