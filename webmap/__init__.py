@@ -19,9 +19,10 @@ def create_app(config: dict | None = None) -> Flask:
     app.json.ensure_ascii = False
     app.json.sort_keys = False
 
-    from . import assets, jsonapi
+    from . import assets, jsonapi, security
     assets.init_app(app)
     jsonapi.init_app(app)
+    security.init_app(app)
 
     from .cli import db_cli, geodata_cli
     app.cli.add_command(db_cli)
