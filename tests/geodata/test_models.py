@@ -76,3 +76,15 @@ def test_one_gist_index_per_geometry_column(shared_db):
 def test_migrations_go_down_and_up_again(db_url):
     downgrade(db_url, "base")
     upgrade(db_url)
+
+
+def test_models_and_migrations_describe_the_same_schema(shared_db):
+    from alembic.autogenerate import compare_metadata
+    from alembic.runtime.migration import MigrationContext
+    from geoalchemy2 import alembic_helpers
+
+    from geodata.models import Base
+    with shared_db.connect() as conn:
+        context = MigrationContext.configure(
+            conn, opts={"include_object": alembic_helpers.include_object})
+        assert compare_metadata(context, Base.metadata) == []
