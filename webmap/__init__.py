@@ -19,8 +19,9 @@ def create_app(config: dict | None = None) -> Flask:
     app.json.ensure_ascii = False
     app.json.sort_keys = False
 
-    from . import assets, jsonapi, security
+    from . import assets, jsonapi, limits, security
     assets.init_app(app)
+    limits.init_app(app)
     jsonapi.init_app(app)
     security.init_app(app)
 

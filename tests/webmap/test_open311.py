@@ -151,3 +151,16 @@ def test_unknown_things_are_open311_404s(client):
     r = client.delete(f"{BASE}/requests.json")
     assert r.status_code == 405
     validate(r.get_json(), S.ERRORS)
+
+
+def test_posting_is_rate_limited_per_api_key(write_app):
+    write_app.config["OPEN311_API_KEYS"] = {"busy": "k1", "calm": "k2"}
+    write_app.config["OPEN311_RATE_LIMIT"] = "3 per minute"
+    client = write_app.test_client()
+    form = {"service_code": "other", "lat": "31.2455", "long": "107.4955", "description": "x"}
+    codes = [client.post(f"{BASE}/requests.json", data=form | {"api_key": "k1"}).status_code
+             for _ in range(4)]
+    assert codes == [201, 201, 201, 429]
+    limited = client.post(f"{BASE}/requests.xml", data=form | {"api_key": "k1"})
+    assert limited.status_code == 429 and xml_of(limited).find("error/code").text == "429"
+    assert client.post(f"{BASE}/requests.json", data=form | {"api_key": "k2"}).status_code == 201

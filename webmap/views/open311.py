@@ -15,6 +15,7 @@ from geodata import incidents, open311
 from geodata.open311 import Open311Error
 
 from .. import engine
+from ..limits import limiter, open311_client, open311_limit
 
 bp = Blueprint("open311", __name__, url_prefix="/open311/v2")
 FORMATS = {"xml": "text/xml; charset=utf-8", "json": "application/json; charset=utf-8"}
@@ -131,6 +132,7 @@ def _client() -> str:
 
 
 @bp.post("/requests.<fmt>")
+@limiter.limit(open311_limit, key_func=open311_client)
 def requests_create(fmt: str):
     _fmt(fmt)
     client = _client()
