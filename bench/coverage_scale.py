@@ -30,6 +30,7 @@ from sqlalchemy.pool import NullPool
 from geodata import coverage as cv
 from geodata.db import database_url
 from geodata.migrate import upgrade
+from geodata.siting import siting
 
 SEED = 11
 HOUSEHOLDS = int(os.environ.get("HOUSEHOLDS", "1000000"))
@@ -224,7 +225,7 @@ def main() -> None:
             cv.whatif(data, kinds, budgets, site, base=base)
             times.append((time.perf_counter() - t) * 1000)
         whatif_ms = statistics.median(times)
-        siting_ms, siting = median_ms(lambda: cv.siting(data, kinds, 900.0, 5),
+        siting_ms, siting = median_ms(lambda: siting(data, kinds, 900.0, 5),
                                       repeat=max(1, REPEAT // 2))
         pgr_ms, pgr_counts = pgrouting_baseline(url, data, budgets)
         eng.dispose()

@@ -13,8 +13,7 @@ from functools import cached_property
 
 import numpy as np
 import shapely
-from scipy.optimize import Bounds, LinearConstraint, milp
-from scipy.sparse import csr_matrix, hstack, identity
+from scipy.sparse import csr_matrix
 from scipy.sparse.csgraph import dijkstra
 from scipy.spatial import cKDTree
 from sqlalchemy import Connection, text
@@ -301,130 +300,6 @@ def whatif(data: CoverageData, kinds, budgets: Budgets, site_xy: np.ndarray,
         gains[label] = {"total": int(gained.sum()),
                         "grids": {code: int(per[i]) for i, (code, _) in enumerate(data.grids)}}
     return {"site": {"snapped_to_road_m": round(float(site.access[0]), 1)}, "gains": gains}
-
-
-def candidate_sites(data: CoverageData, base: Result, budget: float, spacing: float = 50.0,
-                    max_candidates: int = 2000) -> np.ndarray:
-    """Points every ``spacing`` metres along the roads that have households the budget leaves
-    uncovered within the budget in a straight line; the ``max_candidates`` with most of them."""
-    net = data.net
-    steps = np.maximum(np.ceil(net.length / spacing).astype(int), 1)
-    edge = np.repeat(np.arange(len(net.length)), steps)
-    k = np.arange(steps.sum()) - np.repeat(np.cumsum(steps) - steps, steps)
-    t = (k + 0.5) / np.repeat(steps, steps)
-    a, b = net.xy[net.u[edge]], net.xy[net.v[edge]]
-    pts = a + (b - a) * t[:, None]
-    uncovered = ~(base.distance <= budget) & ~base.off_network
-    if not uncovered.any():
-        return np.empty((0, 2))
-    tree = cKDTree(data.households.xy[uncovered])
-    near = tree.query(pts, distance_upper_bound=budget)[0]
-    pts = pts[np.isfinite(near)]
-    if len(pts) > max_candidates:
-        reach_ = tree.query_ball_point(pts, budget, return_length=True)
-        pts = pts[np.sort(np.argsort(-reach_, kind="stable")[:max_candidates])]
-    return pts
-
-
-def catchments(data: CoverageData, sites_xy: np.ndarray, budget: float,
-               cap: float = ACCESS_CAP_M, chunk: int = 64) -> csr_matrix:
-    """Sparse (sites × households) matrix: 1 where the site would cover the household.
-
-    Only household–site pairs within the budget in a straight line can qualify, so only those
-    are evaluated; sites are processed in chunks to bound memory."""
-    net, hsnap = data.net, data.household_snap
-    tree = cKDTree(data.households.xy)
-    hl = net.length[hsnap.edge]
-    rows, cols = [], []
-    for start in range(0, len(sites_xy), chunk):
-        part = sites_xy[start:start + chunk]
-        snap = net.snap(part)
-        ends = np.concatenate([net.u[snap.edge], net.v[snap.edge]])
-        uniq, inv = np.unique(ends, return_inverse=True)
-        d = dijkstra(net.graph, directed=False, indices=uniq, limit=budget)
-        length = net.length[snap.edge]
-        du = d[inv[:len(part)]] + (snap.access + snap.frac * length)[:, None]
-        dv = d[inv[len(part):]] + (snap.access + (1 - snap.frac) * length)[:, None]
-        node = np.minimum(du, dv)                                   # (sites, nodes)
-        near = tree.query_ball_point(part, budget)
-        s_idx = np.repeat(np.arange(len(part)), [len(n) for n in near])
-        h_idx = np.concatenate([np.asarray(n, dtype=np.int64) for n in near]) if len(near) \
-            else np.empty(0, np.int64)
-        he = hsnap.edge[h_idx]
-        via = np.minimum(node[s_idx, net.u[he]] + hsnap.frac[h_idx] * hl[h_idx],
-                         node[s_idx, net.v[he]] + (1 - hsnap.frac[h_idx]) * hl[h_idx])
-        via = via + hsnap.access[h_idx]
-        same = snap.edge[s_idx] == he
-        along = (snap.access[s_idx] + hsnap.access[h_idx]
-                 + np.abs(snap.frac[s_idx] - hsnap.frac[h_idx]) * hl[h_idx])
-        via = np.where(same, np.minimum(via, along), via)
-        ok = (via <= budget) & (hsnap.access[h_idx] <= cap)
-        rows.append(s_idx[ok] + start)
-        cols.append(h_idx[ok])
-    rows = np.concatenate(rows) if rows else np.empty(0, int)
-    cols = np.concatenate(cols) if cols else np.empty(0, int)
-    return csr_matrix((np.ones(len(rows)), (rows, cols)),
-                      shape=(len(sites_xy), len(hsnap.edge)))
-
-
-def siting(data: CoverageData, kinds, budget: float, k: int, *, method: str = "greedy",
-           sites_xy: np.ndarray | None = None, cap: float = ACCESS_CAP_M,
-           max_candidates: int = 2000) -> dict:
-    """The k sites that cover the most households the budget leaves uncovered: greedy (within
-    1 − 1/e of the best) or exact maximal covering (HiGHS through scipy's ``milp``)."""
-    budgets = Budgets.from_metres([budget])
-    base = cached_distances(data, kinds, budgets, cap)
-    if sites_xy is None:
-        sites_xy = candidate_sites(data, base, budget, max_candidates=max_candidates)
-    uncovered = ~(base.distance <= budget) & ~base.off_network
-    cover = catchments(data, sites_xy, budget, cap)[:, uncovered].tocsc().tocsr()
-    cover.data[:] = 1
-    if method == "exact":
-        chosen = _exact(cover, k)
-    elif method == "greedy":
-        chosen = _greedy(cover, k)
-    else:
-        raise InvalidInput("method must be greedy or exact")
-    picks, seen = [], np.zeros(cover.shape[1], bool)
-    for j in chosen:
-        hit = np.zeros(cover.shape[1], bool)
-        hit[cover[j].indices] = True
-        picks.append({"xy": sites_xy[j].tolist(), "gain": int((hit & ~seen).sum())})
-        seen |= hit
-    return {"budget_m": budget, "method": method, "candidates": int(len(sites_xy)),
-            "uncovered_before": int(uncovered.sum()), "covered_by_sites": int(seen.sum()),
-            "sites": picks}
-
-
-def _greedy(cover: csr_matrix, k: int) -> list[int]:
-    chosen, covered = [], np.zeros(cover.shape[1], bool)
-    for _ in range(min(k, cover.shape[0])):
-        gains = cover @ (~covered).astype(float)
-        j = int(np.argmax(gains))
-        if gains[j] <= 0:
-            break
-        chosen.append(j)
-        covered[cover[j].indices] = True
-    return chosen
-
-
-def _exact(cover: csr_matrix, k: int) -> list[int]:
-    """max Σ y_i  s.t.  y_i ≤ Σ_j a_ij x_j,  Σ x_j ≤ k,  x, y binary."""
-    n_sites, n_hh = cover.shape
-    useful = np.flatnonzero(np.asarray(cover.sum(axis=0)).ravel() > 0)
-    a = cover[:, useful].T.tocsr()                      # (households, sites)
-    m = len(useful)
-    c = np.concatenate([np.zeros(n_sites), -np.ones(m)])
-    link = hstack([-a, identity(m, format="csr")]).tocsr()
-    budget_row = csr_matrix(np.concatenate([np.ones(n_sites), np.zeros(m)]))
-    constraints = [LinearConstraint(link, -np.inf, 0), LinearConstraint(budget_row, 0, k)]
-    res = milp(c, constraints=constraints, integrality=np.ones(n_sites + m),
-               bounds=Bounds(0, 1))
-    if res.x is None:
-        raise InvalidInput("the exact solver found no solution; try method=greedy")
-    chosen = np.flatnonzero(res.x[:n_sites] > 0.5)
-    # listed by marginal gain, like the greedy picks
-    return [int(chosen[i]) for i in _greedy(cover[chosen], len(chosen))]
 
 
 def reached_segments(data: CoverageData, kinds, budget: float) -> np.ndarray:

@@ -7,6 +7,7 @@ from shapely.ops import nearest_points
 from sqlalchemy import text
 
 from geodata import coverage as cv
+from geodata.siting import siting
 
 KINDS = ("party_service_center",)
 
@@ -101,8 +102,8 @@ def test_whatif_equals_a_full_recomputation(data):
 
 def test_greedy_against_exact_siting(data):
     for budget in (300, 600):
-        greedy = cv.siting(data, KINDS, budget, 3, method="greedy")
-        exact = cv.siting(data, KINDS, budget, 3, method="exact")
+        greedy = siting(data, KINDS, budget, 3, method="greedy")
+        exact = siting(data, KINDS, budget, 3, method="exact")
         assert exact["covered_by_sites"] >= greedy["covered_by_sites"]
         assert greedy["covered_by_sites"] >= (1 - 1 / np.e) * exact["covered_by_sites"]
         assert sum(s["gain"] for s in greedy["sites"]) == greedy["covered_by_sites"]

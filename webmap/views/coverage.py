@@ -12,6 +12,7 @@ from geodata import queries
 from geodata.gcj02 import gcj02_to_wgs84
 from geodata.layers import METRIC_SRID
 from geodata.sample import NOTE
+from geodata.siting import siting as best_sites
 
 from .. import engine
 from ..coverage_map import coverage_map
@@ -151,7 +152,7 @@ def siting():
     budget = budgets.metres[0] if len(budgets.metres) == 1 else None
     if budget is None:
         raise BadRequest("siting works on one budget: give one value of minutes or metres")
-    out = cv.siting(_data(), kinds, budget, k, method=method, cap=cap)
+    out = best_sites(_data(), kinds, budget, k, method=method, cap=cap)
     for site in out["sites"]:
         lon, lat = TO_WGS84.transform(*site.pop("xy"))
         site["lon"], site["lat"] = round(lon, 7), round(lat, 7)
