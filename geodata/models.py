@@ -14,7 +14,7 @@ from sqlalchemy import (
     BigInteger, Boolean, CheckConstraint, DateTime, ForeignKey, Integer, SmallInteger, String,
     Text, func, text,
 )
-from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 SRID = 4326
@@ -300,3 +300,46 @@ class DataVersion(Base):
     version = mapped_column(BigInteger, nullable=False, server_default="1")
     changed_at = mapped_column(DateTime(timezone=True), nullable=False,
                                server_default=func.now())
+
+
+# --- accounts --------------------------------------------------------------------------------
+
+ROLES = ("admin", "planner", "grid_head", "grid_worker")
+
+
+class User(Base):
+    """An account. Grid heads and workers act in their own grids (``grid_codes``)."""
+    __tablename__ = "users"
+    __table_args__ = (_in_list("role", ROLES, "users_role"),
+                      CheckConstraint("name ~ '^[A-Za-z0-9_.\\-\\u4e00-\\u9fff]{2,40}$'",
+                                      name="users_name_format"))
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(40), unique=True)
+    role: Mapped[str] = mapped_column(String(16))
+    grid_codes = mapped_column(ARRAY(String(15)), nullable=False,
+                               server_default=text("'{}'::varchar[]"))
+    password_hash: Mapped[str] = mapped_column(Text)
+    active: Mapped[bool] = mapped_column(Boolean, server_default="true")
+    created_at = mapped_column(DateTime(timezone=True), nullable=False, server_default=func.now())
+
+
+class ApiToken(Base):
+    """A bearer token for API clients; only its SHA-256 is stored."""
+    __tablename__ = "api_tokens"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    token_sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at = mapped_column(DateTime(timezone=True), nullable=False, server_default=func.now())
+    last_used_at = mapped_column(DateTime(timezone=True))
+
+
+class AuditEntry(Base):
+    """Who changed what, when: accounts, imports, incidents."""
+    __tablename__ = "audit_log"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at = mapped_column(DateTime(timezone=True), nullable=False, server_default=func.now(),
+                       index=True)
+    actor: Mapped[str] = mapped_column(Text)
+    action: Mapped[str] = mapped_column(String(40), index=True)
+    target: Mapped[str | None] = mapped_column(Text)
+    detail = mapped_column(JSONB, nullable=False, server_default=text("'{}'::jsonb"))

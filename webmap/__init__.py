@@ -25,9 +25,10 @@ def create_app(config: dict | None = None) -> Flask:
     jsonapi.init_app(app)
     security.init_app(app)
 
-    from .cli import db_cli, geodata_cli
+    from .cli import db_cli, geodata_cli, users_cli
     app.cli.add_command(db_cli)
     app.cli.add_command(geodata_cli)
+    app.cli.add_command(users_cli)
 
     from .views import api, coverage, incident_pages, incidents_api, open311, pages
     app.register_blueprint(pages.bp)

@@ -1,6 +1,7 @@
 """Command-line tools: ``flask --app app db …`` and ``flask --app app geodata …``."""
 from __future__ import annotations
 
+import getpass
 import sys
 from pathlib import Path
 
@@ -8,10 +9,11 @@ import click
 from flask import current_app
 from flask.cli import AppGroup
 
-from geodata import backup, migrate
+from geodata import accounts, backup, migrate
 from geodata.exporter import ExportError, export_layer
 from geodata.importer import ImportRejected, import_file
 from geodata.layers import LAYERS
+from geodata.models import ROLES
 from geodata.sample import is_loaded, load_sample
 
 from . import engine
@@ -19,7 +21,41 @@ from . import engine
 db_cli = AppGroup("db", help="Database schema (Alembic migrations), backup and restore.")
 geodata_cli = AppGroup("geodata", help="Import, export and sample data.")
 
+users_cli = AppGroup("users", help="Accounts and API tokens.")
+
 LAYER = click.Choice(list(LAYERS))
+
+
+@users_cli.command("create")
+@click.argument("name")
+@click.option("--role", required=True, type=click.Choice(list(ROLES)))
+@click.option("--grid", "grids", multiple=True, help="Grid code (grid heads and workers; "
+                                                     "repeat for several).")
+@click.option("--password-stdin", is_flag=True, required=True,
+              help="Read the password from standard input (never from the command line).")
+def users_create(name: str, role: str, grids: tuple[str, ...], password_stdin: bool):
+    """Create the account NAME with a ROLE (and its grids)."""
+    password = click.get_text_stream("stdin").readline().rstrip("\n")
+    try:
+        with engine(current_app).begin() as conn:
+            account = accounts.create_user(conn, name, role, password, grids,
+                                           actor=f"cli:{getpass.getuser()}")
+    except accounts.InvalidInput as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"user {account.name} created ({account.role}"
+               + (f", grids {', '.join(account.grid_codes)}" if account.grid_codes else "") + ")")
+
+
+@users_cli.command("token")
+@click.argument("name")
+def users_token(name: str):
+    """Issue a new API token for NAME (printed once; send it as 'Authorization: Bearer …')."""
+    try:
+        with engine(current_app).begin() as conn:
+            token = accounts.issue_token(conn, name, actor=f"cli:{getpass.getuser()}")
+    except accounts.NotFound as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(token)
 
 
 @db_cli.command("upgrade")

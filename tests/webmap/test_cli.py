@@ -72,3 +72,18 @@ def test_load_sample_if_empty_and_db_upgrade(cli):
     assert result.exit_code == 0 and "already loaded" in result.output
     result = cli.invoke(args=["db", "upgrade"])
     assert result.exit_code == 0 and "head" in result.output
+
+
+def test_users_create_and_token(cli):
+    result = cli.invoke(args=["users", "create", "chen.jie", "--role", "grid_head", "--grid",
+                              "511702005007003", "--password-stdin"],
+                        input="a long enough password\n")
+    assert result.exit_code == 0, result.output
+    assert "chen.jie created (grid_head, grids 511702005007003)" in result.output
+    again = cli.invoke(args=["users", "create", "chen.jie", "--role", "planner",
+                             "--password-stdin"], input="a long enough password\n")
+    assert again.exit_code == 1 and "already a user" in again.output
+    token = cli.invoke(args=["users", "token", "chen.jie"])
+    assert token.exit_code == 0 and token.output.strip().startswith("slx_")
+    nobody = cli.invoke(args=["users", "token", "nobody"])
+    assert nobody.exit_code == 1 and "no active user" in nobody.output
