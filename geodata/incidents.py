@@ -17,7 +17,7 @@ from sqlalchemy import Connection, text
 
 from .db import plain
 from .gcj02 import gcj02_to_wgs84
-from .workflow import (CLOSED_STATES, OPEN_STATES, STATE_LABELS, IllegalTransition,
+from .workflow import (CLOSED_STATES, OPEN_STATES, STATE_LABELS, Forbidden, IllegalTransition,
                        InvalidInput, NotFound, OutsideCommunity, StaleVersion, allowed)
 
 DUPLICATE_RADIUS_M = 250
@@ -77,6 +77,7 @@ WITH p AS (SELECT ST_SetSRID(ST_MakePoint(:lon, :lat), 4326) AS geom),
 cat AS (SELECT id, time_limit_hours FROM incident_categories
         WHERE service_code = :category OR code = :category),
 g AS (SELECT g.id, g.code FROM grids g, p WHERE ST_Covers(g.geom, p.geom)
+      AND (CAST(:grids AS text[]) IS NULL OR g.code = ANY(CAST(:grids AS text[])))
       ORDER BY g.code LIMIT 1),
 hh AS (SELECT h.id, h.building_id FROM households h, p
        WHERE (CAST(:household_code AS text) IS NULL
@@ -116,16 +117,19 @@ FROM ins, g
 """)
 
 
-def place(conn: Connection, new: NewIncident) -> dict:
+def place(conn: Connection, new: NewIncident,
+          allowed_grids: tuple[str, ...] | None = None) -> dict:
     """Store a new incident and return its id, grid, state, deadline and nearby duplicates.
 
-    Raises InvalidInput for bad fields, OutsideCommunity for a point in no grid.
+    Raises InvalidInput for bad fields, OutsideCommunity for a point in no grid, Forbidden for
+    a point outside ``allowed_grids`` (the reporter's own grids; None: any grid).
     """
     lon, lat = _check(new)
     params = dict(lon=lon, lat=lat, category=new.category, description=new.description.strip(),
                   reported_by=new.reported_by.strip(), household_code=new.household_code or None,
                   building_code=new.building_code or None, duplicate_of=new.duplicate_of,
-                  source=new.source, contact=new.contact)
+                  source=new.source, contact=new.contact,
+                  grids=list(allowed_grids) if allowed_grids is not None else None)
     if new.duplicate_of is not None:
         original = conn.execute(text("""
             SELECT i.state, c.service_code FROM incidents i
@@ -161,6 +165,9 @@ def _explain_refusal(conn: Connection, params: dict):
         raise OutsideCommunity(
             f"the point ({params['lon']:.6f}, {params['lat']:.6f}) lies outside the community's "
             "grids; nothing was saved")
+    if params.get("grids") is not None:
+        raise Forbidden(f"the point lies outside your grid(s) {', '.join(params['grids'])}; "
+                        "nothing was saved")
     raise InvalidInput("could not place the incident")
 
 

@@ -61,6 +61,10 @@ class NotFound(IncidentError, LookupError):
     pass
 
 
+class Forbidden(IncidentError):
+    """The person acting may not do this here (e.g. outside their own grids)."""
+
+
 class Conflict(IncidentError):
     """The incident is not in a state (or version) that allows the change."""
 

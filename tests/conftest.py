@@ -15,12 +15,37 @@ import pytest
 from sqlalchemy import create_engine, make_url, text
 from sqlalchemy.pool import NullPool
 
+from flask.testing import FlaskClient
+
+from geodata import accounts
 from geodata.db import database_url
 from geodata.migrate import upgrade
 from geodata.sample import load_sample
 
 RUN = uuid.uuid4().hex[:8]
 _counter = itertools.count()
+PASSWORD = "test password 123"
+# the accounts every test database has: name -> (role, grids)
+USERS = {
+    "admin": ("admin", ()),
+    "planner": ("planner", ()),
+    "head3": ("grid_head", ("511702005007003",)),
+    "worker3": ("grid_worker", ("511702005007003",)),
+    "worker1": ("grid_worker", ("511702005007001",)),
+}
+TOKENS: dict[str, str] = {}
+
+
+def client_class(token: str | None):
+    """A test client that sends ``token`` as a bearer token with every request."""
+    class TokenClient(FlaskClient):
+        def open(self, *args, **kwargs):
+            if token:
+                headers = dict(kwargs.pop("headers", None) or {})
+                headers.setdefault("Authorization", f"Bearer {token}")
+                kwargs["headers"] = headers
+            return super().open(*args, **kwargs)
+    return TokenClient
 
 
 def _server_url():
@@ -60,6 +85,10 @@ def template_db(admin):
         upgrade(url)
         eng = create_engine(url, poolclass=NullPool)
         load_sample(eng)
+        with eng.begin() as conn:
+            for user, (role, grids) in USERS.items():
+                accounts.create_user(conn, user, role, PASSWORD, grids, actor="tests")
+                TOKENS[user] = accounts.issue_token(conn, user, actor="tests")
         eng.dispose()
         yield name
     finally:
@@ -100,8 +129,11 @@ def shared_db(shared_db_url):
 
 @pytest.fixture(scope="session")
 def app(shared_db_url):
+    """The app on the shared read-only database; its test clients act as the admin."""
     from webmap import create_app
-    return create_app({"DATABASE_URL": shared_db_url, "TESTING": True})
+    app = create_app({"DATABASE_URL": shared_db_url, "TESTING": True})
+    app.test_client_class = client_class(TOKENS["admin"])
+    return app
 
 
 @pytest.fixture
@@ -109,11 +141,18 @@ def client(app):
     return app.test_client()
 
 
+def client_as(app, user: str | None):
+    """A test client acting as ``user`` (None: nobody logged in)."""
+    return client_class(TOKENS[user] if user else None)(app, app.response_class,
+                                                        use_cookies=True)
+
+
 @pytest.fixture
 def write_app(db_url):
     """An app on a private database, for tests that change data."""
     from webmap import create_app
     app = create_app({"DATABASE_URL": db_url, "TESTING": True})
+    app.test_client_class = client_class(TOKENS["admin"])
     yield app
     if "geodata_engine" in app.extensions:
         app.extensions["geodata_engine"].dispose()

@@ -35,7 +35,7 @@ LAYER = click.Choice(list(LAYERS))
               help="Read the password from standard input (never from the command line).")
 def users_create(name: str, role: str, grids: tuple[str, ...], password_stdin: bool):
     """Create the account NAME with a ROLE (and its grids)."""
-    password = click.get_text_stream("stdin").readline().rstrip("\n")
+    password = sys.stdin.readline().rstrip("\n")
     try:
         with engine(current_app).begin() as conn:
             account = accounts.create_user(conn, name, role, password, grids,

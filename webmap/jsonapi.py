@@ -7,7 +7,7 @@ from sqlalchemy.exc import DataError, InterfaceError, OperationalError
 from werkzeug.exceptions import HTTPException
 
 from geodata.photos import NotAnImage, TooLarge
-from geodata.workflow import (Conflict, IllegalTransition, InvalidInput, NotFound,
+from geodata.workflow import (Conflict, Forbidden, IllegalTransition, InvalidInput, NotFound,
                               OutsideCommunity, StaleVersion)
 
 
@@ -88,6 +88,10 @@ def init_app(app: Flask) -> None:
     @app.errorhandler(NotFound)
     def _missing(exc):
         return error(404, str(exc))
+
+    @app.errorhandler(Forbidden)
+    def _forbidden(exc):
+        return error(403, str(exc))
 
     @app.errorhandler(Conflict)
     def _conflict(exc):

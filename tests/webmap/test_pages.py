@@ -72,7 +72,10 @@ def test_gaode_base_map_shifts_geometries_for_display(client, shared_db):
 
 def test_tianditu_needs_a_key(shared_db_url):
     from webmap import create_app
+
+    from ..conftest import TOKENS, client_class
     app = create_app({"DATABASE_URL": shared_db_url, "TIANDITU_KEY": "abc123"})
+    app.test_client_class = client_class(TOKENS["admin"])
     html = app.test_client().get("/?basemap=tianditu").get_data(as_text=True)
     assert "tianditu.gov.cn" in html and "tk=abc123" in html
 

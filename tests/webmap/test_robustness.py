@@ -11,6 +11,8 @@ from werkzeug.serving import make_server
 
 from geodata.db import database_url
 
+from ..conftest import TOKENS
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -32,6 +34,7 @@ def test_placements_survive_a_database_restart(write_app):
 
     def stream():
         session = requests.Session()
+        session.headers["Authorization"] = f"Bearer {TOKENS['admin']}"
         i = 0
         while not stop.is_set():
             body = {"lon": 107.4955 + (i % 50) * 1e-5, "lat": 31.2455, "category": "other",
@@ -65,7 +68,7 @@ def test_placements_survive_a_database_restart(write_app):
     from webmap import engine
     with engine(write_app).connect() as conn:
         stored = set(conn.execute(text(
-            "SELECT id FROM incidents WHERE reported_by = 'robot'")).scalars())
+            "SELECT id FROM incidents WHERE description LIKE '重启测试%'")).scalars())
     print(f"\n[restart] accepted {len(accepted)} placements ({after_restart} after the restart "
           f"began), refused cleanly {len(refused)}, lost {len(set(accepted) - stored)}")
     assert before_restart > 0 and after_restart > 0   # worked before, and again after
@@ -99,7 +102,7 @@ def test_a_worker_killed_mid_transaction_leaves_no_half_written_incident(db_url)
     try:
         for _ in range(100):
             try:
-                requests.get(f"http://127.0.0.1:{port}/api/layers", timeout=1)
+                requests.get(f"http://127.0.0.1:{port}/api/openapi.json", timeout=1)
                 break
             except requests.RequestException:
                 time.sleep(0.1)
@@ -154,6 +157,7 @@ def test_a_worker_killed_mid_transaction_leaves_no_half_written_incident(db_url)
 
 def _post_quietly(url, body):
     try:
-        return requests.post(url, json=body, timeout=30)
+        return requests.post(url, json=body, timeout=30,
+                             headers={"Authorization": f"Bearer {TOKENS['admin']}"})
     except requests.RequestException as exc:
         return exc

@@ -11,8 +11,19 @@
     return node;
   }
 
+  // changes made with the session cookie carry the page's CSRF token
+  function withCsrf(options) {
+    options = Object.assign({}, options);
+    if (options.method && options.method !== 'GET') {
+      const meta = document.querySelector('meta[name=csrf-token]');
+      options.headers = Object.assign({}, options.headers,
+                                      {'X-CSRFToken': meta ? meta.content : ''});
+    }
+    return options;
+  }
+
   async function api(url, options) {
-    const response = await fetch(url, options);
+    const response = await fetch(url, withCsrf(options));
     let body = null;
     try { body = await response.json(); } catch (e) { /* not JSON */ }
     if (!response.ok) {
@@ -127,7 +138,7 @@
       if (!f.lon.value) { showError(errorBox, '请先在地图上点击选择位置'); return; }
       const data = {lon: Number(f.lon.value), lat: Number(f.lat.value),
                     coord_system: f.coord_system.value, category: f.category.value,
-                    description: f.description.value, reported_by: f.reported_by.value,
+                    description: f.description.value,
                     household_code: f.household_code.value || null};
       try {
         if (!confirmed && linkTo === null) {
@@ -144,7 +155,6 @@
         if (file) {
           const body = new FormData();
           body.append('photo', file);
-          body.append('actor', data.reported_by);
           await api('/api/incidents/' + created.id + '/photos', {method: 'POST', body: body});
         }
         // a new query string makes a real navigation (a changed hash alone would not reload)
@@ -173,7 +183,7 @@
       form.addEventListener('submit', async function (e) {
         e.preventDefault();
         const f = form.elements;
-        const data = {to: f.to.value, note: f.note.value || null, actor: f.actor.value,
+        const data = {to: f.to.value, note: f.note.value || null,
                       version: Number(page.dataset.version), photos: []};
         if (f.to.value === 'evaluated') data.rating = Number(f.rating.value);
         if (f.to.value === 'duplicate') data.duplicate_of = Number(f.duplicate_of.value);
@@ -182,7 +192,6 @@
           if (file) {
             const body = new FormData();
             body.append('photo', file);
-            body.append('actor', data.actor);
             const photo = await api('/api/incidents/' + id + '/photos',
                                     {method: 'POST', body: body});
             data.photos.push(photo.id);  // noted in the history; the version is unchanged
@@ -208,7 +217,7 @@
           parties: lines(f.parties.value), party_branch: f.party_branch.value || null,
           resident_representative: f.resident_representative.value || null,
           lawyer: f.lawyer.value || null, outcome: f.outcome.value || null,
-          agreement: f.agreement.checked, actor: f.actor.value,
+          agreement: f.agreement.checked,
           sessions: lines(f.sessions.value).map(function (line) {
             const [at, ...rest] = line.split(/\s+/);
             return {at: at, note: rest.join(' ')};

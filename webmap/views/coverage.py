@@ -16,7 +16,9 @@ from geodata.siting import siting as best_sites
 
 from .. import engine
 from ..coverage_map import coverage_map
+from ..auth import account
 from ..jsonapi import BadRequest, json_body
+from .incidents_api import own_grids
 from ..maps import available_basemaps, render_parts
 from .pages import basemap_arg
 
@@ -95,8 +97,12 @@ def households():
     data = _data()
     res = cv.cached_distances(data, kinds, budgets, cap)
     lon, lat = TO_WGS84.transform(data.households.xy[:, 0], data.households.xy[:, 1])
+    grids = own_grids()   # grid staff see the households of their own grids only
+    visible = (np.ones(len(data.households.codes), bool) if grids is None
+               else np.isin(data.households.grid, grids))
     features = []
-    for i, code in enumerate(data.households.codes):
+    for i in np.flatnonzero(visible):
+        code = data.households.codes[i]
         d = res.distance[i]
         state = ("off_network" if res.off_network[i] else
                  next((label for label, b in zip(budgets.labels, budgets.metres) if d <= b),
@@ -174,7 +180,10 @@ def page():
                      tianditu_key=current_app.config["TIANDITU_KEY"])
     largest = budgets.metres[-1]
     uncovered = {}
+    acct = account()
     for code, _ in data.grids:
+        if not acct.may_act_in(code):   # planners get the figures, not the households
+            continue
         mask = (data.households.grid == code) & ~(res.distance <= largest) & ~res.off_network
         uncovered[code] = [{"code": str(c), "building": str(b)} for c, b in
                            zip(data.households.codes[mask], data.households.building[mask])]

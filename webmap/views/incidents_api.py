@@ -12,9 +12,10 @@ from flask import Blueprint, Response, current_app, jsonify, request, send_from_
 from geodata import incidents, photos
 from geodata.incidents import Filters, NewIncident
 from geodata.db import PROJECT_ROOT
-from geodata.workflow import STATE_LABELS
+from geodata.workflow import STATE_LABELS, Forbidden
 
 from .. import engine
+from ..auth import account
 from ..jsonapi import BadRequest, json_body
 
 bp = Blueprint("incidents_api", __name__)
@@ -22,15 +23,21 @@ CST = timezone(timedelta(hours=8))  # dates in filters are local (China Standard
 
 
 def actor(data: dict | None = None) -> str:
-    """Who acts: the body's ``actor``/``reported_by`` or the X-Actor header.
+    """Who acts: the logged-in account (names sent in the body are not trusted)."""
+    return account().name
 
-    Accounts arrive with the access-control work; until then the name is taken as given.
-    """
-    data = data or {}
-    name = data.get("actor") or data.get("reported_by") or request.headers.get("X-Actor")
-    if not isinstance(name, str) or not name.strip():
-        raise BadRequest("say who acts: an 'actor' field or an X-Actor header")
-    return name.strip()[:80]
+
+def own_grids() -> tuple[str, ...] | None:
+    """The grids the account may act in; None for admins (everywhere)."""
+    acct = account()
+    return None if acct.is_admin else acct.grid_codes
+
+
+def check_grid(conn, incident_id: int) -> None:
+    item = incidents.get(conn, incident_id)
+    if not account().may_act_in(item["grid_code"]):
+        raise Forbidden(f"incident {incident_id} lies in grid {item['grid_code']}; you act in "
+                        f"{', '.join(account().grid_codes) or 'no grid'}")
 
 
 def _int(data: dict, key: str, required: bool = False) -> int | None:
@@ -105,7 +112,7 @@ def create():
         building_code=data.get("building_code") or None,
         duplicate_of=_int(data, "duplicate_of"), source="api", contact=None)
     with engine(current_app).begin() as conn:
-        placed = incidents.place(conn, new)
+        placed = incidents.place(conn, new, allowed_grids=own_grids())
     body = json.loads(json.dumps(placed, default=str))
     body["url"] = url_for(".one", incident_id=placed["id"])
     return jsonify(body), 201, {"Location": body["url"]}
@@ -174,6 +181,7 @@ def move(incident_id: int):
     if not isinstance(photo_ids, list) or not all(isinstance(p, int) for p in photo_ids):
         raise BadRequest("photos must be a list of photo ids")
     with engine(current_app).begin() as conn:
+        check_grid(conn, incident_id)
         incidents.transition(conn, incident_id, data["to"], actor=actor(data),
                              version=_int(data, "version", required=True),
                              note=(data.get("note") or None), photos=tuple(photo_ids),
@@ -189,6 +197,7 @@ def upload(incident_id: int):
         raise BadRequest("send the picture as multipart/form-data in a field named 'photo'")
     data = file.read(current_app.config["MAX_PHOTO_BYTES"] + 1)
     with engine(current_app).begin() as conn:
+        check_grid(conn, incident_id)
         photo = photos.save_photo(conn, current_app.config["MEDIA_DIR"], incident_id, data,
                                   actor(request.form.to_dict()),
                                   current_app.config["MAX_PHOTO_BYTES"])
@@ -219,6 +228,7 @@ def mediation(incident_id: int):
         raise BadRequest("agreement must be true, false or null")
     who = actor(data)
     with engine(current_app).begin() as conn:
+        check_grid(conn, incident_id)
         incidents.save_mediation(conn, incident_id, {k: data.get(k) for k in MEDIATION_FIELDS
                                                       if k in data}, who)
         return jsonify(incidents.get(conn, incident_id)["mediation"])

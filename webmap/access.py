@@ -1,0 +1,67 @@
+"""Who may use what: one table from endpoint to the roles allowed, enforced before every
+request. An endpoint missing from the table is refused to everyone but admins, so a new route
+is closed until someone decides who may use it (a test checks that every route is listed)."""
+from __future__ import annotations
+
+from flask import Flask, jsonify, redirect, request, url_for
+from flask_login import current_user
+from werkzeug.exceptions import Forbidden
+
+EVERYONE = "everyone"
+ALL_ROLES = frozenset({"admin", "planner", "grid_head", "grid_worker"})
+WRITERS = frozenset({"admin", "grid_head", "grid_worker"})
+PLANNING = frozenset({"admin", "planner", "grid_head", "grid_worker"})
+
+RULES: dict[str, frozenset | str] = {
+    # no account needed (Open311 checks its own API keys)
+    "auth.login": EVERYONE, "static": EVERYONE, "vendor.vendor": EVERYONE,
+    "api.openapi": EVERYONE, "open311.discovery": EVERYONE, "open311.services": EVERYONE,
+    "open311.service_definition": EVERYONE, "open311.requests_list": EVERYONE,
+    "open311.request_one": EVERYONE, "open311.requests_create": EVERYONE,
+    "auth.logout": EVERYONE,   # harmless for anyone; CSRF-protected
+    # the public layers of every grid
+    "pages.community": ALL_ROLES, "pages.grid": ALL_ROLES, "api.summary": ALL_ROLES,
+    "api.layers": ALL_ROLES, "api.layer": ALL_ROLES, "api.grids": ALL_ROLES,
+    "api.grid": ALL_ROLES,
+    # incidents: everyone with an account reads; grid staff (in their grids) and admins write
+    "incident_pages.incident_map": ALL_ROLES, "incident_pages.incident_page": ALL_ROLES,
+    "incident_pages.dashboard": ALL_ROLES, "incidents_api.categories": ALL_ROLES,
+    "incidents_api.search": ALL_ROLES, "incidents_api.export_csv": ALL_ROLES,
+    "incidents_api.nearby": ALL_ROLES, "incidents_api.one": ALL_ROLES,
+    "incidents_api.media": ALL_ROLES,
+    "incidents_api.create": WRITERS, "incidents_api.move": WRITERS,
+    "incidents_api.upload": WRITERS, "incidents_api.mediation": WRITERS,
+    # coverage: figures for all; per-household answers only for those who may see households
+    "coverage.page": PLANNING, "coverage.summary": PLANNING, "coverage.whatif": PLANNING,
+    "coverage.siting": PLANNING, "coverage.households": WRITERS,
+    "admin.audit": frozenset({"admin"}),
+}
+
+
+def allowed(endpoint: str, role: str | None) -> bool:
+    rule = RULES.get(endpoint, frozenset({"admin"}))
+    return rule == EVERYONE or (role is not None and role in rule)
+
+
+def _machine_client() -> bool:
+    return request.path.startswith(("/api/", "/media/")) or request.accept_mimetypes.best in (
+        "application/json",)
+
+
+def init_app(app: Flask) -> None:
+    @app.before_request
+    def _check():
+        endpoint = request.endpoint
+        if endpoint is None:       # no such route: the 404 handlers answer
+            return None
+        role = current_user.role if current_user.is_authenticated else None
+        if allowed(endpoint, role):
+            return None
+        if role is None:
+            if _machine_client():
+                response = jsonify({"error": "log in, or send 'Authorization: Bearer <token>'"})
+                response.status_code = 401
+                response.headers["WWW-Authenticate"] = "Bearer"
+                return response
+            return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
+        raise Forbidden(f"a {role} may not use this ({endpoint})")
