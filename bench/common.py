@@ -51,3 +51,14 @@ def sample_database():
         with admin.connect() as conn:
             conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()
+
+
+def admin_token(url: str) -> str:
+    """An admin account for the benchmark's requests, and its bearer token."""
+    from geodata import accounts
+    eng = create_engine(url, poolclass=NullPool)
+    with eng.begin() as conn:
+        accounts.create_user(conn, "bench", "admin", "bench-password-0", actor="bench")
+        token = accounts.issue_token(conn, "bench", actor="bench")
+    eng.dispose()
+    return token

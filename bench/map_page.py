@@ -15,7 +15,7 @@ import os
 import statistics
 import time
 
-from common import machine, sample_database  # also puts the project on sys.path
+from common import admin_token, machine, sample_database  # also puts the project on sys.path
 
 import folium
 from sqlalchemy import create_engine, text
@@ -58,6 +58,7 @@ def add_synthetic_households(url: str, total: int) -> None:
 
 def main() -> None:
     with sample_database() as url:
+        auth = {"Authorization": f"Bearer {admin_token(url)}"}
         eng = create_engine(url, poolclass=NullPool)
         with eng.connect() as conn:
             postgis = conn.execute(text("SELECT postgis_lib_version()")).scalar_one()
@@ -73,8 +74,8 @@ def main() -> None:
                 add_synthetic_households(url, households)
             app = create_app({"DATABASE_URL": url})
             client = app.test_client()
-            api_ms, _, _ = timed(lambda: client.get("/api/summary"))
-            page_ms, page_max, resp = timed(lambda: client.get("/"))
+            api_ms, _, _ = timed(lambda: client.get("/api/summary", headers=auth))
+            page_ms, page_max, resp = timed(lambda: client.get("/", headers=auth))
             body = resp.get_data()
             assert resp.status_code == 200
             label = "sample" if households is None else f"{households} households"

@@ -112,10 +112,16 @@ def issue_token(conn: Connection, name: str, actor: str = "cli") -> str:
 
 def user_for_token(conn: Connection, token: str) -> Account | None:
     row = conn.execute(text("""
-        UPDATE api_tokens t SET last_used_at = now() FROM users u
-        WHERE t.token_sha256 = :h AND u.id = t.user_id AND u.active
-        RETURNING u.id, u.name, u.role, u.grid_codes"""), {"h": _sha(token)}).one_or_none()
-    return _account(row) if row else None
+        SELECT u.id, u.name, u.role, u.grid_codes, t.id AS token_id,
+               coalesce(t.last_used_at < now() - interval '5 minutes', true) AS stale
+        FROM api_tokens t JOIN users u ON u.id = t.user_id
+        WHERE t.token_sha256 = :h AND u.active"""), {"h": _sha(token)}).one_or_none()
+    if row is None:
+        return None
+    if row.stale:   # note the use now and then, not on every request (no hot row to lock)
+        conn.execute(text("UPDATE api_tokens SET last_used_at = now() WHERE id = :id"),
+                     {"id": row.token_id})
+    return _account(row)
 
 
 def audit_entries(conn: Connection, action: str | None = None, actor: str | None = None,

@@ -112,8 +112,23 @@ ev AS (
     SELECT id, :reported_by, NULL, state,
            CASE WHEN state = 'duplicate' THEN '重复上报，关联事件 #' || :duplicate_of END
     FROM ins)
-SELECT ins.id, ins.state, ins.version, ins.deadline, ins.created_at, g.code AS grid_code
-FROM ins, g
+SELECT ins.id, ins.state, ins.version, ins.deadline, ins.created_at, g.code AS grid_code,
+       -- open incidents of the category nearby (the new row is not visible here yet)
+       (SELECT coalesce(json_agg(json_build_object(
+                   'id', d.id, 'state', d.state, 'description', d.description,
+                   'created_at', d.created_at, 'distance_m', d.distance_m)
+                   ORDER BY d.distance_m, d.id), '[]'::json)
+        FROM (SELECT i.id, i.state, i.description, i.created_at,
+                     round(ST_Distance(i.geom::geography, p.geom::geography)::numeric, 1)
+                       AS distance_m
+              FROM incidents i, p
+              WHERE i.category_id = (SELECT id FROM cat)
+                AND i.state IN ('reported', 'registered', 'dispatched', 'in_progress',
+                                'handled', 'reopened')
+                AND i.geom && ST_Expand(p.geom, {DUPLICATE_RADIUS_M / 80000})
+                AND ST_DWithin(i.geom::geography, p.geom::geography, {DUPLICATE_RADIUS_M})
+              ORDER BY distance_m, i.id LIMIT 20) d) AS possible_duplicates
+FROM ins, g, p
 """)
 
 
@@ -144,7 +159,6 @@ def place(conn: Connection, new: NewIncident,
     if new.duplicate_of is not None:
         _append_event(conn, new.duplicate_of, new.reported_by, None, None,
                       f"关联重复上报 #{row['id']}")
-    out["possible_duplicates"] = nearby_open(conn, lon, lat, new.category, exclude=row["id"])
     return out
 
 

@@ -2,6 +2,8 @@
 for session-authenticated changes (Flask-WTF), and the login page."""
 from __future__ import annotations
 
+import threading
+import time
 from urllib.parse import urlparse
 
 from flask import (Blueprint, Flask, current_app, flash, g, redirect, render_template, request,
@@ -44,15 +46,31 @@ def _load(user_id: str):
     return WebUser(account) if account else None
 
 
+_token_cache: dict[str, tuple[float, accounts.Account]] = {}
+_token_lock = threading.Lock()
+TOKEN_CACHE_SECONDS = 60   # a deactivated account's tokens stop working within this time
+
+
 @login_manager.request_loader
 def _from_token(req):
     header = req.headers.get("Authorization", "")
     if not header.startswith("Bearer "):
         return None
-    with engine(current_app).begin() as conn:
-        account = accounts.user_for_token(conn, header[len("Bearer "):].strip())
-    if account is None:
-        return None
+    token = header[len("Bearer "):].strip()
+    now = time.monotonic()
+    with _token_lock:
+        hit = _token_cache.get(token)
+    if hit and hit[0] > now:
+        account = hit[1]
+    else:   # one query per token and minute, not per request
+        with engine(current_app).begin() as conn:
+            account = accounts.user_for_token(conn, token)
+        if account is None:
+            return None
+        with _token_lock:
+            if len(_token_cache) > 10_000:
+                _token_cache.clear()
+            _token_cache[token] = (now + TOKEN_CACHE_SECONDS, account)
     g.token_auth = True   # no cookie involved: no CSRF check needed
     return WebUser(account)
 

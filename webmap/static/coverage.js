@@ -19,23 +19,7 @@
     return out;
   }
 
-  // changes made with the session cookie carry the page's CSRF token
-  function withCsrf(options) {
-    options = Object.assign({}, options);
-    if (options.method && options.method !== 'GET') {
-      const meta = document.querySelector('meta[name=csrf-token]');
-      options.headers = Object.assign({}, options.headers,
-                                      {'X-CSRFToken': meta ? meta.content : ''});
-    }
-    return options;
-  }
-
-  async function api(url, options) {
-    const response = await fetch(url, withCsrf(options));
-    const body = await response.json();
-    if (!response.ok) throw new Error(body.error || response.statusText);
-    return body;
-  }
+  const api = window.slxApi;
 
   window.setupCoverageMap = function (map, opts) {
     const box = document.getElementById('whatif-result');

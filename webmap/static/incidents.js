@@ -11,29 +11,7 @@
     return node;
   }
 
-  // changes made with the session cookie carry the page's CSRF token
-  function withCsrf(options) {
-    options = Object.assign({}, options);
-    if (options.method && options.method !== 'GET') {
-      const meta = document.querySelector('meta[name=csrf-token]');
-      options.headers = Object.assign({}, options.headers,
-                                      {'X-CSRFToken': meta ? meta.content : ''});
-    }
-    return options;
-  }
-
-  async function api(url, options) {
-    const response = await fetch(url, withCsrf(options));
-    let body = null;
-    try { body = await response.json(); } catch (e) { /* not JSON */ }
-    if (!response.ok) {
-      const err = new Error((body && body.error) || response.statusText);
-      err.status = response.status;
-      err.body = body;
-      throw err;
-    }
-    return body;
-  }
+  const api = window.slxApi;
 
   function when(iso) { return (iso || '').slice(0, 16).replace('T', ' '); }
 

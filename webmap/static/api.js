@@ -1,0 +1,23 @@
+// fetch() for the pages' own JSON API: sends the CSRF token with changes made under the session
+// cookie, and turns an error response into an Error carrying the server's message.
+(function () {
+  'use strict';
+  window.slxApi = async function (url, options) {
+    options = Object.assign({}, options);
+    if (options.method && options.method !== 'GET') {
+      const meta = document.querySelector('meta[name=csrf-token]');
+      options.headers = Object.assign({}, options.headers,
+                                      {'X-CSRFToken': meta ? meta.content : ''});
+    }
+    const response = await fetch(url, options);
+    let body = null;
+    try { body = await response.json(); } catch (e) { /* not JSON */ }
+    if (!response.ok) {
+      const err = new Error((body && body.error) || response.statusText);
+      err.status = response.status;
+      err.body = body;
+      throw err;
+    }
+    return body;
+  };
+})();
