@@ -31,6 +31,7 @@ run: setup
 	@$(WITH_DB) \
 	$(FLASK) db upgrade && \
 	$(FLASK) geodata load-sample --if-empty && \
+	$(FLASK) users status && \
 	echo "Serving on http://127.0.0.1:$(PORT)  (Ctrl-C to stop; 'make stop' stops the database)" && \
 	exec $(FLASK) run --host 127.0.0.1 --port $(PORT)
 

@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 from flask import current_app
 from flask.cli import AppGroup
+from sqlalchemy import text
 
 from geodata import accounts, backup, migrate
 from geodata.exporter import ExportError, export_layer
@@ -44,6 +45,20 @@ def users_create(name: str, role: str, grids: tuple[str, ...], password_stdin: b
         raise click.ClickException(str(exc)) from None
     click.echo(f"user {account.name} created ({account.role}"
                + (f", grids {', '.join(account.grid_codes)}" if account.grid_codes else "") + ")")
+
+
+@users_cli.command("status")
+def users_status():
+    """Say how many accounts exist, and how to create the first admin when there is none."""
+    with engine(current_app).connect() as conn:
+        n = conn.execute(text("SELECT count(*) FROM users WHERE active")).scalar()
+    if n:
+        click.echo(f"{n} active account(s)")
+    else:
+        click.echo("No accounts yet. Create the first admin (the password is read from "
+                   "standard input):\n"
+                   "  .venv/bin/flask --app app users create admin --role admin "
+                   "--password-stdin")
 
 
 @users_cli.command("token")

@@ -87,3 +87,12 @@ def test_users_create_and_token(cli):
     assert token.exit_code == 0 and token.output.strip().startswith("slx_")
     nobody = cli.invoke(args=["users", "token", "nobody"])
     assert nobody.exit_code == 1 and "no active user" in nobody.output
+
+
+def test_users_status_says_how_to_start(cli, write_app):
+    from webmap import engine
+    assert "active account(s)" in cli.invoke(args=["users", "status"]).output
+    with engine(write_app).begin() as conn:
+        conn.execute(text("UPDATE users SET active = false"))
+    output = cli.invoke(args=["users", "status"]).output
+    assert "No accounts yet" in output and "users create admin --role admin" in output
