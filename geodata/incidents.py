@@ -390,6 +390,39 @@ def search(conn: Connection, filters: Filters, *, page: int = 1,
     return [plain(r) for r in rows], total
 
 
+BLUR_DEGREES = 0.002   # about 200 m: where a personal case is shown to the public
+
+
+def public_feature_collection(conn: Connection, filters: Filters, limit: int = 5000) -> dict:
+    """Incidents as the public may see them: no reporter, no contact; for personal cases
+    (disputes, housing) no description and a location blurred to a ~200 m cell."""
+    where, params = filters.where()
+    rows = conn.execute(text(f"""
+        SELECT id, category, personal, state, grid, reported, description,
+               ST_X(shown) AS lon, ST_Y(shown) AS lat
+        FROM (SELECT i.id, i.created_at, c.name AS category, c.personal, i.state,
+                     g.name AS grid,
+                     to_char(i.created_at AT TIME ZONE 'Asia/Shanghai', 'YYYY-MM-DD')
+                       AS reported,
+                     CASE WHEN c.personal THEN NULL ELSE i.description END AS description,
+                     CASE WHEN c.personal THEN ST_SnapToGrid(i.geom, {BLUR_DEGREES})
+                          ELSE i.geom END AS shown
+              FROM incidents i {INCIDENT_JOINS}
+              WHERE {where} AND i.state <> 'duplicate') t
+        ORDER BY created_at DESC, id DESC LIMIT :limit"""),
+        params | {"limit": limit}).mappings().all()
+    return {"type": "FeatureCollection", "note": "个人相关事件（纠纷、住房）的位置已模糊处理",
+            "features": [{
+                "type": "Feature", "id": r["id"],
+                "geometry": {"type": "Point", "coordinates": [round(r["lon"], 6),
+                                                              round(r["lat"], 6)]},
+                "properties": {"id": r["id"], "category": r["category"], "state": r["state"],
+                               "state_label": STATE_LABELS[r["state"]], "grid": r["grid"],
+                               "reported": r["reported"], "description": r["description"],
+                               "location_blurred": r["personal"]}}
+                for r in rows]}
+
+
 def as_feature_collection(rows: list[dict], **extra) -> dict:
     return {"type": "FeatureCollection", **extra, "features": [
         {"type": "Feature", "id": r["id"],

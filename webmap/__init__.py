@@ -15,6 +15,7 @@ def create_app(config: dict | None = None) -> Flask:
         TIANDITU_KEY=os.environ.get("TIANDITU_KEY"),
         JSON_AS_ASCII=False,
         SECRET_KEY=os.environ.get("SECRET_KEY") or _local_secret(),
+        SESSION_COOKIE_SECURE=os.environ.get("SESSION_COOKIE_SECURE") == "1",
     )
     app.config.update(config or {})
     app.json.ensure_ascii = False

@@ -19,6 +19,7 @@ RULES: dict[str, frozenset | str] = {
     "open311.service_definition": EVERYONE, "open311.requests_list": EVERYONE,
     "open311.request_one": EVERYONE, "open311.requests_create": EVERYONE,
     "auth.logout": EVERYONE,   # harmless for anyone; CSRF-protected
+    "incident_pages.public_incidents": EVERYONE, "incidents_api.public": EVERYONE,
     # the public layers of every grid
     "pages.community": ALL_ROLES, "pages.grid": ALL_ROLES, "api.summary": ALL_ROLES,
     "api.layers": ALL_ROLES, "api.layer": ALL_ROLES, "api.grids": ALL_ROLES,

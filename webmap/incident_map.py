@@ -86,3 +86,30 @@ def incident_map(grids: dict, roads: dict, incidents: dict, *, basemap: str = "n
     m.fit_bounds([[miny, minx], [maxy, maxx]])
     return m
 
+
+
+def public_incident_map(grids: dict, incidents: dict) -> folium.Map:
+    """Incidents for the public: state colours, no popups with history, blurred personal cases."""
+    bm = BASEMAPS["none"]
+    grids, shown = for_display(grids, bm), for_display(incidents, bm)
+    m = new_map(bounds_of(grids), bm, None)
+    folium.GeoJson(grids, name="网格",
+                   style_function=lambda f: {"color": "#555", "weight": 2, "fillOpacity": 0.03},
+                   tooltip=folium.GeoJsonTooltip(fields=["name"], aliases=["网格"])).add_to(m)
+    for f in shown["features"]:
+        p = f["properties"]
+        p["where"] = "约 200 米范围内（已模糊）" if p["location_blurred"] else "实际位置"
+        p["description"] = p["description"] or "—"
+    folium.GeoJson(
+        shown, name=f"事件（{len(shown['features'])}）",
+        marker=folium.CircleMarker(radius=6, fill=True, fill_opacity=0.85, weight=1,
+                                   color="#fff"),
+        style_function=lambda f: {"fillColor": STATE_COLOURS.get(f["properties"]["state"],
+                                                                 "#607d8b")},
+        tooltip=folium.GeoJsonTooltip(
+            fields=["category", "state_label", "reported", "description", "where"],
+            aliases=["类别", "状态", "上报日期", "描述", "位置"]),
+    ).add_to(m)
+    folium.LayerControl(collapsed=False).add_to(m)
+    Legend(_legend()).add_to(m)
+    return m

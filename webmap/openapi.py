@@ -98,6 +98,12 @@ def document() -> dict:
                              "schema": {"$ref": "#/components/schemas/NewIncident"}}}},
                          "responses": _responses("the new incident", "400", "422",
                                                  created=True)}},
+            "/api/public/incidents": {"get": {
+                "summary": "incidents for the public (no account): no personal data, personal "
+                           "cases' locations blurred to ~200 m",
+                "parameters": INCIDENT_FILTERS,
+                "responses": _responses("FeatureCollection", "400",
+                                        media="application/geo+json")}},
             "/api/incidents.csv": {"get": {"summary": "incidents as CSV",
                                            "parameters": INCIDENT_FILTERS,
                                            "responses": _responses("CSV", "400",

@@ -1,7 +1,9 @@
 """Roles, walked over every route: who may do what, and nobody else."""
+import json
 import re
 
 import pytest
+from sqlalchemy import text
 
 from webmap.access import RULES
 
@@ -52,9 +54,12 @@ REQUESTS = [
     ("open311.request_one", "GET", "/open311/v2/requests/{id}.json", None),
     ("open311.requests_create", "POST", "/open311/v2/requests.json", "form"),
     ("auth.logout", "POST", "/logout", None),
+    ("incident_pages.public_incidents", "GET", "/public/incidents", None),
+    ("incidents_api.public", "GET", "/api/public/incidents", None),
 ]
 
-PUBLIC = {"api.openapi", "auth.login", "auth.logout", "vendor.vendor", "static"} | {
+PUBLIC = {"api.openapi", "auth.login", "auth.logout", "vendor.vendor", "static",
+          "incident_pages.public_incidents", "incidents_api.public"} | {
     e for e, *_ in REQUESTS if e.startswith("open311.")}
 GRID_WRITES = {"incidents_api.create", "incidents_api.move", "incidents_api.mediation",
                "incidents_api.upload"}
@@ -165,3 +170,25 @@ def test_a_bad_token_is_not_a_login(write_app):
     bogus = client_class("slx_not_a_real_token")(write_app, write_app.response_class)
     r = bogus.get("/api/summary")
     assert r.status_code == 401 and r.headers["WWW-Authenticate"] == "Bearer"
+
+
+def test_the_public_view_hides_personal_data(write_app):
+    from webmap import engine
+    anonymous = client_as(write_app, None)
+    fc = anonymous.get("/api/public/incidents").get_json()
+    with engine(write_app).connect() as conn:
+        secrets = set(conn.execute(text(
+            "SELECT reported_by FROM incidents UNION SELECT i.description FROM incidents i "
+            "JOIN incident_categories c ON c.id = i.category_id WHERE c.personal")).scalars())
+    personal = [f for f in fc["features"] if f["properties"]["location_blurred"]]
+    other = [f for f in fc["features"] if not f["properties"]["location_blurred"]]
+    assert personal and other
+    for f in personal:
+        assert f["properties"]["description"] is None
+        for v in f["geometry"]["coordinates"]:
+            assert abs(v / 0.002 - round(v / 0.002)) < 1e-6   # snapped to the 200 m cells
+    body = json.dumps(fc, ensure_ascii=False)
+    assert "reported_by" not in body and "contact" not in body
+    assert not any(s and s in body for s in secrets if len(s) > 6)
+    page = anonymous.get("/public/incidents")
+    assert page.status_code == 200 and "模糊" in page.get_data(as_text=True)

@@ -310,3 +310,17 @@ def test_coverage_page_and_a_whatif_click(offline, live):
     p.wait_for_function("() => document.querySelectorAll('#siting-result li').length === 2")
     assert "新增覆盖" in p.locator("#siting-result").inner_text()
     assert offline.errors == [] and offline.blocked == []
+
+
+def test_public_incident_view_without_an_account(browser, live):
+    page = OfflinePage(browser)   # not logged in
+    try:
+        page.page.goto(live + "/public/incidents")
+        page.page.wait_for_function("() => typeof L !== 'undefined'")
+        stats = page.page.evaluate(LAYER_STATS)
+        events = [v for k, v in stats.items() if k.startswith("事件")]
+        assert events and events[0]["features"] > 1000
+        assert "/login" not in page.page.url
+        assert page.errors == [] and page.blocked == []
+    finally:
+        page.close()

@@ -10,6 +10,7 @@ from geodata.workflow import STATE_COLOURS, STATE_LABELS, NotFound
 
 from .. import engine
 from ..incident_map import incident_map as build_incident_map
+from ..incident_map import public_incident_map
 from ..maps import available_basemaps, render_parts
 from .incidents_api import filters_from
 from .pages import basemap_arg
@@ -62,3 +63,16 @@ def dashboard():
         abort(404, f"no grid with code {filters.grid}")
     return render_template("dashboard.html", stats=stats, map=None, basemap="none",
                            args=request.args, grid_name=grid_name, **common)
+
+
+@bp.get("/public/incidents")
+def public_incidents():
+    """What residents may see: no personal data, personal cases' locations blurred."""
+    filters = filters_from(request.args)
+    with engine(current_app).connect() as conn:
+        fc = incidents.public_feature_collection(conn, filters)
+        grids_fc = queries.layer_features(conn, "grids", precision=6)
+        common = _common(conn)
+    m = public_incident_map(grids_fc, fc)
+    return render_template("public_incidents.html", map=render_parts(m), total=len(
+        fc["features"]), basemap="none", basemaps=[], args=request.args, **common)

@@ -133,6 +133,14 @@ CSV_COLUMNS = ["id", "category_code", "category", "state", "grid_code", "created
                "deadline", "closed_at", "overdue", "lon", "lat", "description"]
 
 
+@bp.get("/api/public/incidents")
+def public():
+    """Incidents for the public (no account): no personal data, personal cases blurred."""
+    with engine(current_app).connect() as conn:
+        fc = incidents.public_feature_collection(conn, filters_from(request.args))
+    return Response(json.dumps(fc, ensure_ascii=False), mimetype="application/geo+json")
+
+
 @bp.get("/api/incidents.csv")
 def export_csv():
     with engine(current_app).connect() as conn:
