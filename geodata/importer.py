@@ -361,13 +361,18 @@ def _check_grid_overlaps(conn: Connection) -> None:
 
 def import_file(engine: Engine, layer_name: str, path: str | Path, *,
                 crs: str | int | None = None, from_gcj02: bool = False,
-                invalid: str = "repair", progress: Progress | None = None) -> ImportReport:
-    """Read ``path`` and import it as ``layer_name`` in one transaction."""
+                invalid: str = "repair", progress: Progress | None = None,
+                actor: str = "unknown") -> ImportReport:
+    """Read ``path`` and import it as ``layer_name`` in one transaction (audited)."""
     layer = get_layer(layer_name)
     df = read_file(path, layer, crs=crs, from_gcj02=from_gcj02)
     try:
         with engine.begin() as conn:
-            return import_frame(conn, layer.name, df, invalid=invalid, progress=progress)
+            report = import_frame(conn, layer.name, df, invalid=invalid, progress=progress)
+            from .accounts import audit
+            audit(conn, actor, "import", layer.name, file=Path(path).name, read=report.read,
+                  inserted=report.inserted, updated=report.updated, repaired=report.repaired)
+            return report
     except (IntegrityError, DataError) as exc:
         # A rule only the database checks (e.g. residents > 0): name it and change nothing.
         diag = getattr(exc.orig, "diag", None)

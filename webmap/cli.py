@@ -149,7 +149,8 @@ def import_cmd(layer: str, file: Path, crs: str | None, from_gcj02: bool, reject
     try:
         report = import_file(engine(current_app), layer, file, crs=crs, from_gcj02=from_gcj02,
                              invalid="reject" if reject_invalid else "repair",
-                             progress=_progress_bar(f"importing {layer}"))
+                             progress=_progress_bar(f"importing {layer}"),
+                             actor=f"cli:{getpass.getuser()}")
     except ImportRejected as exc:
         raise click.ClickException(str(exc)) from None
     click.echo(str(report))

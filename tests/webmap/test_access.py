@@ -192,3 +192,23 @@ def test_the_public_view_hides_personal_data(write_app):
     assert not any(s and s in body for s in secrets if len(s) > 6)
     page = anonymous.get("/public/incidents")
     assert page.status_code == 200 and "模糊" in page.get_data(as_text=True)
+
+
+def test_changes_are_in_the_audit_log(write_app, tmp_path):
+    worker3 = client_as(write_app, "worker3")
+    iid = worker3.post("/api/incidents", json=POINT3 | {"category": "other",
+                                                        "description": "审计"}).get_json()["id"]
+    worker3.post(f"/api/incidents/{iid}/transitions", json={"to": "registered", "version": 1})
+    import geopandas as gpd
+    from shapely.geometry import Point
+    gpd.GeoDataFrame({"code": ["AUD1"], "name": ["监控"], "kind": ["camera"]},
+                     geometry=[Point(107.4955, 31.2455)], crs=4326).to_file(tmp_path / "a.geojson")
+    result = write_app.test_cli_runner().invoke(
+        args=["geodata", "import", "facilities", str(tmp_path / "a.geojson")])
+    assert result.exit_code == 0
+    admin = write_app.test_client()
+    page = admin.get("/admin/audit").get_data(as_text=True)
+    for action in ("incident.create", "incident.transition", "import", "user.create"):
+        assert f"<td>{action}</td>" in page, action
+    assert "worker3" in admin.get("/admin/audit?action=incident.").get_data(as_text=True)
+    assert client_as(write_app, "planner").get("/admin/audit").status_code == 403

@@ -9,7 +9,7 @@ from datetime import date, datetime, time, timedelta, timezone
 
 from flask import Blueprint, Response, current_app, jsonify, request, send_from_directory, url_for
 
-from geodata import incidents, photos
+from geodata import accounts, incidents, photos
 from geodata.incidents import Filters, NewIncident
 from geodata.db import PROJECT_ROOT
 from geodata.workflow import STATE_LABELS, Forbidden
@@ -113,6 +113,8 @@ def create():
         duplicate_of=_int(data, "duplicate_of"), source="api", contact=None)
     with engine(current_app).begin() as conn:
         placed = incidents.place(conn, new, allowed_grids=own_grids())
+        accounts.audit(conn, new.reported_by, "incident.create", str(placed["id"]),
+                       grid=placed["grid_code"], category=new.category)
     body = json.loads(json.dumps(placed, default=str))
     body["url"] = url_for(".one", incident_id=placed["id"])
     return jsonify(body), 201, {"Location": body["url"]}
@@ -190,11 +192,13 @@ def move(incident_id: int):
         raise BadRequest("photos must be a list of photo ids")
     with engine(current_app).begin() as conn:
         check_grid(conn, incident_id)
-        incidents.transition(conn, incident_id, data["to"], actor=actor(data),
-                             version=_int(data, "version", required=True),
-                             note=(data.get("note") or None), photos=tuple(photo_ids),
-                             rating=_int(data, "rating"),
-                             duplicate_of=_int(data, "duplicate_of"))
+        moved = incidents.transition(conn, incident_id, data["to"], actor=actor(data),
+                                     version=_int(data, "version", required=True),
+                                     note=(data.get("note") or None), photos=tuple(photo_ids),
+                                     rating=_int(data, "rating"),
+                                     duplicate_of=_int(data, "duplicate_of"))
+        accounts.audit(conn, actor(data), "incident.transition", str(incident_id),
+                       **{"from": moved["from_state"], "to": moved["state"]})
         return jsonify(incidents.get(conn, incident_id))
 
 
@@ -209,6 +213,7 @@ def upload(incident_id: int):
         photo = photos.save_photo(conn, current_app.config["MEDIA_DIR"], incident_id, data,
                                   actor(request.form.to_dict()),
                                   current_app.config["MAX_PHOTO_BYTES"])
+        accounts.audit(conn, actor(), "incident.photo", str(incident_id), photo=photo["id"])
     photo["url"] = url_for(".media", filename=photo["filename"])
     return jsonify(photo), 201
 
@@ -239,6 +244,7 @@ def mediation(incident_id: int):
         check_grid(conn, incident_id)
         incidents.save_mediation(conn, incident_id, {k: data.get(k) for k in MEDIATION_FIELDS
                                                       if k in data}, who)
+        accounts.audit(conn, who, "incident.mediation", str(incident_id))
         return jsonify(incidents.get(conn, incident_id)["mediation"])
 
 
