@@ -31,8 +31,8 @@ def machine() -> str:
 
 
 @contextlib.contextmanager
-def sample_database():
-    """A new database with the schema and the sample data on DATABASE_URL's server; dropped
+def sample_database(sample: bool = True):
+    """A new database with the schema (and the sample data) on DATABASE_URL's server; dropped
     afterwards. Yields its URL."""
     server = make_url(database_url())
     admin = create_engine(server.set(database="postgres"), poolclass=NullPool,
@@ -43,9 +43,10 @@ def sample_database():
     url = server.set(database=name).render_as_string(hide_password=False)
     try:
         upgrade(url)
-        eng = create_engine(url, poolclass=NullPool)
-        load_sample(eng)
-        eng.dispose()
+        if sample:
+            eng = create_engine(url, poolclass=NullPool)
+            load_sample(eng)
+            eng.dispose()
         yield url
     finally:
         with admin.connect() as conn:

@@ -1,7 +1,17 @@
-// fetch() for the pages' own JSON API: sends the CSRF token with changes made under the session
-// cookie, and turns an error response into an Error carrying the server's message.
+// Shared by the pages' scripts. slxEl builds elements safely; slxApi is fetch() for the pages'
+// own JSON API: it sends the CSRF token with changes made under the session cookie and turns an
+// error response into an Error carrying the server's message.
 (function () {
   'use strict';
+
+  // an element with attributes and children; text children are inserted as text, never HTML
+  window.slxEl = function (tag, attrs, ...children) {
+    const node = document.createElement(tag);
+    for (const [k, v] of Object.entries(attrs || {})) node.setAttribute(k, v);
+    for (const c of children) node.append(c);
+    return node;
+  };
+
   window.slxApi = async function (url, options) {
     options = Object.assign({}, options);
     if (options.method && options.method !== 'GET') {

@@ -3,12 +3,7 @@
 (function () {
   'use strict';
 
-  function el(tag, attrs, ...children) {
-    const node = document.createElement(tag);
-    for (const [k, v] of Object.entries(attrs || {})) node.setAttribute(k, v);
-    for (const c of children) node.append(c);
-    return node;
-  }
+  const el = window.slxEl;
 
   function params() {
     const form = document.getElementById('coverage-form');
