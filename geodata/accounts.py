@@ -75,6 +75,18 @@ def create_user(conn: Connection, name: str, role: str, password: str,
     return Account(row.id, name, role, tuple(grid_codes))
 
 
+def deactivate(conn: Connection, name: str, actor: str = "cli") -> int:
+    """Switch an account off and revoke its tokens; returns how many tokens were revoked."""
+    user_id = conn.execute(text("UPDATE users SET active = false WHERE name = :n AND active "
+                                "RETURNING id"), {"n": name}).scalar_one_or_none()
+    if user_id is None:
+        raise NotFound(f"no active user called {name}")
+    revoked = conn.execute(text("DELETE FROM api_tokens WHERE user_id = :u"),
+                           {"u": user_id}).rowcount
+    audit(conn, actor, "user.deactivate", name, tokens_revoked=revoked)
+    return revoked
+
+
 def _account(row) -> Account:
     return Account(row.id, row.name, row.role, tuple(row.grid_codes or ()))
 

@@ -47,6 +47,19 @@ def users_create(name: str, role: str, grids: tuple[str, ...], password_stdin: b
                + (f", grids {', '.join(account.grid_codes)}" if account.grid_codes else "") + ")")
 
 
+@users_cli.command("deactivate")
+@click.argument("name")
+def users_deactivate(name: str):
+    """Switch NAME's account off and revoke its API tokens (sessions end at the next request;
+    a worker may accept a revoked token for up to a minute)."""
+    try:
+        with engine(current_app).begin() as conn:
+            revoked = accounts.deactivate(conn, name, actor=f"cli:{getpass.getuser()}")
+    except accounts.NotFound as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"user {name} deactivated; {revoked} token(s) revoked")
+
+
 @users_cli.command("status")
 def users_status():
     """Say how many accounts exist, and how to create the first admin when there is none."""

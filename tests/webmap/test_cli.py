@@ -96,3 +96,18 @@ def test_users_status_says_how_to_start(cli, write_app):
         conn.execute(text("UPDATE users SET active = false"))
     output = cli.invoke(args=["users", "status"]).output
     assert "No accounts yet" in output and "users create admin --role admin" in output
+
+
+def test_users_deactivate_ends_logins_and_tokens(cli, write_app):
+    from geodata import accounts
+    from webmap import engine
+    cli.invoke(args=["users", "create", "gone.soon", "--role", "planner", "--password-stdin"],
+               input="a long enough password\n")
+    token = cli.invoke(args=["users", "token", "gone.soon"]).output.strip()
+    result = cli.invoke(args=["users", "deactivate", "gone.soon"])
+    assert result.exit_code == 0 and "1 token(s) revoked" in result.output
+    with engine(write_app).begin() as conn:
+        assert accounts.authenticate(conn, "gone.soon", "a long enough password") is None
+        assert accounts.user_for_token(conn, token) is None
+    again = cli.invoke(args=["users", "deactivate", "gone.soon"])
+    assert again.exit_code == 1 and "no active user" in again.output
