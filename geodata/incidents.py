@@ -72,6 +72,18 @@ def _check(new: NewIncident) -> tuple[float, float]:
     return lon, lat
 
 
+OPEN_ARRAY = "ARRAY[" + ", ".join(f"'{state}'" for state in OPEN_STATES) + "]"
+# Open incidents of the category in ``cat`` within the duplicate radius of the point ``p``,
+# nearest first: shared by the placement statement and the check before saving.
+NEARBY_OPEN = f"""
+    SELECT i.id, i.state, i.description, i.created_at,
+           round(ST_Distance(i.geom::geography, p.geom::geography)::numeric, 1) AS distance_m
+    FROM incidents i, p
+    WHERE i.category_id = (SELECT id FROM cat) AND i.state = ANY({OPEN_ARRAY})
+      AND i.geom && ST_Expand(p.geom, {DUPLICATE_RADIUS_M / 80000})
+      AND ST_DWithin(i.geom::geography, p.geom::geography, {DUPLICATE_RADIUS_M})
+    ORDER BY distance_m, i.id LIMIT 20"""
+
 PLACE_SQL = text(f"""
 WITH p AS (SELECT ST_SetSRID(ST_MakePoint(:lon, :lat), 4326) AS geom),
 cat AS (SELECT id, time_limit_hours FROM incident_categories
@@ -118,16 +130,7 @@ SELECT ins.id, ins.state, ins.version, ins.deadline, ins.created_at, g.code AS g
                    'id', d.id, 'state', d.state, 'description', d.description,
                    'created_at', d.created_at, 'distance_m', d.distance_m)
                    ORDER BY d.distance_m, d.id), '[]'::json)
-        FROM (SELECT i.id, i.state, i.description, i.created_at,
-                     round(ST_Distance(i.geom::geography, p.geom::geography)::numeric, 1)
-                       AS distance_m
-              FROM incidents i, p
-              WHERE i.category_id = (SELECT id FROM cat)
-                AND i.state IN ('reported', 'registered', 'dispatched', 'in_progress',
-                                'handled', 'reopened')
-                AND i.geom && ST_Expand(p.geom, {DUPLICATE_RADIUS_M / 80000})
-                AND ST_DWithin(i.geom::geography, p.geom::geography, {DUPLICATE_RADIUS_M})
-              ORDER BY distance_m, i.id LIMIT 20) d) AS possible_duplicates
+        FROM ({NEARBY_OPEN}) d) AS possible_duplicates
 FROM ins, g, p
 """)
 
@@ -152,6 +155,12 @@ def place(conn: Connection, new: NewIncident,
             {"id": new.duplicate_of}).one_or_none()
         if original is None:
             raise InvalidInput(f"duplicate_of: there is no incident {new.duplicate_of}")
+    for kind, code in (("households", params["household_code"]),
+                       ("buildings", params["building_code"])):
+        if code is not None and not conn.execute(
+                text(f"SELECT EXISTS (SELECT 1 FROM {kind} WHERE code = :c)"), {"c": code}
+        ).scalar():
+            raise InvalidInput(f"{kind[:-1]}_code: there is no {kind[:-1]} {code!r}")
     row = conn.execute(PLACE_SQL, params).mappings().one_or_none()
     if row is None:
         _explain_refusal(conn, params)
@@ -167,11 +176,7 @@ def _explain_refusal(conn: Connection, params: dict):
         SELECT EXISTS (SELECT 1 FROM incident_categories
                        WHERE service_code = :category OR code = :category) AS category_ok,
                EXISTS (SELECT 1 FROM grids WHERE ST_Covers(geom,
-                       ST_SetSRID(ST_MakePoint(:lon, :lat), 4326))) AS inside,
-               (CAST(:household_code AS text) IS NULL
-                OR EXISTS (SELECT 1 FROM households WHERE code = :household_code)) AS hh_ok,
-               (CAST(:building_code AS text) IS NULL
-                OR EXISTS (SELECT 1 FROM buildings WHERE code = :building_code)) AS b_ok
+                       ST_SetSRID(ST_MakePoint(:lon, :lat), 4326))) AS inside
     """), params).mappings().one()
     if not checks["category_ok"]:
         raise InvalidInput(f"unknown category {params['category']!r}")
@@ -185,22 +190,13 @@ def _explain_refusal(conn: Connection, params: dict):
     raise InvalidInput("could not place the incident")
 
 
-def nearby_open(conn: Connection, lon: float, lat: float, category: str,
-                radius_m: float = DUPLICATE_RADIUS_M, exclude: int | None = None) -> list[dict]:
-    """Open incidents of the same category within ``radius_m``, nearest first."""
-    rows = conn.execute(text("""
-        WITH p AS (SELECT ST_SetSRID(ST_MakePoint(:lon, :lat), 4326) AS geom)
-        SELECT i.id, i.state, i.description, i.created_at,
-               round(ST_Distance(i.geom::geography, p.geom::geography)::numeric, 1)
-                 AS distance_m
-        FROM incidents i JOIN incident_categories c ON c.id = i.category_id, p
-        WHERE (c.service_code = :category OR c.code = :category)
-          AND i.state = ANY(:open) AND i.id IS DISTINCT FROM :exclude
-          AND i.geom && ST_Expand(p.geom, :deg)
-          AND ST_DWithin(i.geom::geography, p.geom::geography, :radius)
-        ORDER BY distance_m, i.id LIMIT 20
-    """), dict(lon=lon, lat=lat, category=category, open=list(OPEN_STATES), exclude=exclude,
-               radius=radius_m, deg=radius_m / 80000)).mappings()
+def nearby_open(conn: Connection, lon: float, lat: float, category: str) -> list[dict]:
+    """Open incidents of the same category within 250 m, nearest first."""
+    rows = conn.execute(text(f"""
+        WITH p AS (SELECT ST_SetSRID(ST_MakePoint(:lon, :lat), 4326) AS geom),
+        cat AS (SELECT id FROM incident_categories
+                WHERE service_code = :category OR code = :category)
+        {NEARBY_OPEN}"""), dict(lon=lon, lat=lat, category=category)).mappings()
     return [plain(r) for r in rows]
 
 
@@ -328,12 +324,11 @@ def get(conn: Connection, incident_id: int) -> dict:
     return out
 
 
-INCIDENT_COLUMNS = """
+INCIDENT_COLUMNS = f"""
     i.id, i.state, i.version, i.description, i.created_at, i.updated_at, i.deadline,
     i.closed_at, i.duplicate_of, c.code AS category_code, c.service_code, c.name AS category,
     c.personal, g.code AS grid_code, g.name AS grid_name,
-    (i.state = ANY(ARRAY['reported','registered','dispatched','in_progress','handled',
-                         'reopened']) AND i.deadline < now()) AS overdue,
+    (i.state = ANY({OPEN_ARRAY}) AND i.deadline < now()) AS overdue,
     ST_X(i.geom) AS lon, ST_Y(i.geom) AS lat"""
 INCIDENT_JOINS = """
     JOIN incident_categories c ON c.id = i.category_id JOIN grids g ON g.id = i.grid_id"""

@@ -93,6 +93,7 @@ def test_gcj02_input_is_shifted_back_before_storing(db):
     ("description", "  ", "description"), ("description", "x" * 4001, "longer"),
     ("lon", "east", "numbers"), ("lat", 95, "lat"), ("category", "bogus", "unknown category"),
     ("coord_system", "bd09", "coord_system"), ("reported_by", "", "reported_by"),
+    ("household_code", "HH99999", "no household"), ("building_code", "NOPE", "no building"),
 ])
 def test_bad_fields_are_refused(db, field, value, words):
     kwargs = {field: value}
