@@ -1,4 +1,9 @@
-"""Entry point: ``flask --app app run`` or ``gunicorn 'app:create_app()'``."""
-from webmap import create_app
+"""Entry point: ``flask --app app run`` or ``gunicorn app:app``."""
+import sys
 
-app = create_app()
+from webmap import ConfigError, create_app
+
+try:
+    app = create_app()
+except ConfigError as exc:   # a malformed setting: say which, in one line, and stop
+    sys.exit(f"error: {exc}")

@@ -1,7 +1,9 @@
-"""Accounts, API tokens and the audit log.
+"""Accounts, sessions, API tokens, login throttling and the audit log.
 
-Passwords are hashed with scrypt (Werkzeug's default KDF); API tokens are random and only their
-SHA-256 is stored, so neither can be read back from the database.
+Passwords are hashed with scrypt (Werkzeug's default KDF); session ids and API tokens are random
+and only their SHA-256 is stored, so none can be read back from the database. Everything lives in
+PostgreSQL, so every worker process and every machine sees the same sessions, revocations and
+login counts at once.
 """
 from __future__ import annotations
 
@@ -15,10 +17,15 @@ from sqlalchemy.exc import IntegrityError
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from .models import ROLES
-from .workflow import InvalidInput, NotFound
+from .workflow import Forbidden, InvalidInput, NotFound
 
 GRID_ROLES = ("grid_head", "grid_worker")
 MIN_PASSWORD = 10
+# Login failures within the window, counted from the audit log: per account and address (a
+# guesser), per address (one machine trying many names), per account (many machines, one name).
+# Successful logins never count, so nobody else is locked out by someone's typos.
+LOGIN_WINDOW_MINUTES = 15
+LOGIN_LIMITS = {"account_address": 10, "address": 50, "account": 100}
 
 
 @dataclass(frozen=True)
@@ -32,9 +39,24 @@ class Account:
     def is_admin(self) -> bool:
         return self.role == "admin"
 
+    @classmethod
+    def open311_client(cls, client: str) -> "Account":
+        """The acting account of an Open311 client (an API key, not a person): it may report
+        anywhere in the community and do nothing else."""
+        return cls(0, f"open311:{client}", "open311_client")
+
     def may_act_in(self, grid_code: str) -> bool:
         """Grid heads and workers act in their own grids; admins everywhere."""
         return self.is_admin or (self.role in GRID_ROLES and grid_code in self.grid_codes)
+
+    def write_grids(self) -> tuple[str, ...] | None:
+        """The grids this account may change incidents in; None means every grid. Planners
+        (and anyone else) may change nothing: Forbidden."""
+        if self.is_admin:
+            return None
+        if self.role in GRID_ROLES:
+            return self.grid_codes
+        raise Forbidden(f"a {self.role} may not change incidents")
 
 
 def audit(conn: Connection, actor: str, action: str, target: str | None = None,
@@ -76,14 +98,17 @@ def create_user(conn: Connection, name: str, role: str, password: str,
 
 
 def deactivate(conn: Connection, name: str, actor: str = "cli") -> int:
-    """Switch an account off and revoke its tokens; returns how many tokens were revoked."""
+    """Switch an account off, revoke its tokens and end its sessions; returns how many tokens
+    were revoked."""
     user_id = conn.execute(text("UPDATE users SET active = false WHERE name = :n AND active "
                                 "RETURNING id"), {"n": name}).scalar_one_or_none()
     if user_id is None:
         raise NotFound(f"no active user called {name}")
     revoked = conn.execute(text("DELETE FROM api_tokens WHERE user_id = :u"),
                            {"u": user_id}).rowcount
-    audit(conn, actor, "user.deactivate", name, tokens_revoked=revoked)
+    ended = conn.execute(text("DELETE FROM user_sessions WHERE user_id = :u"),
+                         {"u": user_id}).rowcount
+    audit(conn, actor, "user.deactivate", name, tokens_revoked=revoked, sessions_ended=ended)
     return revoked
 
 
@@ -97,6 +122,61 @@ def authenticate(conn: Connection, name: str, password: str) -> Account | None:
     if row is None or not check_password_hash(row.password_hash, password):
         return None
     return _account(row)
+
+
+class LoginThrottled(Forbidden):
+    """Too many failed logins lately for this account or from this address."""
+
+    def __init__(self, retry_after: int):
+        self.retry_after = retry_after
+        super().__init__("too many failed logins; try again later")
+
+
+def login(conn: Connection, name: str, password: str, address: str | None) -> Account | None:
+    """Check a name and password, counting failures against the limits; audited.
+
+    Returns the account, or None for a wrong name or password. Raises LoginThrottled, without
+    looking at the password, while a limit is reached.
+    """
+    name = (name or "")[:40]
+    counts = conn.execute(text(f"""
+        SELECT count(*) FILTER (WHERE actor = :name AND target IS NOT DISTINCT FROM :addr),
+               count(*) FILTER (WHERE target IS NOT DISTINCT FROM :addr),
+               count(*) FILTER (WHERE actor = :name)
+        FROM audit_log WHERE action = 'login.failed'
+          AND at > now() - interval '{LOGIN_WINDOW_MINUTES} minutes'
+          AND (actor = :name OR target IS NOT DISTINCT FROM :addr)"""),
+        {"name": name or "?", "addr": address}).one()
+    if any(n >= LOGIN_LIMITS[k] for n, k in zip(counts, LOGIN_LIMITS)):
+        raise LoginThrottled(LOGIN_WINDOW_MINUTES * 60)
+    found = authenticate(conn, name, password or "")
+    audit(conn, name or "?", "login.ok" if found else "login.failed", address)
+    return found
+
+
+def open_session(conn: Connection, account: Account) -> str:
+    """A new browser session for ``account``; the returned id goes in the signed cookie."""
+    token = secrets.token_urlsafe(32)
+    conn.execute(text("INSERT INTO user_sessions (user_id, token_sha256) VALUES (:u, :h)"),
+                 {"u": account.id, "h": _sha(token)})
+    return token
+
+
+def session_user(conn: Connection, token: str) -> Account | None:
+    """The active account whose session this is, or None once it has ended."""
+    row = conn.execute(text("""
+        SELECT u.id, u.name, u.role, u.grid_codes FROM user_sessions s
+        JOIN users u ON u.id = s.user_id WHERE s.token_sha256 = :h AND u.active"""),
+        {"h": _sha(token)}).one_or_none()
+    return _account(row) if row else None
+
+
+def close_session(conn: Connection, token: str, actor: str) -> None:
+    """End a session (logout): the cookie stops working everywhere at once; audited."""
+    ended = conn.execute(text("DELETE FROM user_sessions WHERE token_sha256 = :h"),
+                         {"h": _sha(token)}).rowcount
+    if ended:
+        audit(conn, actor, "logout")
 
 
 def get_user(conn: Connection, user_id: int) -> Account | None:

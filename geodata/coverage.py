@@ -15,6 +15,7 @@ import numpy as np
 import shapely
 from scipy.sparse import csr_matrix
 from scipy.sparse.csgraph import dijkstra
+from pyproj import Transformer
 from scipy.spatial import cKDTree
 from sqlalchemy import Connection, text
 
@@ -25,6 +26,8 @@ from .network import (Network, Prepared, Reach, Snap, distances, point_distances
 from .queries import HOUSEHOLD_GRID
 from .workflow import InvalidInput
 
+TO_WGS84 = Transformer.from_crs(METRIC_SRID, 4326, always_xy=True)
+TO_METRIC = Transformer.from_crs(4326, METRIC_SRID, always_xy=True)
 WALK_M_PER_MIN = 60.0
 ACCESS_CAP_M = 150.0
 DEFAULT_MINUTES = (5, 10, 15)
@@ -300,6 +303,54 @@ def whatif(data: CoverageData, kinds, budgets: Budgets, site_xy: np.ndarray,
         gains[label] = {"total": int(gained.sum()),
                         "grids": {code: int(per[i]) for i, (code, _) in enumerate(data.grids)}}
     return {"site": {"snapped_to_road_m": round(float(site.access[0]), 1)}, "gains": gains}
+
+
+def household_states(res: Result) -> np.ndarray:
+    """Each household's state: the label of the smallest budget that covers it, 'uncovered',
+    or 'off_network' (farther from every road than the access cap)."""
+    state = np.full(len(res.distance), "uncovered", dtype=object)
+    for label, budget in reversed(list(zip(res.budgets.labels, res.budgets.metres))):
+        state[res.distance <= budget] = label
+    state[res.off_network] = "off_network"
+    return state
+
+
+def visible(data: CoverageData, grids: tuple[str, ...] | None) -> np.ndarray:
+    """Which households lie in ``grids`` (None: all): the per-household answers a viewer may
+    see (``geodata.privacy.household_grids``)."""
+    if grids is None:
+        return np.ones(len(data.households.codes), bool)
+    return np.isin(data.households.grid, list(grids))
+
+
+def household_features(data: CoverageData, res: Result,
+                       grids: tuple[str, ...] | None) -> list[dict]:
+    """GeoJSON features (WGS 84) of the households in ``grids``: network distance, covering
+    facility, state and straight-line distance."""
+    idx = np.flatnonzero(visible(data, grids))
+    lon, lat = TO_WGS84.transform(data.households.xy[idx, 0], data.households.xy[idx, 1])
+    state, d, f = household_states(res)[idx], res.distance[idx], res.facility[idx]
+    return [{"type": "Feature",
+             "geometry": {"type": "Point", "coordinates": [round(float(x), 7),
+                                                           round(float(y), 7)]},
+             "properties": {
+                 "code": str(data.households.codes[i]), "grid": str(data.households.grid[i]),
+                 "distance_m": None if not np.isfinite(di) else round(float(di), 1),
+                 "facility": None if fi < 0 else str(data.facilities.codes[fi]),
+                 "state": str(st), "straight_line_m": round(float(res.straight[i]), 1)}}
+            for i, x, y, st, di, fi in zip(idx, lon, lat, state, d, f)]
+
+
+def uncovered_by_grid(data: CoverageData, res: Result,
+                      grids: tuple[str, ...] | None) -> dict[str, list[dict]]:
+    """Per grid in ``grids`` (None: all), the households no budget covers (on the network):
+    code and building, what a grid worker needs to find the door."""
+    largest = res.budgets.metres[-1]
+    missing = ~(res.distance <= largest) & ~res.off_network & visible(data, grids)
+    return {code: [{"code": str(c), "building": str(b)} for c, b in zip(
+                data.households.codes[missing & (data.households.grid == code)],
+                data.households.building[missing & (data.households.grid == code)])]
+            for code, _ in data.grids if grids is None or code in grids}
 
 
 def reached_segments(data: CoverageData, kinds, budget: float) -> np.ndarray:

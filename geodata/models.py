@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from geoalchemy2 import Geometry, WKBElement
 from sqlalchemy import (
-    BigInteger, Boolean, CheckConstraint, DateTime, ForeignKey, Integer, SmallInteger, String,
-    Text, func, text,
+    BigInteger, Boolean, CheckConstraint, DateTime, ForeignKey, Index, Integer, SmallInteger,
+    String, Text, func, text,
 )
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
@@ -333,9 +333,21 @@ class ApiToken(Base):
     last_used_at = mapped_column(DateTime(timezone=True))
 
 
+class UserSession(Base):
+    """A browser session: the cookie holds a random id, the database its SHA-256, so that a
+    logout or a deactivation ends it for every worker at once."""
+    __tablename__ = "user_sessions"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    token_sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at = mapped_column(DateTime(timezone=True), nullable=False, server_default=func.now())
+
+
 class AuditEntry(Base):
-    """Who changed what, when: accounts, imports, incidents."""
+    """Who changed what, when: accounts, logins, imports, incidents."""
     __tablename__ = "audit_log"
+    # login failures are counted from here, per account and per address
+    __table_args__ = (Index("ix_audit_log_action_at", "action", "at"),)
     id: Mapped[int] = mapped_column(primary_key=True)
     at = mapped_column(DateTime(timezone=True), nullable=False, server_default=func.now(),
                        index=True)

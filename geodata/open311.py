@@ -2,16 +2,19 @@
 closed loop and Open311's two statuses. Serialisation (XML/JSON) is the web shell's job.
 
 Open311 knows only ``open`` and ``closed``: the internal state's label goes in ``status_notes``,
-the grid in ``agency_responsible``, the deadline in ``expected_datetime``. Reporters' names and
-contact details are stored but never returned.
+the grid in ``agency_responsible``, the deadline in ``expected_datetime``. Every read is the
+public view (``incidents.public_requests``): reporters' names and contact details are stored but
+never returned, and disputes and housing cases appear only in their ~200 m cell, without
+description, address or photo.
 """
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
 
-from sqlalchemy import Connection
+from sqlalchemy import Connection, text
 
 from . import incidents
+from .accounts import Account
 from .incidents import Filters, NewIncident
 from .workflow import CLOSED_STATES, OPEN_STATES, STATE_LABELS, InvalidInput
 
@@ -46,13 +49,16 @@ def definition(conn: Connection, service_code: str) -> dict:
     return {"service_code": service_code, "attributes": ATTRIBUTES}
 
 
-def _iso(value: str | None) -> str | None:
+def _iso(value) -> str | None:
     if not value:
         return None
-    return datetime.fromisoformat(value).astimezone(CST).isoformat(timespec="seconds")
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    return value.astimezone(CST).isoformat(timespec="seconds")
 
 
 def as_request(row: dict, media_url: str | None = None) -> dict:
+    """A row of the public view (``incidents.public_requests``) as an Open311 request."""
     closed = row["state"] in CLOSED_STATES
     return {
         "service_request_id": str(row["id"]),
@@ -60,14 +66,14 @@ def as_request(row: dict, media_url: str | None = None) -> dict:
         "status_notes": STATE_LABELS.get(row["state"], row["state"]),
         "service_name": row["category"],
         "service_code": row["service_code"],
-        "description": row["description"],
+        "description": row["description"] or "",
         "agency_responsible": f"{row['grid_name']}（{row['grid_code']}）",
-        "service_notice": "",
+        "service_notice": "位置已模糊到约 200 米，描述不公开" if row["personal"] else "",
         "requested_datetime": _iso(row["created_at"]),
         "updated_datetime": _iso(row["closed_at"] if closed and row["closed_at"]
                                  else row["updated_at"]),
         "expected_datetime": _iso(row["deadline"]),
-        "address": row.get("building_name") or row.get("road_name") or "",
+        "address": row["address"] or "",
         "address_id": "",
         "zipcode": "",
         "lat": round(row["lat"], 7),
@@ -95,8 +101,8 @@ def search(conn: Connection, args: dict, now: datetime | None = None) -> list[di
         except ValueError:
             raise Open311Error(400, "service_request_id must be a comma-separated list of "
                                     "numbers") from None
-        rows, _ = incidents.search(conn, Filters(ids=ids), page=page, page_size=size)
-        return rows
+        return incidents.public_requests(conn, Filters(ids=ids), limit=size,
+                                         offset=(page - 1) * size)
     now = now or datetime.now(CST)
     end = _parse_when(args["end_date"], "end_date") if "end_date" in args else None
     start = _parse_when(args["start_date"], "start_date") if "start_date" in args else None
@@ -114,9 +120,17 @@ def search(conn: Connection, args: dict, now: datetime | None = None) -> list[di
         states = tuple((OPEN_STATES if "open" in wanted else ()) +
                        (CLOSED_STATES if "closed" in wanted else ()))
     codes = tuple(c for c in args.get("service_code", "").split(",") if c)
-    rows, _ = incidents.search(conn, Filters(states=states, categories=codes, since=start,
-                                             until=end), page=page, page_size=size)
-    return rows
+    return incidents.public_requests(
+        conn, Filters(states=states, categories=codes, since=start, until=end), limit=size,
+        offset=(page - 1) * size)
+
+
+def one(conn: Connection, request_id: int) -> dict:
+    """One request in the public view, or a 404 in Open311's terms."""
+    rows = incidents.public_requests(conn, Filters(ids=(request_id,)), limit=1)
+    if not rows:
+        raise Open311Error(404, f"service_request_id {request_id} not found")
+    return rows[0]
 
 
 def _positive(raw: str, name: str) -> int:
@@ -129,8 +143,18 @@ def _positive(raw: str, name: str) -> int:
     return value
 
 
-def create(conn: Connection, form: dict, client: str) -> dict:
-    """POST requests: a new incident from an Open311 client (already authenticated)."""
+def create(conn: Connection, form: dict, client: str, per_minute: int = 60) -> dict:
+    """POST requests: a new incident from an Open311 client (already authenticated by its API
+    key); placed and audited as the client, with the reporter's name and contact details kept
+    apart in ``contact`` (personal data). A client may place ``per_minute`` requests a minute,
+    counted from the audit log, so all workers and machines count together (429 beyond)."""
+    actor = Account.open311_client(client)
+    recent = conn.execute(text("""
+        SELECT count(*) FROM audit_log WHERE action = 'incident.create' AND actor = :actor
+          AND at > now() - interval '1 minute'"""), {"actor": actor.name}).scalar_one()
+    if recent >= per_minute:
+        raise Open311Error(429, f"this client may post {per_minute} requests a minute; "
+                                "try again in a minute")
     form = {k: v for k, v in form.items() if v not in (None, "")}
     code = form.get("service_code")
     if not code:
@@ -145,7 +169,6 @@ def create(conn: Connection, form: dict, client: str) -> dict:
     description = form.get("description", "")
     if len(description) > 4000:
         raise Open311Error(400, "description is longer than 4000 characters")
-    name = " ".join(p for p in (form.get("first_name"), form.get("last_name")) if p)
     contact = "; ".join(f"{k}={form[k]}" for k in ("first_name", "last_name", "email",
                                                    "phone", "device_id", "account_id")
                         if k in form) or None
@@ -153,9 +176,8 @@ def create(conn: Connection, form: dict, client: str) -> dict:
         placed = incidents.place(conn, NewIncident(
             lon=form["long"], lat=form["lat"], category=code,
             description=description or "（Open311 上报，无描述）",
-            reported_by=f"Open311 {client}" + (f"：{name}" if name else ""),
             household_code=form.get("attribute[household_code]"), source="open311",
-            contact=contact))
+            contact=contact), actor)
     except InvalidInput as exc:
         raise Open311Error(400, str(exc)) from None
     notice = "已受理，将由网格员核实处理"

@@ -12,7 +12,9 @@ from pathlib import Path
 from PIL import Image, ImageOps, UnidentifiedImageError
 from sqlalchemy import Connection, text
 
-from .workflow import InvalidInput, NotFound
+from .accounts import Account, audit
+from .scope import IN_SCOPE, refuse_missing, write_grids
+from .workflow import InvalidInput
 
 FORMATS = {"JPEG": ("jpg", "image/jpeg"), "PNG": ("png", "image/png"),
            "WEBP": ("webp", "image/webp")}
@@ -55,11 +57,11 @@ def clean_image(data: bytes, max_bytes: int = MAX_BYTES) -> tuple[bytes, str, in
 
 
 def save_photo(conn: Connection, media_dir: str | Path, incident_id: int, data: bytes,
-               uploaded_by: str, max_bytes: int = MAX_BYTES) -> dict:
-    """Store a photo for an incident (file + row + a note in the history)."""
-    if not conn.execute(text("SELECT EXISTS (SELECT 1 FROM incidents WHERE id = :id)"),
-                        {"id": incident_id}).scalar():
-        raise NotFound(f"no incident {incident_id}")
+               actor: Account, max_bytes: int = MAX_BYTES) -> dict:
+    """Store a photo for an incident in the actor's grids (file + row + a note in the
+    history); audited. The file is removed again if the row cannot be written."""
+    grids = write_grids(actor)
+    refuse_missing(conn, incident_id, grids)   # before decoding a picture nobody may attach
     clean, fmt, width, height = clean_image(data, max_bytes)
     ext, content_type = FORMATS[fmt]
     media = Path(media_dir)
@@ -68,19 +70,27 @@ def save_photo(conn: Connection, media_dir: str | Path, incident_id: int, data: 
     path = media / name
     path.write_bytes(clean)
     try:
-        row = conn.execute(text("""
-            INSERT INTO incident_photos (incident_id, filename, content_type, size_bytes, width,
-                                         height, uploaded_by)
-            VALUES (:incident, :name, :ctype, :size, :w, :h, :by)
-            RETURNING id, filename, content_type, size_bytes, width, height"""),
+        row = conn.execute(text(f"""
+            WITH target AS (
+                SELECT i.id, i.state FROM incidents i JOIN grids g ON g.id = i.grid_id
+                WHERE i.id = :incident AND {IN_SCOPE.format(g="g")}),
+            ph AS (
+                INSERT INTO incident_photos (incident_id, filename, content_type, size_bytes,
+                                             width, height, uploaded_by)
+                SELECT id, :name, :ctype, :size, :w, :h, :by FROM target
+                RETURNING id, filename, content_type, size_bytes, width, height),
+            ev AS (
+                INSERT INTO incident_events (incident_id, actor, from_state, to_state, note,
+                                             photos)
+                SELECT t.id, :by, t.state, t.state, '上传照片', jsonb_build_array(ph.id)
+                FROM target t, ph)
+            SELECT * FROM ph"""),
             dict(incident=incident_id, name=name, ctype=content_type, size=len(clean),
-                 w=width, h=height, by=uploaded_by)).mappings().one()
-        conn.execute(text("""
-            INSERT INTO incident_events (incident_id, actor, from_state, to_state, note, photos)
-            SELECT id, :by, state, state, '上传照片', jsonb_build_array(:photo)
-            FROM incidents WHERE id = :incident"""),
-            dict(incident=incident_id, by=uploaded_by, photo=row["id"]))
-    except Exception:
+                 w=width, h=height, by=actor.name, grids=grids)).mappings().one_or_none()
+        if row is None:
+            refuse_missing(conn, incident_id, grids)
+        audit(conn, actor.name, "incident.photo", str(incident_id), photo=row["id"])
+    except BaseException:
         path.unlink(missing_ok=True)
         raise
     return dict(row)

@@ -3,27 +3,59 @@ from __future__ import annotations
 
 import os
 
-from flask import Flask
+from flask import Flask, request
+from werkzeug.exceptions import RequestEntityTooLarge
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from geodata.db import database_url, make_engine
+
+JSON_LIMIT = 1024 * 1024            # any request body but a photo upload
+DEFAULT_NOTICE = "示意数据 Illustrative data: generated, not surveyed"
+
+
+class ConfigError(RuntimeError):
+    """A setting in the environment is malformed: the app refuses to start."""
 
 
 def create_app(config: dict | None = None) -> Flask:
     app = Flask(__name__)
-    app.config.from_mapping(
-        DATABASE_URL=os.environ.get("DATABASE_URL"),
-        TIANDITU_KEY=os.environ.get("TIANDITU_KEY"),
-        JSON_AS_ASCII=False,
-        SECRET_KEY=os.environ.get("SECRET_KEY") or _local_secret(),
-        SESSION_COOKIE_SECURE=os.environ.get("SESSION_COOKIE_SECURE") == "1",
+    env = os.environ
+    from geodata.photos import MAX_BYTES
+    app.config.update(
+        DATABASE_URL=env.get("DATABASE_URL"),
+        TIANDITU_KEY=env.get("TIANDITU_KEY"),
+        SECRET_KEY=env.get("SECRET_KEY") or _local_secret(),
+        # set, not setdefault: Flask defines these keys already, so setdefault did nothing
+        SESSION_COOKIE_SECURE=env.get("SESSION_COOKIE_SECURE") == "1",
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_HTTPONLY=True,
+        MAX_CONTENT_LENGTH=JSON_LIMIT,
+        MAX_PHOTO_BYTES=MAX_BYTES,
+        # how many reverse proxies (nginx) stand in front and set X-Forwarded-*; 0: none
+        PROXY_COUNT=int(env.get("PROXY_COUNT", "0")),
+        OPEN311_API_KEYS=parse_api_keys(env.get("OPEN311_API_KEYS", "")),
+        OPEN311_RATE_LIMIT=int(env.get("OPEN311_RATE_LIMIT", "60")),
+        # shown on every page and API answer; empty for real, surveyed data
+        DATA_NOTICE=env.get("DATA_NOTICE", DEFAULT_NOTICE),
     )
     app.config.update(config or {})
     app.json.ensure_ascii = False
     app.json.sort_keys = False
+    if app.config["PROXY_COUNT"]:
+        n = app.config["PROXY_COUNT"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n, x_port=n)
 
-    from . import access, assets, auth, jsonapi, limits, security
+    @app.before_request
+    def _body_limit():
+        # refuse an oversized body from its Content-Length, before anything reads it
+        if request.endpoint == "incidents_api.upload":
+            request.max_content_length = app.config["MAX_PHOTO_BYTES"] + 64 * 1024
+        if (request.content_length or 0) > (request.max_content_length or float("inf")):
+            raise RequestEntityTooLarge(
+                f"the request body is larger than {request.max_content_length} bytes")
+
+    from . import access, assets, auth, jsonapi, security
     assets.init_app(app)
-    limits.init_app(app)
     auth.init_app(app)
     access.init_app(app)
     auth.init_csrf(app)
@@ -42,8 +74,29 @@ def create_app(config: dict | None = None) -> Flask:
     app.register_blueprint(incident_pages.bp)
     app.register_blueprint(api.bp)
     incidents_api.init_app(app)
-    open311.init_app(app)
+    app.register_blueprint(open311.bp)
+
+    @app.context_processor
+    def _page_context():
+        from .helpers import page_context
+        return page_context()
     return app
+
+
+def parse_api_keys(raw: str) -> dict[str, str]:
+    """``name:key,name:key`` → {name: key}; a malformed item is a ConfigError naming it."""
+    keys = {}
+    for n, item in enumerate((i.strip() for i in raw.split(",")), 1):
+        if not item:
+            continue
+        name, sep, key = item.partition(":")
+        if not sep or not name.strip() or not key.strip():
+            raise ConfigError(f"OPEN311_API_KEYS: item {n} is not 'name:key' (each client "
+                              "needs a name, a colon and its key: 'cityapp:s3cret,other:k2')")
+        if name.strip() in keys:
+            raise ConfigError(f"OPEN311_API_KEYS: the name {name.strip()!r} appears twice")
+        keys[name.strip()] = key.strip()
+    return keys
 
 
 def engine(app: Flask):

@@ -1,21 +1,19 @@
-"""Who is asking: browser sessions (Flask-Login), bearer tokens for API clients, CSRF protection
-for session-authenticated changes (Flask-WTF), and the login page."""
+"""Who is asking: browser sessions (Flask-Login, backed by ``user_sessions`` rows), bearer tokens
+for API clients, CSRF protection for session-authenticated changes (Flask-WTF), and the login
+page. Sessions, tokens and login counts live in PostgreSQL (``geodata.accounts``): a logout, a
+deactivation or a revoked token takes effect in every worker process at once."""
 from __future__ import annotations
 
-import threading
-import time
 from urllib.parse import urlparse
 
-from flask import (Blueprint, Flask, current_app, flash, g, redirect, render_template, request,
+from flask import (Blueprint, Flask, flash, g, redirect, render_template, request, session,
                    url_for)
 from flask_login import LoginManager, UserMixin, current_user, login_user, logout_user
 from flask_wtf.csrf import CSRFProtect
 
 from geodata import accounts
-from geodata.sample import NOTE
 
-from . import engine
-from .limits import limiter
+from .helpers import get_db
 
 login_manager = LoginManager()
 csrf = CSRFProtect()
@@ -24,11 +22,14 @@ UNSAFE = {"POST", "PUT", "PATCH", "DELETE"}
 
 
 class WebUser(UserMixin):
-    def __init__(self, account: accounts.Account):
-        self.account = account
+    """The Flask-Login user: an account, and the session id the cookie carries (if any)."""
 
-    def get_id(self) -> str:
-        return str(self.account.id)
+    def __init__(self, account: accounts.Account, session_id: str | None = None):
+        self.account = account
+        self.session_id = session_id
+
+    def get_id(self) -> str | None:
+        return self.session_id
 
     @property
     def name(self) -> str:
@@ -40,15 +41,10 @@ class WebUser(UserMixin):
 
 
 @login_manager.user_loader
-def _load(user_id: str):
-    with engine(current_app).connect() as conn:
-        account = accounts.get_user(conn, int(user_id))
-    return WebUser(account) if account else None
-
-
-_token_cache: dict[str, tuple[float, accounts.Account]] = {}
-_token_lock = threading.Lock()
-TOKEN_CACHE_SECONDS = 60   # a deactivated account's tokens stop working within this time
+def _load(session_id: str):
+    with get_db().connect() as conn:
+        account = accounts.session_user(conn, session_id)
+    return WebUser(account, session_id) if account else None
 
 
 @login_manager.request_loader
@@ -56,54 +52,47 @@ def _from_token(req):
     header = req.headers.get("Authorization", "")
     if not header.startswith("Bearer "):
         return None
-    token = header[len("Bearer "):].strip()
-    now = time.monotonic()
-    with _token_lock:
-        hit = _token_cache.get(token)
-    if hit and hit[0] > now:
-        account = hit[1]
-    else:   # one query per token and minute, not per request
-        with engine(current_app).begin() as conn:
-            account = accounts.user_for_token(conn, token)
-        if account is None:
-            return None
-        with _token_lock:
-            if len(_token_cache) > 10_000:
-                _token_cache.clear()
-            _token_cache[token] = (now + TOKEN_CACHE_SECONDS, account)
+    # one indexed lookup per request: a revoked token stops working at once, everywhere
+    with get_db().begin() as conn:
+        account = accounts.user_for_token(conn, header[len("Bearer "):].strip())
+    if account is None:
+        return None
     g.token_auth = True   # no cookie involved: no CSRF check needed
     return WebUser(account)
 
 
-def account() -> accounts.Account | None:
-    return current_user.account if current_user.is_authenticated else None
-
-
 @bp.route("/login", methods=["GET", "POST"])
-@limiter.limit("10 per minute", methods=["POST"])
 def login():
-    error = None
+    error, status = None, 200
     if request.method == "POST":
-        with engine(current_app).begin() as conn:
-            found = accounts.authenticate(conn, request.form.get("name", ""),
-                                          request.form.get("password", ""))
-            accounts.audit(conn, request.form.get("name", "")[:40] or "?",
-                           "login.ok" if found else "login.failed", request.remote_addr)
+        try:
+            with get_db().begin() as conn:
+                found = accounts.login(conn, request.form.get("name", ""),
+                                       request.form.get("password", ""), request.remote_addr)
+                session_id = accounts.open_session(conn, found) if found else None
+        except accounts.LoginThrottled as exc:
+            error = f"登录失败次数过多，请 {exc.retry_after // 60} 分钟后再试"
+            return render_template("login.html", error=error, map=None), 429, {
+                "Retry-After": str(exc.retry_after)}
         if found:
-            login_user(WebUser(found))
+            session.clear()   # a fresh session: nothing carried over from before the login
+            login_user(WebUser(found, session_id))
             target = request.args.get("next") or ""
             # only local paths: never bounce to another site
             if not target.startswith("/") or urlparse(target).netloc:
                 target = url_for("pages.community")
             return redirect(target)
-        error = "用户名或密码不正确"
-    return render_template("login.html", error=error, map=None, note=NOTE, grids=[],
-                           basemap="none"), 401 if error else 200
+        error, status = "用户名或密码不正确", 401
+    return render_template("login.html", error=error, map=None), status
 
 
 @bp.post("/logout")
 def logout():
+    if current_user.is_authenticated and current_user.session_id:
+        with get_db().begin() as conn:
+            accounts.close_session(conn, current_user.session_id, current_user.name)
     logout_user()
+    session.clear()
     flash("已退出")
     return redirect(url_for("auth.login"))
 
@@ -111,8 +100,6 @@ def logout():
 def init_app(app: Flask) -> None:
     app.config.setdefault("WTF_CSRF_CHECK_DEFAULT", False)   # checked below, not for tokens
     app.config.setdefault("WTF_CSRF_TIME_LIMIT", None)
-    app.config.setdefault("SESSION_COOKIE_HTTPONLY", True)
-    app.config.setdefault("SESSION_COOKIE_SAMESITE", "Lax")
     login_manager.init_app(app)
     csrf.init_app(app)
     app.register_blueprint(bp)

@@ -9,20 +9,35 @@ import click
 from flask import current_app
 from flask.cli import AppGroup
 from sqlalchemy import text
+from sqlalchemy.exc import OperationalError
 
 from geodata import accounts, backup, migrate
+from geodata.db import NoDatabaseConfigured
 from geodata.exporter import ExportError, export_layer
 from geodata.importer import ImportRejected, import_file
 from geodata.layers import LAYERS
 from geodata.models import ROLES
 from geodata.sample import is_loaded, load_sample
 
-from . import engine
+from .helpers import get_db
 
-db_cli = AppGroup("db", help="Database schema (Alembic migrations), backup and restore.")
-geodata_cli = AppGroup("geodata", help="Import, export and sample data.")
 
-users_cli = AppGroup("users", help="Accounts and API tokens.")
+class Group(AppGroup):
+    """A command group whose database troubles end in one line, not a traceback."""
+
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except (NoDatabaseConfigured, migrate.PostGISMissing) as exc:
+            raise click.ClickException(str(exc)) from None
+        except OperationalError as exc:
+            reason = str(exc.orig or exc).strip().splitlines()[0]
+            raise click.ClickException(f"cannot reach the database: {reason}") from None
+
+
+db_cli = Group("db", help="Database schema (Alembic migrations), backup and restore.")
+geodata_cli = Group("geodata", help="Import, export and sample data.")
+users_cli = Group("users", help="Accounts and API tokens.")
 
 LAYER = click.Choice(list(LAYERS))
 
@@ -38,7 +53,7 @@ def users_create(name: str, role: str, grids: tuple[str, ...], password_stdin: b
     """Create the account NAME with a ROLE (and its grids)."""
     password = sys.stdin.readline().rstrip("\n")
     try:
-        with engine(current_app).begin() as conn:
+        with get_db().begin() as conn:
             account = accounts.create_user(conn, name, role, password, grids,
                                            actor=f"cli:{getpass.getuser()}")
     except accounts.InvalidInput as exc:
@@ -50,10 +65,10 @@ def users_create(name: str, role: str, grids: tuple[str, ...], password_stdin: b
 @users_cli.command("deactivate")
 @click.argument("name")
 def users_deactivate(name: str):
-    """Switch NAME's account off and revoke its API tokens (sessions end at the next request;
-    a worker may accept a revoked token for up to a minute)."""
+    """Switch NAME's account off, revoke its API tokens and end its sessions (at once, in
+    every worker)."""
     try:
-        with engine(current_app).begin() as conn:
+        with get_db().begin() as conn:
             revoked = accounts.deactivate(conn, name, actor=f"cli:{getpass.getuser()}")
     except accounts.NotFound as exc:
         raise click.ClickException(str(exc)) from None
@@ -63,7 +78,7 @@ def users_deactivate(name: str):
 @users_cli.command("status")
 def users_status():
     """Say how many accounts exist, and how to create the first admin when there is none."""
-    with engine(current_app).connect() as conn:
+    with get_db().connect() as conn:
         n = conn.execute(text("SELECT count(*) FROM users WHERE active")).scalar()
     if n:
         click.echo(f"{n} active account(s)")
@@ -79,7 +94,7 @@ def users_status():
 def users_token(name: str):
     """Issue a new API token for NAME (printed once; send it as 'Authorization: Bearer …')."""
     try:
-        with engine(current_app).begin() as conn:
+        with get_db().begin() as conn:
             token = accounts.issue_token(conn, name, actor=f"cli:{getpass.getuser()}")
     except accounts.NotFound as exc:
         raise click.ClickException(str(exc)) from None
@@ -160,7 +175,7 @@ def import_cmd(layer: str, file: Path, crs: str | None, from_gcj02: bool, reject
     is one transaction: if any feature is rejected, nothing changes and every problem is listed.
     """
     try:
-        report = import_file(engine(current_app), layer, file, crs=crs, from_gcj02=from_gcj02,
+        report = import_file(get_db(), layer, file, crs=crs, from_gcj02=from_gcj02,
                              invalid="reject" if reject_invalid else "repair",
                              progress=_progress_bar(f"importing {layer}"),
                              actor=f"cli:{getpass.getuser()}")
@@ -178,7 +193,7 @@ def export_cmd(layer: str, file: Path):
     References are written as codes, so the file can be edited and imported again.
     """
     try:
-        n = export_layer(engine(current_app), layer, file)
+        n = export_layer(get_db(), layer, file)
     except ExportError as exc:
         raise click.ClickException(str(exc)) from None
     click.echo(f"{layer}: {n} feature(s) written to {file}")
@@ -188,7 +203,7 @@ def export_cmd(layer: str, file: Path):
 @click.option("--if-empty", is_flag=True, help="Do nothing when the database already has grids.")
 def load_sample_cmd(if_empty: bool):
     """Load the illustrative Shilongxi dataset (re-loading updates it in place)."""
-    eng = engine(current_app)
+    eng = get_db()
     if if_empty and is_loaded(eng):
         click.echo("sample data: already loaded")
         return

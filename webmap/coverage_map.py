@@ -8,16 +8,14 @@ import folium
 import numpy as np
 import shapely
 from branca.element import MacroElement, Template
-from pyproj import Transformer
 
 from geodata import coverage as cv
 from geodata.gcj02 import wgs84_to_gcj02
-from geodata.layers import METRIC_SRID
 
-from .maps import (BASEMAPS, FACILITY_STYLES, Legend, bounds_of, for_display, escape_text,
-                   new_map)
+from .maps import (BASEMAPS, FACILITY_STYLES, Legend, escape_text, extent, for_display,
+                   new_map, part, tooltip)
 
-TO_WGS84 = Transformer.from_crs(METRIC_SRID, 4326, always_xy=True)
+TO_WGS84 = cv.TO_WGS84
 BUDGET_COLOURS = ["#006d2c", "#31a354", "#74c476", "#a1d99b", "#c7e9c0"]
 UNCOVERED, OFF_NETWORK = "#d7301f", "#000000"
 
@@ -43,14 +41,17 @@ class CoverageHooks(MacroElement):
         self.options = options
 
 
-def coverage_map(data: cv.CoverageData, res: cv.Result, kinds, grids: dict, roads: dict, *,
+def coverage_map(data: cv.CoverageData, res: cv.Result, kinds, grids: dict, roads: dict,
+                 households: list[dict], *, households_shown: bool = True,
                  basemap: str = "none", tianditu_key: str | None = None) -> folium.Map:
+    """``households`` are the features the viewer may see (``cv.household_features``);
+    ``households_shown`` False draws no household layer at all (figures only)."""
     bm = BASEMAPS.get(basemap, BASEMAPS["none"])
     grids, roads = for_display(grids, bm), for_display(roads, bm)
-    m = new_map(bounds_of(grids), bm, tianditu_key)
+    m = new_map(extent(grids), bm, tianditu_key)
     folium.GeoJson(grids, name="网格",
                    style_function=lambda f: {"color": "#555", "weight": 2, "fillOpacity": 0.02},
-                   tooltip=folium.GeoJsonTooltip(fields=["name"], aliases=["网格"])).add_to(m)
+                   tooltip=tooltip(grids, ["name"], ["网格"])).add_to(m)
     folium.GeoJson(roads, name="道路",
                    style_function=lambda f: {"color": "#bbb", "weight": 2}).add_to(m)
 
@@ -83,35 +84,24 @@ def coverage_map(data: cv.CoverageData, res: cv.Result, kinds, grids: dict, road
                       ).add_to(facilities)
     circles.add_to(m)
 
-    state = np.full(len(res.distance), "uncovered", dtype=object)
-    for label, budget in reversed(list(zip(budgets.labels, budgets.metres))):
-        state[res.distance <= budget] = label
-    state[res.off_network] = "off_network"
-    pts = _wgs84(shapely.points(data.households.xy))
-    hh = for_display({"features": [
-        {"geometry": g, "properties": {"code": str(c), "state": s,
-                                       "distance_m": (None if not np.isfinite(d)
-                                                      else round(float(d)))}}
-        for g, c, s, d in zip(pts, data.households.codes, state, res.distance)]}, bm)
     palette = colours | {"uncovered": UNCOVERED, "off_network": OFF_NETWORK}
-    folium.GeoJson(hh, name=f"住户（{len(pts)}）",
-                   marker=folium.CircleMarker(radius=3, weight=1, fill=True, fill_opacity=0.9),
-                   style_function=lambda f: {"color": palette[f["properties"]["state"]],
-                                             "fillColor": palette[f["properties"]["state"]]},
-                   tooltip=folium.GeoJsonTooltip(fields=["code", "distance_m"],
-                                                 aliases=["住户", "步行距离（米）"])).add_to(m)
+    if households_shown:
+        hh = for_display({"features": [
+            {"geometry": f["geometry"], "properties": {
+                "code": f["properties"]["code"], "state": f["properties"]["state"],
+                "distance_m": (None if f["properties"]["distance_m"] is None
+                               else round(f["properties"]["distance_m"]))}}
+            for f in households]}, bm)
+        folium.GeoJson(hh, name=f"住户（{len(households)}）",
+                       marker=folium.CircleMarker(radius=3, weight=1, fill=True,
+                                                  fill_opacity=0.9),
+                       style_function=lambda f: {"color": palette[f["properties"]["state"]],
+                                                 "fillColor": palette[f["properties"]["state"]]},
+                       tooltip=tooltip(hh, ["code", "distance_m"], ["住户", "步行距离（米）"]),
+                       ).add_to(m)
     facilities.add_to(m)
     folium.LayerControl(collapsed=False).add_to(m)
-    rows = ['<details open><summary class="legend-title">步行可达（沿道路）</summary>']
-    rows += [f'<div><span class="line" style="border-top:5px solid {colours[label]}"></span>'
-             f'{label}（{budget:g} 米）</div>'
-             for label, budget in zip(budgets.labels, budgets.metres)]
-    rows += [f'<div><span class="dot" style="background:{UNCOVERED}"></span>未覆盖</div>',
-             f'<div><span class="dot" style="background:{OFF_NETWORK}"></span>距道路过远'
-             '（不在路网上）</div>',
-             '<div><span class="line" style="border-top:2px dashed #555"></span>直线距离圆'
-             '</div></details><div class="legend-note">服务范围为示意；覆盖按每户实际步行距离计算'
-             '</div>']
-    Legend("".join(rows)).add_to(m)
+    Legend(part("coverage_legend", list(zip(budgets.labels, budgets.metres)), colours,
+                UNCOVERED, OFF_NETWORK, households_shown)).add_to(m)
     CoverageHooks(gcj02=bm.gcj02).add_to(m)
     return m

@@ -8,7 +8,7 @@ from folium.plugins import HeatMap, MarkerCluster
 
 from geodata.workflow import STATE_COLOURS, STATE_LABELS
 
-from .maps import BASEMAPS, Legend, bounds_of, for_display, new_map
+from .maps import BASEMAPS, Legend, extent, for_display, new_map, part, tooltip
 
 
 class IncidentHooks(MacroElement):
@@ -29,11 +29,7 @@ class IncidentHooks(MacroElement):
 
 
 def _legend() -> str:
-    rows = ['<details open><summary class="legend-title">事件状态</summary>']
-    rows += [f'<div><span class="dot" style="background:{STATE_COLOURS[s]}"></span>{label}'
-             f'</div>' for s, label in STATE_LABELS.items()]
-    rows.append('<div><span class="dot overdue-dot"></span>已超期（黑圈）</div></details>')
-    return "".join(rows)
+    return part("state_legend", STATE_LABELS, STATE_COLOURS)
 
 
 def incident_map(grids: dict, roads: dict, incidents: dict, *, basemap: str = "none",
@@ -50,13 +46,11 @@ def incident_map(grids: dict, roads: dict, incidents: dict, *, basemap: str = "n
     for f in shown["features"]:
         f["properties"]["state_label"] = STATE_LABELS.get(f["properties"]["state"], "")
         f["properties"]["created"] = (f["properties"]["created_at"] or "")[:10]
-    minx, miny, maxx, maxy = (bounds_of(grids) if grids["features"]
-                              else (107.49, 31.24, 107.51, 31.26))
+    minx, miny, maxx, maxy = extent(grids)
     m = new_map((minx, miny, maxx, maxy), bm, tianditu_key)
     folium.GeoJson(grids, name="网格",
                    style_function=lambda f: {"color": "#555", "weight": 2, "fillOpacity": 0.03},
-                   tooltip=folium.GeoJsonTooltip(fields=["name", "code"],
-                                                 aliases=["网格", "编码"])).add_to(m)
+                   tooltip=tooltip(grids, ["name", "code"], ["网格", "编码"])).add_to(m)
     folium.GeoJson(roads, name="道路",
                    style_function=lambda f: {"color": "#aaa", "weight": 2}).add_to(m)
 
@@ -71,8 +65,8 @@ def incident_map(grids: dict, roads: dict, incidents: dict, *, basemap: str = "n
             "color": "#000" if f["properties"]["overdue"] else "#fff",
             "weight": 3 if f["properties"]["overdue"] else 1,
             "radius": 9 if f["properties"]["overdue"] else 7},
-        tooltip=folium.GeoJsonTooltip(fields=["id", "category", "state_label", "created"],
-                                      aliases=["编号", "类别", "状态", "上报"]),
+        tooltip=tooltip(shown, ["id", "category", "state_label", "created"],
+                        ["编号", "类别", "状态", "上报"]),
     )
     layer.add_to(cluster)
     cluster.add_to(m)
@@ -92,10 +86,10 @@ def public_incident_map(grids: dict, incidents: dict) -> folium.Map:
     """Incidents for the public: state colours, no popups with history, blurred personal cases."""
     bm = BASEMAPS["none"]
     grids, shown = for_display(grids, bm), for_display(incidents, bm)
-    m = new_map(bounds_of(grids), bm, None)
+    m = new_map(extent(grids), bm, None)
     folium.GeoJson(grids, name="网格",
                    style_function=lambda f: {"color": "#555", "weight": 2, "fillOpacity": 0.03},
-                   tooltip=folium.GeoJsonTooltip(fields=["name"], aliases=["网格"])).add_to(m)
+                   tooltip=tooltip(grids, ["name"], ["网格"])).add_to(m)
     for f in shown["features"]:
         p = f["properties"]
         p["where"] = "约 200 米范围内（已模糊）" if p["location_blurred"] else "实际位置"
@@ -106,9 +100,8 @@ def public_incident_map(grids: dict, incidents: dict) -> folium.Map:
                                    color="#fff"),
         style_function=lambda f: {"fillColor": STATE_COLOURS.get(f["properties"]["state"],
                                                                  "#607d8b")},
-        tooltip=folium.GeoJsonTooltip(
-            fields=["category", "state_label", "reported", "description", "where"],
-            aliases=["类别", "状态", "上报日期", "描述", "位置"]),
+        tooltip=tooltip(shown, ["category", "state_label", "reported", "description", "where"],
+                        ["类别", "状态", "上报日期", "描述", "位置"]),
     ).add_to(m)
     folium.LayerControl(collapsed=False).add_to(m)
     Legend(_legend()).add_to(m)

@@ -6,6 +6,7 @@ from flask import Flask, current_app, jsonify, request
 from sqlalchemy.exc import DataError, InterfaceError, OperationalError
 from werkzeug.exceptions import HTTPException
 
+from geodata.accounts import LoginThrottled
 from geodata.photos import NotAnImage, TooLarge
 from geodata.workflow import (Conflict, Forbidden, IllegalTransition, InvalidInput, NotFound,
                               OutsideCommunity, StaleVersion)
@@ -19,27 +20,49 @@ def error(status: int, message: str, **extra):
     return jsonify({"error": message, **extra}), status
 
 
-def _has_nul(value) -> bool:
+MAX_JSON_DEPTH = 32
+
+
+def _bad_text(value, depth: int = 0) -> str | None:
+    """What makes a JSON value unstorable, if anything: NUL characters (PostgreSQL text cannot
+    hold them), lone surrogates (not UTF-8), or nesting deeper than any request needs."""
+    if depth > MAX_JSON_DEPTH:
+        return f"JSON may nest at most {MAX_JSON_DEPTH} levels deep"
     if isinstance(value, str):
-        return "\x00" in value
+        if "\x00" in value:
+            return "text may not contain NUL characters"
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            return "text must be valid Unicode (no lone surrogates)"
+        return None
     if isinstance(value, dict):
-        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
+        return next((e for k, v in value.items()
+                     for e in (_bad_text(k, depth + 1), _bad_text(v, depth + 1)) if e), None)
     if isinstance(value, list):
-        return any(_has_nul(v) for v in value)
-    return False
+        return next((e for v in value for e in (_bad_text(v, depth + 1),) if e), None)
+    return None
+
+
+def _has_nul(value) -> bool:
+    return isinstance(value, str) and "\x00" in value
 
 
 def json_body() -> dict:
     """The request's JSON object, or BadRequest saying what is wrong with it."""
     if not request.is_json:
         raise BadRequest("send a JSON object with Content-Type: application/json")
-    data = request.get_json(silent=True)
+    try:
+        data = request.get_json(silent=True)
+    except RecursionError:
+        raise BadRequest(f"JSON may nest at most {MAX_JSON_DEPTH} levels deep") from None
     if data is None:
         raise BadRequest("the request body is not valid JSON")
     if not isinstance(data, dict):
         raise BadRequest("the request body must be a JSON object")
-    if _has_nul(data):
-        raise BadRequest("text may not contain NUL characters")
+    problem = _bad_text(data)
+    if problem:
+        raise BadRequest(problem)
     return data
 
 
@@ -91,6 +114,10 @@ def init_app(app: Flask) -> None:
 
     @app.errorhandler(Forbidden)
     def _forbidden(exc):
+        if isinstance(exc, LoginThrottled):
+            response, status = error(429, str(exc))
+            response.headers["Retry-After"] = str(exc.retry_after)
+            return response, status
         return error(403, str(exc))
 
     @app.errorhandler(Conflict)

@@ -2,7 +2,9 @@
 
 Data arrives in WGS 84. On a Gaode base map (GCJ-02) every geometry is shifted for display only,
 so that it lines up with the tiles. Text that users can import (names, hours) is HTML-escaped
-before it reaches a tooltip, since Leaflet inserts tooltip content as HTML.
+before it reaches a tooltip, since Leaflet inserts tooltip content as HTML; the HTML of legends,
+labels and badges comes from Jinja macros with autoescape (``templates/map_parts.html``).
+An empty layer is drawn as an empty layer (folium's tooltips refuse empty data).
 """
 from __future__ import annotations
 
@@ -11,12 +13,11 @@ from dataclasses import dataclass
 from html import escape
 
 import folium
-
 import shapely
 from branca.element import MacroElement, Template
+from jinja2 import Environment, PackageLoader
 
 from geodata.gcj02 import geometries_to_gcj02
-from geodata.sample import NOTE
 
 GRID_COLOURS = ["#e6550d", "#3182bd", "#31a354", "#756bb1", "#d6616b", "#8c6d31"]
 ROAD_STYLES = {  # class → (label, colour, weight, dash)
@@ -65,11 +66,26 @@ def escape_text(value: str) -> str:
     return escape(value).replace("`", "&#96;").replace("$", "&#36;")
 
 
-def for_display(fc: dict, basemap: Basemap) -> dict:
+_parts = Environment(loader=PackageLoader("webmap", "templates"), autoescape=True)
+
+
+def part(name: str, *args) -> str:
+    """The HTML of a macro of ``templates/map_parts.html``, its arguments escaped."""
+    return str(getattr(_parts.get_template("map_parts.html").module, name)(*args))
+
+
+def tooltip(fc: dict, fields: list[str], aliases: list[str]):
+    """A GeoJsonTooltip, or None for an empty layer (folium asserts on one)."""
+    if not fc["features"]:
+        return None
+    return folium.GeoJsonTooltip(fields=fields, aliases=aliases)
+
+
+def for_display(fc: dict, basemap: Basemap, escape_props: bool = True) -> dict:
     """A copy of a FeatureCollection with user text escaped and, on GCJ-02 tiles, shifted."""
     features = [{"type": "Feature", "geometry": f["geometry"],
-                 "properties": {k: escape_text(v) if isinstance(v, str) else v
-                                for k, v in f["properties"].items()}}
+                 "properties": {k: escape_text(v) if escape_props and isinstance(v, str)
+                                else v for k, v in f["properties"].items()}}
                 for f in fc["features"]]
     if basemap.gcj02 and features:
         geoms = shapely.from_geojson([json.dumps(f["geometry"]) for f in features])
@@ -79,9 +95,17 @@ def for_display(fc: dict, basemap: Basemap) -> dict:
     return {"type": "FeatureCollection", "features": features}
 
 
+DEFAULT_EXTENT = (107.49, 31.24, 107.51, 31.26)   # Shilongxi, for a map with no grids yet
+
+
 def bounds_of(fc: dict) -> tuple[float, float, float, float]:
     geoms = shapely.from_geojson([json.dumps(f["geometry"]) for f in fc["features"]])
     return tuple(shapely.total_bounds(geoms))
+
+
+def extent(fc: dict) -> tuple[float, float, float, float]:
+    """The bounds of a layer, or the default extent when it is empty."""
+    return bounds_of(fc) if fc["features"] else DEFAULT_EXTENT
 
 
 def _points_of(fc: dict, html) -> dict:
@@ -151,38 +175,22 @@ class Legend(MacroElement):
         self.body = body
 
 
-def _legend_html(grid_rows: list[tuple[str, str]]) -> str:
-    rows = ['<details open><summary class="legend-title">图例</summary>']
-    rows += [f'<div><span class="swatch" style="background:{c};opacity:.5"></span>{n}'
-             f'</div>' for n, c in grid_rows]  # names arrive escaped
-    for label, colour, weight, dash in ROAD_STYLES.values():
-        style = "dashed" if dash else "solid"
-        rows.append(f'<div><span class="line" style="border-top:{max(weight - 2, 2)}px {style} '
-                    f'{colour}"></span>{label}</div>')
-    rows.append('<div><span class="swatch" style="background:#4a90d9"></span>停车场</div>')
-    rows.append('<div><span class="dot"></span>住户（门口位置）</div>')
-    for label, badge, colour in FACILITY_STYLES.values():
-        rows.append(f'<div><span class="badge" style="background:{colour}">{badge}</span>'
-                    f'{label}</div>')
-    rows.append(f'</details><div class="legend-note">{escape_text(NOTE)}</div>')
-    return "".join(rows)
-
-
 def community_map(layers: dict[str, dict], *, basemap: str = "none",
-                  tianditu_key: str | None = None, focus: str | None = None) -> folium.Map:
+                  tianditu_key: str | None = None, focus: str | None = None,
+                  note: str | None = None) -> folium.Map:
     """The community map from public layers given as GeoJSON FeatureCollections (dicts).
 
-    Layers: grids, compounds, buildings, parking_lots, roads, households, facilities.
-    ``focus`` is a grid code to zoom to (its grid is drawn bolder).
+    Layers: grids, compounds, buildings, parking_lots, roads, households, facilities; any of
+    them may be empty. ``focus`` is a grid code to zoom to (its grid is drawn bolder); ``note``
+    the data notice for the legend.
     """
     bm = BASEMAPS.get(basemap, BASEMAPS["none"])
     shown = {name: for_display(fc, bm) for name, fc in layers.items()}
     grids = shown["grids"]
     grid_props = [f["properties"] for f in grids["features"]]
-    extent = {"features": [f for f in grids["features"] if f["properties"]["code"] == focus]
-              } if focus else grids
-    minx, miny, maxx, maxy = (bounds_of(extent) if extent["features"]
-                              else (107.49, 31.24, 107.51, 31.26))
+    focused = {"features": [f for f in grids["features"] if f["properties"]["code"] == focus]
+               } if focus else grids
+    minx, miny, maxx, maxy = extent(focused)
 
     m = new_map((minx, miny, maxx, maxy), bm, tianditu_key)
 
@@ -194,14 +202,12 @@ def community_map(layers: dict[str, dict], *, basemap: str = "none",
             "fillColor": colours.get(f["properties"]["code"], "#333"),
             "weight": 4 if f["properties"]["code"] == focus else 2,
             "fillOpacity": 0.12},
-        tooltip=folium.GeoJsonTooltip(
-            fields=["name", "code", "households", "residents", "workers"],
-            aliases=["网格", "编码", "户数", "人口", "网格员"]),
+        tooltip=tooltip(grids, ["name", "code", "households", "residents", "workers"],
+                        ["网格", "编码", "户数", "人口", "网格员"]),
     ).add_to(m)
     if grids["features"]:
-        labels = _points_of(grids, lambda g: (
-            f'<div class="grid-label" data-code="{g["code"]}"><b>{g["name"]}</b><br>'
-            f'{g["code"]}<br>{g["households"]} 户 · 网格员 {g["workers"] or "—"}</div>'))
+        labels = for_display(_points_of(layers["grids"], lambda g: part("grid_label", g)), bm,
+                             escape_props=False)
         _icon_layer(labels, "网格标注", size=(170, 54)).add_to(m)
 
     compounds = shown["compounds"]
@@ -213,23 +219,23 @@ def community_map(layers: dict[str, dict], *, basemap: str = "none",
         compounds, name="小区与聚居点",
         style_function=lambda f: {"color": "#6a3d9a", "weight": 2, "dashArray": "6 4",
                                   "fillOpacity": 0.04},
-        tooltip=folium.GeoJsonTooltip(fields=["name", "kind_label", "owners_committee"],
-                                      aliases=["名称", "类型", "业委会"]),
+        tooltip=tooltip(compounds, ["name", "kind_label", "owners_committee"],
+                        ["名称", "类型", "业委会"]),
     ).add_to(m)
 
     folium.GeoJson(
         shown["buildings"], name="楼栋",
         style_function=lambda f: {"color": "#8d6e63", "weight": 1, "fillColor": "#d7ccc8",
                                   "fillOpacity": 0.7},
-        tooltip=folium.GeoJsonTooltip(fields=["name", "floors"], aliases=["楼栋", "层数"]),
+        tooltip=tooltip(shown["buildings"], ["name", "floors"], ["楼栋", "层数"]),
     ).add_to(m)
 
     folium.GeoJson(
         shown["parking_lots"], name="停车场",
         style_function=lambda f: {"color": "#1f5fa8", "weight": 2, "fillColor": "#4a90d9",
                                   "fillOpacity": 0.5},
-        tooltip=folium.GeoJsonTooltip(fields=["name", "capacity", "area_m2"],
-                                      aliases=["停车场", "车位", "面积（m²）"]),
+        tooltip=tooltip(shown["parking_lots"], ["name", "capacity", "area_m2"],
+                        ["停车场", "车位", "面积（m²）"]),
     ).add_to(m)
 
     roads = shown["roads"]
@@ -241,8 +247,8 @@ def community_map(layers: dict[str, dict], *, basemap: str = "none",
         style_function=lambda f: dict(zip(
             ("color", "weight", "dashArray"),
             ROAD_STYLES.get(f["properties"]["class"], ("", "#999", 2, None))[1:])),
-        tooltip=folium.GeoJsonTooltip(fields=["name", "class_label", "length_m"],
-                                      aliases=["道路", "等级", "长度（米）"]),
+        tooltip=tooltip(roads, ["name", "class_label", "length_m"],
+                        ["道路", "等级", "长度（米）"]),
     ).add_to(m)
 
     households = shown["households"]
@@ -250,7 +256,7 @@ def community_map(layers: dict[str, dict], *, basemap: str = "none",
         households, name=f"住户（{len(households['features'])}）",
         marker=folium.CircleMarker(radius=3, weight=1, color="#b71c1c", fill=True,
                                    fill_color="#ef5350", fill_opacity=0.8),
-        tooltip=folium.GeoJsonTooltip(fields=["code"], aliases=["住户"]),
+        tooltip=tooltip(households, ["code"], ["住户"]),
     ).add_to(m)
 
     facilities = shown["facilities"]
@@ -259,14 +265,15 @@ def community_map(layers: dict[str, dict], *, basemap: str = "none",
         label, badge, colour = FACILITY_STYLES.get(p["kind"], (p["kind"], "•", "#555"))
         p["kind_label"] = label
         p["opening_hours"] = p["opening_hours"] or "—"
-        p["html"] = (f'<div class="fac-badge" data-kind="{p["kind"]}" '
-                     f'style="background:{colour}">{badge}</div>')
-    _icon_layer(facilities, "设施", size=(22, 22), tooltip=folium.GeoJsonTooltip(
-        fields=["name", "kind_label", "opening_hours"], aliases=["设施", "类型", "开放时间"],
+        p["html"] = part("facility_badge", p["kind"], badge, colour)
+    _icon_layer(facilities, "设施", size=(22, 22), tooltip=tooltip(
+        facilities, ["name", "kind_label", "opening_hours"], ["设施", "类型", "开放时间"],
     )).add_to(m)
 
     folium.LayerControl(collapsed=False).add_to(m)
-    Legend(_legend_html([(g["name"], colours[g["code"]]) for g in grid_props])).add_to(m)
+    Legend(part("legend", [(f["properties"]["name"], colours[f["properties"]["code"]])
+                           for f in layers["grids"]["features"]],
+                list(ROAD_STYLES.values()), list(FACILITY_STYLES.values()), note)).add_to(m)
     m.fit_bounds([[miny, minx], [maxy, maxx]])
     return m
 

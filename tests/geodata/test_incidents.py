@@ -10,6 +10,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.pool import NullPool
 
 from geodata import incidents as inc
+from geodata.accounts import Account
 from geodata.dashboard import stats
 from geodata.gcj02 import wgs84_to_gcj02
 from geodata.photos import NotAnImage, TooLarge, clean_image
@@ -21,8 +22,12 @@ INSIDE = (107.4955, 31.2455)   # in the third grid, among the buildings of 龙�
 
 def new(lon=INSIDE[0], lat=INSIDE[1], category="other", **kw):
     return inc.NewIncident(lon=lon, lat=lat, category=category,
-                           description=kw.pop("description", "测试事件"),
-                           reported_by=kw.pop("reported_by", "测试网格员"), **kw)
+                           description=kw.pop("description", "测试事件"), **kw)
+
+
+def who(name="测试网格员"):
+    """An admin account acting under ``name`` (grid scope is tested in test_scope.py)."""
+    return Account(0, name, "admin")
 
 
 def one(conn, sql, **params):
@@ -31,7 +36,7 @@ def one(conn, sql, **params):
 
 def test_placement_records_grid_neighbours_and_deadline(db):
     with db.begin() as conn:
-        placed = inc.place(conn, new(category="sewer_blocked"))
+        placed = inc.place(conn, new(category="sewer_blocked"), who())
         expected_grid, = one(conn, """
             SELECT code FROM grids WHERE ST_Covers(geom, ST_SetSRID(ST_MakePoint(:x, :y), 4326))
             """, x=INSIDE[0], y=INSIDE[1])
@@ -57,7 +62,7 @@ def test_outside_the_community_is_refused_and_nothing_saved(db):
         before = conn.execute(text("SELECT count(*) FROM incidents")).scalar()
     with pytest.raises(OutsideCommunity, match="outside"):
         with db.begin() as conn:
-            inc.place(conn, new(lon=107.40, lat=31.20))
+            inc.place(conn, new(lon=107.40, lat=31.20), who())
     with db.connect() as conn:
         assert conn.execute(text("SELECT count(*) FROM incidents")).scalar() == before
 
@@ -74,14 +79,14 @@ def test_a_point_on_a_shared_boundary_goes_to_the_lowest_grid_code(db):
                    (SELECT count(*) FROM grids g WHERE ST_Contains(g.geom, p.geom))
             FROM p""")
         assert covered >= 2 and contained == 0  # truly on the boundary
-        placed = [inc.place(conn, new(lon=x, lat=y))["grid_code"] for _ in range(3)]
+        placed = [inc.place(conn, new(lon=x, lat=y), who())["grid_code"] for _ in range(3)]
     assert placed == ["511702005007001"] * 3
 
 
 def test_gcj02_input_is_shifted_back_before_storing(db):
     gx, gy = (float(v) for v in wgs84_to_gcj02(*INSIDE))
     with db.begin() as conn:
-        placed = inc.place(conn, new(lon=gx, lat=gy, coord_system="gcj02"))
+        placed = inc.place(conn, new(lon=gx, lat=gy, coord_system="gcj02"), who())
         d, = one(conn, """SELECT ST_Distance(geom::geography,
                               ST_SetSRID(ST_MakePoint(:x, :y), 4326)::geography)
                           FROM incidents WHERE id = :id""", x=INSIDE[0], y=INSIDE[1],
@@ -92,14 +97,14 @@ def test_gcj02_input_is_shifted_back_before_storing(db):
 @pytest.mark.parametrize("field, value, words", [
     ("description", "  ", "description"), ("description", "x" * 4001, "longer"),
     ("lon", "east", "numbers"), ("lat", 95, "lat"), ("category", "bogus", "unknown category"),
-    ("coord_system", "bd09", "coord_system"), ("reported_by", "", "reported_by"),
+    ("coord_system", "bd09", "coord_system"),
     ("household_code", "HH99999", "no household"), ("building_code", "NOPE", "no building"),
 ])
 def test_bad_fields_are_refused(db, field, value, words):
     kwargs = {field: value}
     with pytest.raises(InvalidInput, match=words):
         with db.begin() as conn:
-            inc.place(conn, new(**kwargs))
+            inc.place(conn, new(**kwargs), who())
 
 
 def path_to(state):
@@ -117,7 +122,7 @@ def path_to(state):
 def drive(conn, incident_id, steps, original):
     version = 1
     for to in steps:
-        out = inc.transition(conn, incident_id, to, actor="网格长", version=version,
+        out = inc.transition(conn, incident_id, to, who("网格长"), version=version,
                              rating=5 if to == "evaluated" else None,
                              duplicate_of=original if to == "duplicate" else None)
         version = out["version"]
@@ -127,13 +132,13 @@ def drive(conn, incident_id, steps, original):
 @pytest.mark.parametrize("start, to", [(s, t) for s, ts in TRANSITIONS.items() for t in ts])
 def test_every_legal_transition(db, start, to):
     with db.begin() as conn:
-        original = inc.place(conn, new(category="public_order"))["id"]
-        iid = inc.place(conn, new())["id"]
+        original = inc.place(conn, new(category="public_order"), who())["id"]
+        iid = inc.place(conn, new(), who())["id"]
         version = drive(conn, iid, path_to(start), original)
-        out = inc.transition(conn, iid, to, actor="网格长", version=version, note="好",
+        out = inc.transition(conn, iid, to, who("网格长"), version=version, note="好",
                              rating=4 if to == "evaluated" else None,
                              duplicate_of=original if to == "duplicate" else None)
-        item = inc.get(conn, iid)
+        item = inc.get(conn, iid, who())
     assert out["state"] == to and out["version"] == version + 1
     assert item["events"][-1]["from_state"] == start and item["events"][-1]["to_state"] == to
     assert len(item["events"]) == len(path_to(start)) + 2
@@ -150,13 +155,13 @@ def test_every_legal_transition(db, start, to):
 ])
 def test_illegal_transitions_are_refused_and_change_nothing(db, start, to):
     with db.begin() as conn:
-        iid = inc.place(conn, new())["id"]
+        iid = inc.place(conn, new(), who())["id"]
         version = drive(conn, iid, path_to(start), None)
-        before = inc.get(conn, iid)
+        before = inc.get(conn, iid, who())
         with pytest.raises(IllegalTransition) as err:
-            inc.transition(conn, iid, to, actor="x", version=version, rating=3,
+            inc.transition(conn, iid, to, who("x"), version=version, rating=3,
                            duplicate_of=iid - 1)
-        after = inc.get(conn, iid)
+        after = inc.get(conn, iid, who())
     assert err.value.allowed == TRANSITIONS[start]
     assert all(a in str(err.value) for a in TRANSITIONS[start])
     assert after == before
@@ -164,16 +169,16 @@ def test_illegal_transitions_are_refused_and_change_nothing(db, start, to):
 
 def test_stale_version_is_a_conflict(db):
     with db.begin() as conn:
-        iid = inc.place(conn, new())["id"]
-        inc.transition(conn, iid, "registered", actor="a", version=1)
+        iid = inc.place(conn, new(), who())["id"]
+        inc.transition(conn, iid, "registered", who("a"), version=1)
         with pytest.raises(StaleVersion, match="version 1 given, now 2"):
-            inc.transition(conn, iid, "rejected", actor="b", version=1)
+            inc.transition(conn, iid, "rejected", who("b"), version=1)
 
 
 def test_two_workers_at_once_cannot_overwrite_each_other(db_url):
     engine = create_engine(db_url, poolclass=NullPool)
     with engine.begin() as conn:
-        iid = inc.place(conn, new())["id"]
+        iid = inc.place(conn, new(), who())["id"]
     barrier, results = threading.Barrier(2), {}
 
     def worker(name, to):
@@ -181,7 +186,7 @@ def test_two_workers_at_once_cannot_overwrite_each_other(db_url):
             barrier.wait()
             try:
                 with conn.begin():
-                    inc.transition(conn, iid, to, actor=name, version=1, note=name)
+                    inc.transition(conn, iid, to, who(name), version=1, note=name)
                 results[name] = "ok"
             except StaleVersion:
                 results[name] = "conflict"
@@ -193,7 +198,7 @@ def test_two_workers_at_once_cannot_overwrite_each_other(db_url):
     for t in threads:
         t.join()
     with engine.connect() as conn:
-        item = inc.get(conn, iid)
+        item = inc.get(conn, iid, who())
     engine.dispose()
     assert sorted(results.values()) == ["conflict", "ok"]
     winner = next(n for n, r in results.items() if r == "ok")
@@ -203,14 +208,14 @@ def test_two_workers_at_once_cannot_overwrite_each_other(db_url):
 
 def test_duplicates_are_offered_within_250_m_of_the_same_category(db):
     with db.begin() as conn:
-        a = inc.place(conn, new(category="street_light"))["id"]
-        far = inc.place(conn, new(lat=INSIDE[1] + 0.0040, category="street_light"))["id"]
-        other = inc.place(conn, new(category="road_damage"))["id"]
-        b = inc.place(conn, new(lat=INSIDE[1] + 0.0009, category="street_light"))  # ~100 m
+        a = inc.place(conn, new(category="street_light"), who())["id"]
+        far = inc.place(conn, new(lat=INSIDE[1] + 0.0040, category="street_light"), who())["id"]
+        other = inc.place(conn, new(category="road_damage"), who())["id"]
+        b = inc.place(conn, new(lat=INSIDE[1] + 0.0009, category="street_light"), who())  # ~100 m
         offered = {d["id"]: d["distance_m"] for d in b["possible_duplicates"]}
-        closed = inc.place(conn, new(category="street_light"))["id"]
-        inc.transition(conn, closed, "rejected", actor="a", version=1)
-        again = inc.place(conn, new(category="street_light"))
+        closed = inc.place(conn, new(category="street_light"), who())["id"]
+        inc.transition(conn, closed, "rejected", who("a"), version=1)
+        again = inc.place(conn, new(category="street_light"), who())
     assert a in offered and 80 < offered[a] < 120
     assert far not in offered and other not in offered   # ~340 m from b; another category
     assert closed not in {d["id"] for d in again["possible_duplicates"]}  # closed ones not
@@ -218,16 +223,16 @@ def test_duplicates_are_offered_within_250_m_of_the_same_category(db):
 
 def test_linking_a_report_as_a_duplicate_keeps_it(db):
     with db.begin() as conn:
-        a = inc.place(conn, new(category="sanitation"))["id"]
-        b = inc.place(conn, new(category="sanitation", duplicate_of=a))
-        original = inc.get(conn, a)
+        a = inc.place(conn, new(category="sanitation"), who())["id"]
+        b = inc.place(conn, new(category="sanitation", duplicate_of=a), who())
+        original = inc.get(conn, a, who())
     assert b["state"] == "duplicate"
     assert any(f"#{b['id']}" in (e["note"] or "") for e in original["events"])
 
 
 def test_events_cannot_be_changed_or_deleted(db):
     with db.begin() as conn:
-        inc.place(conn, new())
+        inc.place(conn, new(), who())
     for sql in ("UPDATE incident_events SET note = 'forged'", "DELETE FROM incident_events"):
         with pytest.raises(DBAPIError, match="cannot be changed"):
             with db.begin() as conn:
@@ -255,13 +260,13 @@ def test_the_2021_history_holds_the_articles_figures(shared_db):
 
 def test_mediation_only_for_disputes(db):
     with db.begin() as conn:
-        d = inc.place(conn, new(category="dispute"))["id"]
+        d = inc.place(conn, new(category="dispute"), who())["id"]
         inc.save_mediation(conn, d, {"parties": ["甲", "乙"], "lawyer": "派驻律师",
                                      "sessions": [{"at": "2026-11-01", "note": "首次调解"}],
-                                     "agreement": True}, "网格员")
-        record = inc.get(conn, d)["mediation"]
+                                     "agreement": True}, who())
+        record = inc.get(conn, d, who())["mediation"]
         with pytest.raises(InvalidInput, match="only disputes"):
-            inc.save_mediation(conn, inc.place(conn, new())["id"], {"outcome": "x"}, "a")
+            inc.save_mediation(conn, inc.place(conn, new(), who())["id"], {"outcome": "x"}, who())
     assert record["parties"] == ["甲", "乙"] and record["agreement"] is True
     assert record["sessions"][0]["note"] == "首次调解"
 

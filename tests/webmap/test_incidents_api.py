@@ -167,13 +167,15 @@ def test_mediation_record(api):
     iid = post(api, category="dispute", description="邻里纠纷").get_json()["id"]
     r = api.put(f"/api/incidents/{iid}/mediation",
                 json={"parties": ["甲", "乙"], "lawyer": "派驻律师", "agreement": True,
-                      "sessions": [{"at": "2026-11-20", "note": "调解"}], "actor": "网格员"})
+                      "sessions": [{"at": "2026-11-20", "note": "调解"}]})
     assert r.status_code == 200 and r.get_json()["lawyer"] == "派驻律师"
     assert api.put(f"/api/incidents/{iid}/mediation",
-                   json={"judge": "x", "actor": "a"}).status_code == 400
+                   json={"judge": "x"}).status_code == 400
     other = post(api, category="other", description="其他").get_json()["id"]
     assert api.put(f"/api/incidents/{other}/mediation",
-                   json={"outcome": "x", "actor": "a"}).status_code == 400
+                   json={"outcome": "x"}).status_code == 400
+    assert api.put(f"/api/incidents/{iid}/mediation",
+                   json={"lawyer": {}}).status_code == 400
 
 
 def test_pages_render(client):

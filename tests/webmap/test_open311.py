@@ -155,7 +155,7 @@ def test_unknown_things_are_open311_404s(client):
 
 def test_posting_is_rate_limited_per_api_key(write_app):
     write_app.config["OPEN311_API_KEYS"] = {"busy": "k1", "calm": "k2"}
-    write_app.config["OPEN311_RATE_LIMIT"] = "3 per minute"
+    write_app.config["OPEN311_RATE_LIMIT"] = 3
     client = write_app.test_client()
     form = {"service_code": "other", "lat": "31.2455", "long": "107.4955", "description": "x"}
     codes = [client.post(f"{BASE}/requests.json", data=form | {"api_key": "k1"}).status_code

@@ -3,13 +3,12 @@ from __future__ import annotations
 
 import math
 
-from flask import Blueprint, Response, current_app, jsonify, request
+from flask import Blueprint, Response, jsonify, request
 
 from geodata import queries
 from geodata.layers import MAP_LAYERS
-from geodata.sample import NOTE
 
-from .. import engine
+from ..helpers import get_db, notice
 from ..jsonapi import BadRequest, error
 
 bp = Blueprint("api", __name__, url_prefix="/api")
@@ -46,9 +45,9 @@ def openapi():
 
 @bp.get("/summary")
 def summary():
-    with engine(current_app).connect() as conn:
+    with get_db().connect() as conn:
         data = queries.summary(conn)
-    return jsonify(data | {"note": NOTE})
+    return jsonify(data | {"note": notice()})
 
 
 @bp.get("/layers")
@@ -61,20 +60,20 @@ def layer(layer: str):
     if layer not in MAP_LAYERS:
         return error(404, f"unknown layer {layer!r}", layers=list(MAP_LAYERS))
     bbox = parse_bbox(request.args.get("bbox"))
-    with engine(current_app).connect() as conn:
+    with get_db().connect() as conn:
         body = queries.layer_geojson(conn, layer, bbox)
     return Response(body, mimetype="application/geo+json")
 
 
 @bp.get("/grids")
 def grids():
-    with engine(current_app).connect() as conn:
+    with get_db().connect() as conn:
         return jsonify({"grids": queries.grid_codes(conn)})
 
 
 @bp.get("/grids/<code>")
 def grid(code: str):
-    with engine(current_app).connect() as conn:
+    with get_db().connect() as conn:
         figures = queries.grid_figures(conn, code)
     if figures is None:
         return error(404, f"no grid with code {code!r}")

@@ -1,30 +1,23 @@
-"""Service-circle coverage: the JSON API and the /coverage page."""
+"""Service-circle coverage: the JSON API and the /coverage page. Per-household answers go only
+to those the privacy policy lets see them (``geodata.privacy.household_grids``)."""
 from __future__ import annotations
 
 import math
 
 import numpy as np
 from flask import Blueprint, current_app, jsonify, render_template, request
-from pyproj import Transformer
 
 from geodata import coverage as cv
-from geodata import queries
-from geodata.gcj02 import gcj02_to_wgs84
-from geodata.layers import METRIC_SRID
-from geodata.sample import NOTE
+from geodata import privacy, queries
+from geodata.points import wgs84_point
 from geodata.siting import siting as best_sites
 
-from .. import engine
 from ..coverage_map import coverage_map
-from ..auth import account
+from ..helpers import basemap_arg, get_db, notice, viewer
 from ..jsonapi import BadRequest, json_body
-from .incidents_api import own_grids
 from ..maps import available_basemaps, render_parts
-from .pages import basemap_arg
 
 bp = Blueprint("coverage", __name__)
-TO_METRIC = Transformer.from_crs(4326, METRIC_SRID, always_xy=True)
-TO_WGS84 = Transformer.from_crs(METRIC_SRID, 4326, always_xy=True)
 KIND_SETS = {"party_service_center": ("party_service_center",),
              "sharing": cv.SHARING_KINDS}
 
@@ -42,8 +35,11 @@ def _numbers(raw: str, name: str, lo: float, hi: float) -> list[float]:
     return values
 
 
-def params(args) -> tuple[tuple[str, ...], cv.Budgets, float]:
-    """kinds (comma list, or 'sharing'), minutes or metres, speed (m/min), cap (m)."""
+def params(args, form: bool = False) -> tuple[tuple[str, ...], cv.Budgets, float]:
+    """kinds (comma list, or 'sharing'), minutes or metres, speed (m/min), cap (m). A page's
+    form (``form``) sends unset fields empty: they mean the default."""
+    if form:
+        args = {k: v for k, v in args.items() if v}
     raw = args.get("kinds", "party_service_center")
     kinds = KIND_SETS.get(raw) or tuple(k.strip() for k in raw.split(","))
     try:
@@ -63,23 +59,13 @@ def params(args) -> tuple[tuple[str, ...], cv.Budgets, float]:
 
 
 def _data():
-    with engine(current_app).connect() as conn:
+    with get_db().connect() as conn:
         return cv.load(conn)
 
 
 def _site_metric(lon, lat, coord_system="wgs84") -> np.ndarray:
-    try:
-        lon, lat = float(lon), float(lat)
-    except (TypeError, ValueError):
-        raise BadRequest("lon and lat must be numbers") from None
-    if not (math.isfinite(lon) and math.isfinite(lat) and -180 <= lon <= 180
-            and -90 <= lat <= 90):
-        raise BadRequest("lon must lie in [-180, 180] and lat in [-90, 90]")
-    if coord_system == "gcj02":
-        lon, lat = (float(v) for v in gcj02_to_wgs84(lon, lat))
-    elif coord_system != "wgs84":
-        raise BadRequest("coord_system must be wgs84 or gcj02")
-    return np.array(TO_METRIC.transform(lon, lat))
+    lon, lat = wgs84_point(lon, lat, coord_system)
+    return np.array(cv.TO_METRIC.transform(lon, lat))
 
 
 @bp.get("/api/coverage")
@@ -87,7 +73,7 @@ def summary():
     kinds, budgets, cap = params(request.args)
     data = _data()
     result = cv.cached_distances(data, kinds, budgets, cap)
-    return jsonify({"kinds": list(kinds), "access_cap_m": cap, "note": NOTE,
+    return jsonify({"kinds": list(kinds), "access_cap_m": cap, "note": notice(),
                     **cv.summarise(data, result)})
 
 
@@ -96,25 +82,7 @@ def households():
     kinds, budgets, cap = params(request.args)
     data = _data()
     res = cv.cached_distances(data, kinds, budgets, cap)
-    lon, lat = TO_WGS84.transform(data.households.xy[:, 0], data.households.xy[:, 1])
-    grids = own_grids()   # grid staff see the households of their own grids only
-    visible = (np.ones(len(data.households.codes), bool) if grids is None
-               else np.isin(data.households.grid, grids))
-    features = []
-    for i in np.flatnonzero(visible):
-        code = data.households.codes[i]
-        d = res.distance[i]
-        state = ("off_network" if res.off_network[i] else
-                 next((label for label, b in zip(budgets.labels, budgets.metres) if d <= b),
-                      "uncovered"))
-        f = res.facility[i]
-        features.append({"type": "Feature", "geometry": {
-            "type": "Point", "coordinates": [round(lon[i], 7), round(lat[i], 7)]},
-            "properties": {"code": str(code), "grid": str(data.households.grid[i]),
-                           "distance_m": None if not np.isfinite(d) else round(float(d), 1),
-                           "facility": None if f < 0 else str(data.facilities.codes[f]),
-                           "state": state,
-                           "straight_line_m": round(float(res.straight[i]), 1)}})
+    features = cv.household_features(data, res, privacy.household_grids(viewer()))
     return jsonify({"type": "FeatureCollection", "budgets": dict(zip(budgets.labels,
                                                                       budgets.metres)),
                     "features": features})
@@ -160,7 +128,7 @@ def siting():
         raise BadRequest("siting works on one budget: give one value of minutes or metres")
     out = best_sites(_data(), kinds, budget, k, method=method, cap=cap)
     for site in out["sites"]:
-        lon, lat = TO_WGS84.transform(*site.pop("xy"))
+        lon, lat = cv.TO_WGS84.transform(*site.pop("xy"))
         site["lon"], site["lat"] = round(lon, 7), round(lat, 7)
     return jsonify(out)
 
@@ -168,27 +136,18 @@ def siting():
 @bp.get("/coverage")
 def page():
     basemap = basemap_arg()
-    kinds, budgets, cap = params(request.args)
+    kinds, budgets, cap = params(request.args, form=True)
     data = _data()
     res = cv.cached_distances(data, kinds, budgets, cap)
-    figures = cv.summarise(data, res)
-    with engine(current_app).connect() as conn:
+    shown = privacy.household_grids(viewer())   # planners: figures only, no households
+    with get_db().connect() as conn:
         grids_fc = queries.layer_features(conn, "grids", precision=6)
         roads_fc = queries.layer_features(conn, "roads", precision=6)
-        grids = queries.grid_codes(conn)
-    m = coverage_map(data, res, kinds, grids_fc, roads_fc, basemap=basemap,
-                     tianditu_key=current_app.config["TIANDITU_KEY"])
-    largest = budgets.metres[-1]
-    uncovered = {}
-    acct = account()
-    for code, _ in data.grids:
-        if not acct.may_act_in(code):   # planners get the figures, not the households
-            continue
-        mask = (data.households.grid == code) & ~(res.distance <= largest) & ~res.off_network
-        uncovered[code] = [{"code": str(c), "building": str(b)} for c, b in
-                           zip(data.households.codes[mask], data.households.building[mask])]
+    m = coverage_map(data, res, kinds, grids_fc, roads_fc,
+                     cv.household_features(data, res, shown), households_shown=shown != (),
+                     basemap=basemap, tianditu_key=current_app.config["TIANDITU_KEY"])
     return render_template(
-        "coverage.html", map=render_parts(m), figures=figures, uncovered=uncovered,
-        kinds=kinds, budgets=budgets, cap=cap, args=request.args, grids=grids, note=NOTE,
-        basemap=basemap, basemaps=available_basemaps(current_app.config["TIANDITU_KEY"]),
-        kind_sets=KIND_SETS)
+        "coverage.html", map=render_parts(m), figures=cv.summarise(data, res),
+        uncovered=cv.uncovered_by_grid(data, res, shown), kinds=kinds, budgets=budgets,
+        cap=cap, args=request.args, basemap=basemap,
+        basemaps=available_basemaps(current_app.config["TIANDITU_KEY"]), kind_sets=KIND_SETS)

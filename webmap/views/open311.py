@@ -11,11 +11,10 @@ import xml.etree.ElementTree as ET
 from flask import Blueprint, Response, current_app, json, request, url_for
 from werkzeug.exceptions import HTTPException
 
-from geodata import incidents, open311
+from geodata import open311
 from geodata.open311 import Open311Error
 
-from .. import engine
-from ..limits import limiter, open311_client, open311_limit
+from ..helpers import get_db
 
 bp = Blueprint("open311", __name__, url_prefix="/open311/v2")
 FORMATS = {"xml": "text/xml; charset=utf-8", "json": "application/json; charset=utf-8"}
@@ -91,35 +90,37 @@ def discovery(fmt: str):
 
 @bp.get("/services.<fmt>")
 def services(fmt: str):
-    with engine(current_app).connect() as conn:
+    with get_db().connect() as conn:
         return render(_fmt(fmt), "services", open311.services(conn))
 
 
 @bp.get("/services/<code>.<fmt>")
 def service_definition(code: str, fmt: str):
-    with engine(current_app).connect() as conn:
+    with get_db().connect() as conn:
         return render(_fmt(fmt), "service_definition", open311.definition(conn, code))
 
 
 @bp.get("/requests.<fmt>")
 def requests_list(fmt: str):
     _fmt(fmt)
-    with engine(current_app).connect() as conn:
+    with get_db().connect() as conn:
         rows = open311.search(conn, request.args.to_dict())
-    return render(fmt, "service_requests", [open311.as_request(r) for r in rows])
+    return render(fmt, "service_requests", [open311.as_request(r, _media_url(r)) for r in rows])
 
 
 @bp.get("/requests/<int:request_id>.<fmt>")
 def request_one(request_id: int, fmt: str):
     _fmt(fmt)
-    with engine(current_app).connect() as conn:
-        try:
-            item = incidents.get(conn, request_id)
-        except incidents.NotFound:
-            raise Open311Error(404, f"service_request_id {request_id} not found") from None
-    media = (url_for("incidents_api.media", filename=item["photos"][0]["filename"],
-                     _external=True) if item["photos"] else None)
-    return render(fmt, "service_requests", [open311.as_request(item, media)])
+    with get_db().connect() as conn:
+        row = open311.one(conn, request_id)
+    return render(fmt, "service_requests", [open311.as_request(row, _media_url(row))])
+
+
+def _media_url(row: dict) -> str | None:
+    """The first photo of an impersonal case (the public view has none for personal ones)."""
+    if not row["photo"]:
+        return None
+    return url_for("incidents_api.media", filename=row["photo"], _external=True)
 
 
 def _client() -> str:
@@ -132,19 +133,12 @@ def _client() -> str:
 
 
 @bp.post("/requests.<fmt>")
-@limiter.limit(open311_limit, key_func=open311_client)
 def requests_create(fmt: str):
+    """API keys come from OPEN311_API_KEYS="name:key,name:key"; each client may post
+    OPEN311_RATE_LIMIT requests a minute, counted in the database (all workers together)."""
     _fmt(fmt)
     client = _client()
-    with engine(current_app).begin() as conn:
-        created = open311.create(conn, request.form.to_dict(), client)
+    with get_db().begin() as conn:
+        created = open311.create(conn, request.form.to_dict(), client,
+                                 per_minute=current_app.config["OPEN311_RATE_LIMIT"])
     return render(fmt, "service_requests", [created], 201)
-
-
-def init_app(app) -> None:
-    """API keys come from OPEN311_API_KEYS="name:key,name:key" in the environment."""
-    import os
-    raw = os.environ.get("OPEN311_API_KEYS", "")
-    keys = dict(item.split(":", 1) for item in raw.split(",") if ":" in item)
-    app.config.setdefault("OPEN311_API_KEYS", keys)
-    app.register_blueprint(bp)

@@ -1,0 +1,56 @@
+"""The public view of incidents: what residents (no account) and every Open311 reader see.
+
+The privacy policy (``geodata.privacy``) decides the fields; here they are read in one query,
+with the blur done in SQL so that the exact point of a personal case never leaves PostGIS.
+"""
+from __future__ import annotations
+
+from sqlalchemy import Connection, text
+
+from .. import privacy
+from ..workflow import STATE_LABELS
+from .reading import INCIDENT_JOINS, Filters
+
+PUBLIC_NOTE = "个人相关事件（纠纷、住房）的位置已模糊处理，且不公开描述"
+
+PUBLIC_SQL = f"""
+    SELECT id, state, category, service_code, personal, grid_code, grid_name, created_at,
+           updated_at, closed_at, deadline, reported, description, address, photo,
+           ST_X(shown) AS lon, ST_Y(shown) AS lat
+    FROM (SELECT i.id, i.state, c.name AS category, c.service_code, c.personal,
+                 g.code AS grid_code, g.name AS grid_name, i.created_at, i.updated_at,
+                 i.closed_at, i.deadline,
+                 to_char(i.created_at AT TIME ZONE 'Asia/Shanghai', 'YYYY-MM-DD') AS reported,
+                 {privacy.public_text_sql("i.description")} AS description,
+                 {privacy.public_text_sql("coalesce(b.name, r.name, '')")} AS address,
+                 {privacy.public_text_sql(
+                     "(SELECT filename FROM incident_photos ph WHERE ph.incident_id = i.id "
+                     "ORDER BY ph.id LIMIT 1)")} AS photo,
+                 {privacy.public_location_sql()} AS shown
+          FROM incidents i {INCIDENT_JOINS}
+          LEFT JOIN buildings b ON b.id = i.building_id
+          LEFT JOIN roads r ON r.id = i.road_id
+          WHERE {{where}} AND i.state <> 'duplicate') t
+    ORDER BY created_at DESC, id DESC LIMIT :limit OFFSET :offset"""
+
+
+def public_requests(conn: Connection, filters: Filters, *, limit: int = 1000,
+                    offset: int = 0) -> list[dict]:
+    """Incidents as the public may see them, newest first (Open311 and the public map)."""
+    where, params = filters.where()
+    rows = conn.execute(text(PUBLIC_SQL.format(where=where)),
+                        params | {"limit": limit, "offset": offset}).mappings().all()
+    return [dict(r) for r in rows]
+
+
+def public_feature_collection(conn: Connection, filters: Filters, limit: int = 5000) -> dict:
+    """The public view as GeoJSON."""
+    rows = public_requests(conn, filters, limit=limit)
+    return {"type": "FeatureCollection", "note": PUBLIC_NOTE, "features": [{
+        "type": "Feature", "id": r["id"],
+        "geometry": {"type": "Point", "coordinates": [round(r["lon"], 6), round(r["lat"], 6)]},
+        "properties": {"id": r["id"], "category": r["category"], "state": r["state"],
+                       "state_label": STATE_LABELS[r["state"]], "grid": r["grid_name"],
+                       "reported": r["reported"], "description": r["description"],
+                       "location_blurred": r["personal"]}}
+        for r in rows]}

@@ -1,0 +1,347 @@
+"""Writing incidents: placing them, moving them through the closed loop, mediation records.
+
+Every function takes the acting account and enforces its grid scope inside its own SQL (the
+``WHERE`` of the insert or update: the incident's grid, the household and building it names,
+the original it duplicates), and writes its audit entry in the same transaction, so that every
+way in (pages, JSON API, Open311, CLI) gets the same rules by calling them.
+
+Placement is one SQL statement: the point is assigned to its grid with ``ST_Covers`` (a point on
+a shared boundary goes to the lowest grid code), the nearest household and building within 50 m
+of the same grid and the nearest road are recorded, the deadline comes from the category, and
+the first event is written in the same statement. Every state change is an ``UPDATE … WHERE
+version = :version`` (optimistic locking) plus an appended event.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+from sqlalchemy import Connection, text
+
+from ..accounts import Account, audit
+from ..db import plain
+from ..points import wgs84_point
+from ..scope import IN_SCOPE, refuse_missing, write_grids
+from ..workflow import (STATE_LABELS, Forbidden, IllegalTransition, InvalidInput,
+                        OutsideCommunity, StaleVersion, allowed)
+from .reading import NEARBY_OPEN
+
+NEAR_RADIUS_M = 50
+MAX_DESCRIPTION = 4000
+MAX_NOTE = 4000
+MEDIATION_TEXT = ("party_branch", "resident_representative", "lawyer", "outcome")
+MEDIATION_FIELDS = ("parties", *MEDIATION_TEXT, "sessions", "agreement")
+
+
+@dataclass
+class NewIncident:
+    lon: float
+    lat: float
+    category: str                   # service_code or 4-digit code
+    description: str
+    coord_system: str = "wgs84"     # "gcj02" for points picked on a Gaode/Tencent map
+    household_code: str | None = None
+    building_code: str | None = None
+    duplicate_of: int | None = None
+    source: str = "web"
+    contact: str | None = None      # the reporter's name and contact (personal data)
+
+
+def _text(value, name: str, limit: int, required: bool = False) -> str | None:
+    if value is None or (isinstance(value, str) and not value.strip() and not required):
+        if required:
+            raise InvalidInput(f"{name} is required")
+        return None
+    if not isinstance(value, str):
+        raise InvalidInput(f"{name} must be a text")
+    if required and not value.strip():
+        raise InvalidInput(f"{name} is required")
+    if len(value) > limit:
+        raise InvalidInput(f"{name} is longer than {limit} characters")
+    return value.strip()
+
+
+def _id(value, name: str) -> int | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 < value < 2**31:
+        raise InvalidInput(f"{name} must be an incident id (a positive integer)")
+    return value
+
+
+PLACE_SQL = text(f"""
+WITH p AS (SELECT ST_SetSRID(ST_MakePoint(:lon, :lat), 4326) AS geom),
+cat AS (SELECT id, time_limit_hours FROM incident_categories
+        WHERE service_code = :category OR code = :category),
+g AS (SELECT g.id, g.code, g.geom FROM grids g, p WHERE ST_Covers(g.geom, p.geom)
+      AND {IN_SCOPE.format(g="g")} ORDER BY g.code LIMIT 1),
+-- the household and building: the ones named (they must lie in the incident's grid), else the
+-- nearest within 50 m in the same grid
+hh AS (SELECT h.id, h.building_id FROM households h, p, g
+       WHERE ST_Covers(g.geom, h.geom)
+         AND ((CAST(:household_code AS text) IS NULL
+               AND h.geom && ST_Expand(p.geom, 0.0007)
+               AND ST_DWithin(h.geom::geography, p.geom::geography, {NEAR_RADIUS_M}))
+              OR h.code = :household_code)
+       ORDER BY h.code = :household_code DESC NULLS LAST,
+                ST_Distance(h.geom::geography, p.geom::geography) LIMIT 1),
+b AS (SELECT b.id FROM buildings b, p, g
+      WHERE ST_Covers(g.geom, ST_PointOnSurface(b.geom))
+        AND ((CAST(:building_code AS text) IS NULL
+              AND b.geom && ST_Expand(p.geom, 0.0007)
+              AND ST_DWithin(b.geom::geography, p.geom::geography, {NEAR_RADIUS_M}))
+             OR b.code = :building_code)
+      ORDER BY b.code = :building_code DESC NULLS LAST,
+               ST_Distance(b.geom::geography, p.geom::geography) LIMIT 1),
+-- the original a duplicate points to: only one the actor may act on (it gets an event too)
+dup AS (SELECT i.id FROM incidents i JOIN grids g ON g.id = i.grid_id
+        WHERE i.id = CAST(:duplicate_of AS int) AND {IN_SCOPE.format(g="g")}),
+r AS (SELECT r.id, ST_Distance(r.geom::geography, p.geom::geography) AS d
+      FROM roads r, p ORDER BY r.geom <-> p.geom LIMIT 1),
+ins AS (
+    INSERT INTO incidents (category_id, description, state, grid_id, household_id,
+                           building_id, road_id, road_distance_m, duplicate_of, reported_by,
+                           source, contact, deadline, geom)
+    SELECT cat.id, :description,
+           CASE WHEN CAST(:duplicate_of AS int) IS NULL THEN 'reported' ELSE 'duplicate' END,
+           g.id, (SELECT id FROM hh),
+           coalesce((SELECT id FROM b), (SELECT building_id FROM hh)),
+           (SELECT id FROM r), (SELECT d FROM r), (SELECT id FROM dup), :reported_by, :source,
+           :contact, now() + make_interval(hours => cat.time_limit_hours), p.geom
+    FROM cat, g, p
+    WHERE (CAST(:household_code AS text) IS NULL OR EXISTS (SELECT 1 FROM hh))
+      AND (CAST(:building_code AS text) IS NULL OR EXISTS (SELECT 1 FROM b))
+      AND (CAST(:duplicate_of AS int) IS NULL OR EXISTS (SELECT 1 FROM dup))
+    RETURNING id, state, deadline, created_at, version),
+ev AS (
+    INSERT INTO incident_events (incident_id, actor, from_state, to_state, note)
+    SELECT id, :reported_by, NULL, state,
+           CASE WHEN state = 'duplicate' THEN '重复上报，关联事件 #' || :duplicate_of END
+    FROM ins
+    UNION ALL
+    SELECT dup.id, :reported_by, o.state, o.state, '关联重复上报 #' || ins.id
+    FROM dup JOIN incidents o ON o.id = dup.id, ins)
+SELECT ins.id, ins.state, ins.version, ins.deadline, ins.created_at, g.code AS grid_code,
+       -- open incidents of the category nearby (the new row is not visible here yet)
+       (SELECT coalesce(json_agg(json_build_object(
+                   'id', d.id, 'state', d.state, 'description', d.description,
+                   'created_at', d.created_at, 'distance_m', d.distance_m)
+                   ORDER BY d.distance_m, d.id), '[]'::json)
+        FROM ({NEARBY_OPEN}) d) AS possible_duplicates
+FROM ins, g, p
+""")
+
+
+def place(conn: Connection, new: NewIncident, actor: Account) -> dict:
+    """Store a new incident reported by ``actor`` and return its id, grid, state, deadline and
+    nearby duplicates; audited.
+
+    Raises InvalidInput for bad fields, OutsideCommunity for a point in no grid, Forbidden for
+    a point, household, building or original outside the actor's grids.
+    """
+    grids = write_grids(actor, placing=True)
+    lon, lat = wgs84_point(new.lon, new.lat, new.coord_system)
+    params = dict(
+        lon=lon, lat=lat, grids=grids,
+        category=_text(new.category, "category", 64, required=True),
+        description=_text(new.description, "description", MAX_DESCRIPTION, required=True),
+        household_code=_text(new.household_code, "household_code", 64),
+        building_code=_text(new.building_code, "building_code", 64),
+        duplicate_of=_id(new.duplicate_of, "duplicate_of"),
+        reported_by=actor.name, source=new.source, contact=new.contact)
+    row = conn.execute(PLACE_SQL, params).mappings().one_or_none()
+    if row is None:
+        _explain_refusal(conn, params)
+    audit(conn, actor.name, "incident.create", str(row["id"]), grid=row["grid_code"],
+          category=params["category"], source=new.source)
+    return plain(row) | {"lon": lon, "lat": lat}
+
+
+def _explain_refusal(conn: Connection, params: dict):
+    """The placement inserted nothing: say which rule refused it."""
+    c = conn.execute(text(f"""
+        WITH p AS (SELECT ST_SetSRID(ST_MakePoint(:lon, :lat), 4326) AS geom),
+        g AS (SELECT g.code, g.geom FROM grids g, p WHERE ST_Covers(g.geom, p.geom)
+              ORDER BY g.code LIMIT 1)
+        SELECT EXISTS (SELECT 1 FROM incident_categories
+                       WHERE service_code = :category OR code = :category) AS category_ok,
+               (SELECT code FROM g) AS grid,
+               (SELECT {IN_SCOPE.format(g="g")} FROM g) AS grid_ok,
+               EXISTS (SELECT 1 FROM households WHERE code = :household_code) AS hh_known,
+               EXISTS (SELECT 1 FROM households h, g WHERE h.code = :household_code
+                       AND ST_Covers(g.geom, h.geom)) AS hh_here,
+               EXISTS (SELECT 1 FROM buildings WHERE code = :building_code) AS b_known,
+               EXISTS (SELECT 1 FROM buildings b, g WHERE b.code = :building_code
+                       AND ST_Covers(g.geom, ST_PointOnSurface(b.geom))) AS b_here,
+               (SELECT gg.code FROM incidents i JOIN grids gg ON gg.id = i.grid_id
+                WHERE i.id = CAST(:duplicate_of AS int)) AS dup_grid
+    """), params).mappings().one()
+    if not c["category_ok"]:
+        raise InvalidInput(f"category: unknown category {params['category']!r}")
+    if c["grid"] is None:
+        raise OutsideCommunity(
+            f"the point ({params['lon']:.6f}, {params['lat']:.6f}) lies outside the community's "
+            "grids; nothing was saved")
+    if not c["grid_ok"]:
+        raise Forbidden(f"the point lies in grid {c['grid']}, outside your grid(s) "
+                        f"{', '.join(params['grids'])}; nothing was saved")
+    for kind, prefix in (("household", "hh"), ("building", "b")):
+        code = params[f"{kind}_code"]
+        if code is not None and not c[f"{prefix}_here"]:
+            if not c[f"{prefix}_known"]:
+                raise InvalidInput(f"{kind}_code: there is no {kind} {code!r}")
+            raise InvalidInput(f"{kind}_code: {kind} {code} is not in grid {c['grid']}, "
+                               "where the point lies")
+    if params["duplicate_of"] is not None:
+        if c["dup_grid"] is None:
+            raise InvalidInput(f"duplicate_of: there is no incident {params['duplicate_of']}")
+        raise Forbidden(f"duplicate_of: incident {params['duplicate_of']} lies in grid "
+                        f"{c['dup_grid']}, outside your grid(s)")
+    raise InvalidInput("could not place the incident")
+
+
+TRANSITION_SQL = text(f"""
+    WITH old AS (SELECT i.id, i.state FROM incidents i JOIN grids g ON g.id = i.grid_id
+                 WHERE i.id = :id AND {IN_SCOPE.format(g="g")} FOR UPDATE OF i),
+    a AS (SELECT CAST(:to AS text) AS next, CAST(:rating AS smallint) AS rating,
+                 (SELECT o.id FROM incidents o JOIN grids g ON g.id = o.grid_id
+                  WHERE o.id = CAST(:duplicate_of AS int) AND {IN_SCOPE.format(g="g")})
+                   AS dup),
+    upd AS (
+        UPDATE incidents i SET
+            state = a.next, version = i.version + 1, updated_at = now(),
+            closed_at = CASE WHEN a.next IN ('closed', 'rejected', 'duplicate') THEN now()
+                             WHEN a.next = 'reopened' THEN NULL ELSE i.closed_at END,
+            deadline = CASE WHEN a.next = 'reopened'
+                            THEN now() + make_interval(hours => c.time_limit_hours)
+                            ELSE i.deadline END,
+            rating = CASE WHEN a.next = 'evaluated' THEN a.rating ELSE i.rating END,
+            duplicate_of = CASE WHEN a.next = 'duplicate' THEN a.dup
+                                WHEN a.next = 'reopened' THEN NULL ELSE i.duplicate_of END
+        FROM incident_categories c, old, a
+        WHERE i.id = old.id AND c.id = i.category_id AND i.version = :version
+          AND i.state = ANY(:froms)
+          AND (a.next <> 'duplicate' OR a.dup IS NOT NULL)
+          AND (cardinality(CAST(:photos AS int[])) = 0
+               OR (SELECT count(*) FROM incident_photos ph
+                   WHERE ph.incident_id = i.id AND ph.id = ANY(CAST(:photos AS int[])))
+                  = cardinality(CAST(:photos AS int[])))
+        RETURNING i.id, old.state AS from_state, i.state, i.version, i.deadline, i.closed_at),
+    ev AS (
+        INSERT INTO incident_events (incident_id, actor, from_state, to_state, note, photos)
+        SELECT id, :actor, from_state, state, :note, to_jsonb(CAST(:photos AS int[]))
+        FROM upd)
+    SELECT * FROM upd""")
+
+
+def transition(conn: Connection, incident_id: int, to: str, actor: Account, *, version: int,
+               note: str | None = None, photos: tuple[int, ...] = (),
+               rating: int | None = None, duplicate_of: int | None = None) -> dict:
+    """Move an incident to ``to`` if that is legal from its state, ``version`` is current and
+    the incident lies in the actor's grids; audited.
+
+    Raises InvalidInput, NotFound, Forbidden, IllegalTransition, StaleVersion (the last two are
+    conflicts: 409).
+    """
+    grids = write_grids(actor)
+    if to not in STATE_LABELS:
+        raise InvalidInput(f"to: unknown state {to!r}; states: {', '.join(STATE_LABELS)}")
+    if isinstance(version, bool) or not isinstance(version, int) or not 0 < version < 2**31:
+        raise InvalidInput("version (the integer you last read) is required")
+    note = _text(note, "note", MAX_NOTE)
+    if to == "evaluated" and (isinstance(rating, bool) or not isinstance(rating, int)
+                              or not 1 <= rating <= 5):
+        raise InvalidInput("rating: an evaluation needs a rating from 1 to 5")
+    duplicate_of = _id(duplicate_of, "duplicate_of")
+    if to == "duplicate" and duplicate_of is None:
+        raise InvalidInput("duplicate_of: marking a duplicate needs the original's id")
+    if to == "duplicate" and duplicate_of == incident_id:
+        raise InvalidInput("duplicate_of: an incident cannot duplicate itself")
+    if not all(isinstance(p, int) and not isinstance(p, bool) and 0 < p < 2**31
+               for p in photos):
+        raise InvalidInput("photos must be a list of photo ids")
+    froms = [s for s in STATE_LABELS if to in allowed(s)]
+    row = conn.execute(TRANSITION_SQL, dict(
+        id=incident_id, to=to, version=version, froms=froms, grids=grids,
+        rating=rating if to == "evaluated" else None, duplicate_of=duplicate_of,
+        actor=actor.name, note=note, photos=list(photos))).mappings().one_or_none()
+    if row is None:
+        _explain_transition(conn, incident_id, to, version, grids, duplicate_of, photos)
+    audit(conn, actor.name, "incident.transition", str(incident_id),
+          **{"from": row["from_state"], "to": row["state"]})
+    return plain(row)
+
+
+def _explain_transition(conn, incident_id, to, version, grids, duplicate_of, photos):
+    refuse_missing(conn, incident_id, grids)
+    state, current = conn.execute(text("SELECT state, version FROM incidents WHERE id = :id"),
+                                  {"id": incident_id}).one()
+    if current != version:
+        raise StaleVersion(version, current, state)
+    if to not in allowed(state):
+        raise IllegalTransition(state, to)
+    if to == "duplicate":
+        refuse_missing(conn, duplicate_of, grids)
+    if photos:
+        raise InvalidInput("photos must be ids of photos uploaded to this incident")
+    raise InvalidInput("the change could not be made")
+
+
+def _check_mediation(fields: dict) -> dict:
+    unknown = set(fields) - set(MEDIATION_FIELDS)
+    if unknown:
+        raise InvalidInput(f"unknown field(s) {', '.join(sorted(unknown))}; "
+                           f"fields: {', '.join(MEDIATION_FIELDS)}")
+    out = {}
+    for key, value in fields.items():
+        if key in MEDIATION_TEXT:
+            out[key] = _text(value, key, 2000)
+        elif key == "parties":
+            if value is not None and not (isinstance(value, list) and all(
+                    isinstance(v, str) and len(v) <= 200 for v in value)):
+                raise InvalidInput("parties must be a list of names (texts)")
+            out[key] = json.dumps(value or [], ensure_ascii=False)
+        elif key == "sessions":
+            if value is not None and not (isinstance(value, list) and all(
+                    isinstance(v, dict) for v in value)):
+                raise InvalidInput("sessions must be a list of objects")
+            out[key] = json.dumps(value or [], ensure_ascii=False)
+        elif key == "agreement":
+            if value is not None and not isinstance(value, bool):
+                raise InvalidInput("agreement must be true, false or null")
+            out[key] = value
+    return out
+
+
+def save_mediation(conn: Connection, incident_id: int, fields: dict, actor: Account) -> None:
+    """Create or update the mediation record of a dispute in the actor's grids, noting it in
+    the history; audited."""
+    grids = write_grids(actor)
+    values = _check_mediation(fields)
+    cols = list(values)
+    exprs = ", ".join(f"CAST(:{c} AS jsonb)" if c in ("parties", "sessions") else f":{c}"
+                      for c in cols)
+    updates = "".join(f"{c} = EXCLUDED.{c}, " for c in cols)
+    row = conn.execute(text(f"""
+        WITH target AS (
+            SELECT i.id, i.state, c.service_code FROM incidents i
+            JOIN incident_categories c ON c.id = i.category_id JOIN grids g ON g.id = i.grid_id
+            WHERE i.id = :id AND {IN_SCOPE.format(g="g")}),
+        saved AS (
+            INSERT INTO mediations (incident_id{''.join(', ' + c for c in cols)}, updated_at)
+            SELECT id{', ' + exprs if cols else ''}, now() FROM target
+            WHERE service_code = 'dispute'
+            ON CONFLICT (incident_id) DO UPDATE SET {updates} updated_at = now()
+            RETURNING incident_id),
+        ev AS (
+            INSERT INTO incident_events (incident_id, actor, from_state, to_state, note)
+            SELECT t.id, :actor, t.state, t.state, '更新一站式调解记录'
+            FROM target t JOIN saved s ON s.incident_id = t.id)
+        SELECT (SELECT service_code FROM target) AS kind,
+               (SELECT incident_id FROM saved) AS saved"""),
+        {"id": incident_id, "grids": grids, "actor": actor.name, **values}).one()
+    if row.kind is None:
+        refuse_missing(conn, incident_id, grids)
+    if row.saved is None:
+        raise InvalidInput("only disputes (矛盾纠纷) carry a mediation record")
+    audit(conn, actor.name, "incident.mediation", str(incident_id))
