@@ -76,6 +76,26 @@ def test_placements_survive_a_database_restart(write_app):
     assert set(accepted) == stored                     # nothing accepted was lost, nothing extra
 
 
+def test_the_local_database_starts_again_after_a_crash(shared_db):
+    """The postmaster is killed (SIGKILL): `localpg start` waits for the old processes, lets
+    PostgreSQL recover, and connections work again."""
+    import os
+    import signal
+    local, ours = local_cluster_url(), make_url(database_url())
+    if local is None or (local.host, local.port) != (ours.host, ours.port):
+        pytest.skip("crashes only the project-managed PostgreSQL (make test uses it)")
+    localpg = str(ROOT / "scripts" / "localpg")
+    pid = int(subprocess.run([localpg, "pid"], capture_output=True, text=True,
+                             check=True).stdout)
+    os.kill(pid, signal.SIGKILL)
+    time.sleep(0.3)
+    out = subprocess.run([localpg, "start"], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert "without shutting down" in out.stdout
+    with shared_db.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM grids")).scalar() == 4
+
+
 def test_a_worker_killed_mid_transaction_leaves_no_half_written_incident(db_url):
     """The worker is killed while its INSERT waits on a lock inside its transaction; the
     database rolls it back, the client gets no 201, and the next worker serves normally."""
