@@ -4,11 +4,15 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import tempfile
 from pathlib import Path
 
 from sqlalchemy import make_url
 
 from .db import database_url
+
+
+EXTENSION_PARTS = (" EXTENSION ", " TABLE DATA public spatial_ref_sys ")
 
 
 class BackupError(RuntimeError):
@@ -55,13 +59,31 @@ def backup(path: str | Path, url: str | None = None) -> Path:
 
 
 def restore(path: str | Path, url: str | None = None) -> None:
-    """Replace the database's contents with the backup in ``path`` (one transaction)."""
+    """Replace the database's contents with the backup in ``path`` (one transaction).
+
+    Extensions (PostGIS) are left as they are: dropping and re-creating them needs their owner,
+    a superuser, while the tables and data need only the database's owner."""
     path = Path(path)
     if not path.is_file():
         raise BackupError(f"no backup file at {path}")
     args, env = _conninfo(url)
-    result = subprocess.run([_tool("pg_restore"), "--clean", "--if-exists", "--no-owner",
-                             "--single-transaction", "--exit-on-error", *args, str(path)],
-                            env=env, capture_output=True, text=True)
+    listing = subprocess.run([_tool("pg_restore"), "--list", str(path)], env=env,
+                             capture_output=True, text=True)
+    if listing.returncode != 0:
+        raise BackupError(f"{path} is not a readable backup (nothing was changed): "
+                          f"{listing.stderr.strip()}")
+    # a table-of-contents line reads "id; oid oid KIND schema name owner": skip the extensions
+    # and what belongs to them (PostGIS dumps its spatial_ref_sys table's rows)
+    keep = [line for line in listing.stdout.splitlines()
+            if not any(part in line.split(";", 1)[-1] for part in EXTENSION_PARTS)]
+    with tempfile.NamedTemporaryFile("w", suffix=".list", delete=False) as toc:
+        toc.write("\n".join(keep) + "\n")
+    try:
+        result = subprocess.run([_tool("pg_restore"), "--clean", "--if-exists", "--no-owner",
+                                 "--no-privileges", "--single-transaction", "--exit-on-error",
+                                 "--use-list", toc.name, *args, str(path)],
+                                env=env, capture_output=True, text=True)
+    finally:
+        os.unlink(toc.name)
     if result.returncode != 0:
         raise BackupError(f"pg_restore failed (nothing was changed): {result.stderr.strip()}")

@@ -13,13 +13,14 @@ import uuid
 
 import pytest
 from sqlalchemy import create_engine, make_url, text
+from sqlalchemy.exc import ProgrammingError
 from sqlalchemy.pool import NullPool
 
 from flask.testing import FlaskClient
 
 from geodata import accounts
 from geodata.db import database_url
-from geodata.migrate import upgrade
+from geodata.migrate import PostGISMissing, dba_command, upgrade
 from geodata.sample import load_sample
 
 RUN = uuid.uuid4().hex[:8]
@@ -80,9 +81,18 @@ def _drop(admin, name: str) -> None:
 @pytest.fixture(scope="session")
 def template_db(admin):
     name = f"slx_tpl_{RUN}"
-    url = _create(admin, name)
     try:
-        upgrade(url)
+        url = _create(admin, name)
+    except ProgrammingError as exc:   # no CREATEDB: say so once instead of erring every test
+        pytest.exit(f"this role may not create databases ({exc.orig}); the suite needs a role "
+                    "with CREATEDB (ALTER ROLE … CREATEDB)", returncode=2)
+    try:
+        try:
+            upgrade(url)
+        except PostGISMissing:
+            pytest.exit("PostGIS is missing from new databases and this role may not create "
+                        "it; a superuser must run once: "
+                        + dba_command(str(_server_url()), "template1"), returncode=2)
         eng = create_engine(url, poolclass=NullPool)
         load_sample(eng)
         with eng.begin() as conn:

@@ -9,7 +9,7 @@ import click
 from flask import current_app
 from flask.cli import AppGroup
 from sqlalchemy import text
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import OperationalError, ProgrammingError
 
 from geodata import accounts, backup, migrate
 from geodata.db import NoDatabaseConfigured
@@ -33,6 +33,11 @@ class Group(AppGroup):
         except OperationalError as exc:
             reason = str(exc.orig or exc).strip().splitlines()[0]
             raise click.ClickException(f"cannot reach the database: {reason}") from None
+        except ProgrammingError as exc:
+            if getattr(exc.orig, "sqlstate", None) != "42P01":   # undefined table
+                raise
+            raise click.ClickException("the database has no tables yet; create them with: "
+                                       "flask --app app db upgrade") from None
 
 
 db_cli = Group("db", help="Database schema (Alembic migrations), backup and restore.")

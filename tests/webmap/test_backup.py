@@ -40,7 +40,7 @@ def test_restore_of_a_bad_file_changes_nothing(write_app, tmp_path):
     bad = tmp_path / "bad.dump"
     bad.write_bytes(b"PGDMP this is not a real archive")
     result = cli.invoke(args=["db", "restore", "--yes", str(bad)])
-    assert result.exit_code == 1 and "pg_restore failed" in result.output
+    assert result.exit_code == 1 and "not a readable backup" in result.output
     result = cli.invoke(args=["db", "restore", "--yes", str(tmp_path / "missing.dump")])
     assert result.exit_code == 1 and "no backup file" in result.output
     assert state(write_app) == before
