@@ -54,12 +54,13 @@ def create_app(config: dict | None = None) -> Flask:
             raise RequestEntityTooLarge(
                 f"the request body is larger than {request.max_content_length} bytes")
 
-    from . import access, assets, auth, jsonapi, security
+    from . import access, assets, auth, jsonapi, openapi, security
     assets.init_app(app)
     auth.init_app(app)
     access.init_app(app)
     auth.init_csrf(app)
-    jsonapi.init_app(app)
+    openapi.init_app(app)      # the JSON API's blueprints, with their OpenAPI document
+    jsonapi.init_app(app)      # after it: our error bodies replace flask-smorest's
     security.init_app(app)
 
     from .cli import db_cli, geodata_cli, users_cli
@@ -67,12 +68,11 @@ def create_app(config: dict | None = None) -> Flask:
     app.cli.add_command(geodata_cli)
     app.cli.add_command(users_cli)
 
-    from .views import admin, api, coverage, incident_pages, incidents_api, open311, pages
+    from .views import admin, coverage, incident_pages, incidents_api, open311, pages
     app.register_blueprint(admin.bp)
     app.register_blueprint(pages.bp)
     app.register_blueprint(coverage.bp)
     app.register_blueprint(incident_pages.bp)
-    app.register_blueprint(api.bp)
     incidents_api.init_app(app)
     app.register_blueprint(open311.bp)
 

@@ -15,11 +15,11 @@ PLANNING = frozenset({"admin", "planner", "grid_head", "grid_worker"})
 RULES: dict[str, frozenset | str] = {
     # no account needed (Open311 checks its own API keys)
     "auth.login": EVERYONE, "static": EVERYONE, "vendor.vendor": EVERYONE,
-    "api.openapi": EVERYONE, "open311.discovery": EVERYONE, "open311.services": EVERYONE,
+    "api-docs.openapi_json": EVERYONE, "open311.discovery": EVERYONE, "open311.services": EVERYONE,
     "open311.service_definition": EVERYONE, "open311.requests_list": EVERYONE,
     "open311.request_one": EVERYONE, "open311.requests_create": EVERYONE,
     "auth.logout": EVERYONE,   # harmless for anyone; CSRF-protected
-    "incident_pages.public_incidents": EVERYONE, "incidents_api.public": EVERYONE,
+    "incident_pages.public_incidents": EVERYONE, "incidents_api.public_view": EVERYONE,
     # the public layers of every grid
     "pages.community": ALL_ROLES, "pages.grid": ALL_ROLES, "api.summary": ALL_ROLES,
     "api.layers": ALL_ROLES, "api.layer": ALL_ROLES, "api.grids": ALL_ROLES,
@@ -29,12 +29,13 @@ RULES: dict[str, frozenset | str] = {
     "incident_pages.dashboard": ALL_ROLES, "incidents_api.categories": ALL_ROLES,
     "incidents_api.search": ALL_ROLES, "incidents_api.export_csv": ALL_ROLES,
     "incidents_api.nearby": ALL_ROLES, "incidents_api.one": ALL_ROLES,
-    "incidents_api.media": ALL_ROLES,
+    "media.file": ALL_ROLES,
     "incidents_api.create": WRITERS, "incidents_api.move": WRITERS,
     "incidents_api.upload": WRITERS, "incidents_api.mediation": WRITERS,
     # coverage: figures for all; per-household answers only for those who may see households
-    "coverage.page": PLANNING, "coverage.summary": PLANNING, "coverage.whatif": PLANNING,
-    "coverage.siting": PLANNING, "coverage.households": WRITERS,
+    "coverage.page": PLANNING, "coverage_api.summary": PLANNING,
+    "coverage_api.whatif": PLANNING, "coverage_api.siting": PLANNING,
+    "coverage_api.households": WRITERS,
     "admin.audit": frozenset({"admin"}),
 }
 

@@ -88,6 +88,18 @@ def filters_from(args, *, form: bool = False) -> Filters:
                    overdue=None if overdue is None else overdue == "true")
 
 
+def filters_of(args: dict) -> Filters:
+    """Filters from query parameters already checked by ``schemas.FilterArgs``."""
+    def day(d):
+        return datetime.combine(d, time(), CST) if d else None
+    until = day(args.get("until"))
+    return Filters(states=tuple(s for s in args.get("state", "").split(",") if s),
+                   categories=tuple(c for c in args.get("category", "").split(",") if c),
+                   grid=args.get("grid"), since=day(args.get("since")),
+                   until=until + timedelta(days=1) if until else None,
+                   overdue=None if args.get("overdue") is None else args["overdue"] == "true")
+
+
 def page_args(args) -> tuple[int, int]:
     page = int_field(dict(args), "page")
     size = int_field(dict(args), "page_size")

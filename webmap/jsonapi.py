@@ -9,7 +9,7 @@ from werkzeug.exceptions import HTTPException
 from geodata.accounts import LoginThrottled
 from geodata.photos import NotAnImage, TooLarge
 from geodata.workflow import (Conflict, Forbidden, IllegalTransition, InvalidInput, NotFound,
-                              OutsideCommunity, StaleVersion)
+                              StaleVersion)
 
 
 class BadRequest(ValueError):
@@ -102,11 +102,17 @@ def init_app(app: Flask) -> None:
 
     @app.errorhandler(InvalidInput)
     def _invalid(exc):
+        # the contract (schemas) already checked the request's shape: what the core refuses
+        # now is well formed but not possible with this data (422)
         if isinstance(exc, TooLarge):
             return error(413, str(exc))
         if isinstance(exc, NotAnImage):
             return error(415, str(exc))
-        return error(422 if isinstance(exc, OutsideCommunity) else 400, str(exc))
+        return error(422, str(exc))
+
+    @app.errorhandler(RecursionError)
+    def _too_deep(exc):
+        return error(400, f"JSON may nest at most {MAX_JSON_DEPTH} levels deep")
 
     @app.errorhandler(NotFound)
     def _missing(exc):
@@ -132,10 +138,38 @@ def init_app(app: Flask) -> None:
     @app.errorhandler(HTTPException)
     def _http(exc: HTTPException):
         """JSON errors under /api/, Open311 errors under /open311/ (unknown routes included);
-        the usual pages elsewhere."""
+        the usual pages elsewhere. A request the schemas refuse is a 400 naming the field."""
         if request.path.startswith("/open311/"):
             from .views.open311 import http_error
             return http_error(exc)
         if not _is_api():
             return exc
-        return error(exc.code or 500, exc.description or exc.name)
+        messages = (getattr(exc, "data", None) or {}).get("messages")
+        if messages:
+            response, status = error(400, describe(messages))
+        else:
+            response, status = error(exc.code or 500, exc.description or exc.name)
+        # keep what the exception says about itself (Allow on a 405, WWW-Authenticate, …)
+        for name, value in exc.get_headers():
+            if name.lower() not in ("content-type", "content-length"):
+                response.headers[name] = value
+        return response, status
+
+
+def describe(messages: dict) -> str:
+    """webargs' nested messages as one line that names each field: 'lon: Not a valid …'."""
+    parts = []
+
+    def walk(node, path):
+        if isinstance(node, dict):
+            for key, value in node.items():
+                walk(value, path + [str(key)])
+        elif isinstance(node, list) and all(isinstance(m, str) for m in node):
+            where = ".".join(p for p in path[1:] if p != "_schema") or path[0]
+            parts.append(f"{where}: {' '.join(node).rstrip('.')}")
+        else:
+            for i, value in enumerate(node):
+                walk(value, path + [str(i)])
+
+    walk(messages, [])
+    return "; ".join(parts) or "the request does not match the API's contract"

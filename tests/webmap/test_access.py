@@ -21,7 +21,7 @@ REQUESTS = [
     ("api.layer", "GET", "/api/layers/roads", None),
     ("api.grids", "GET", "/api/grids", None),
     ("api.grid", "GET", f"/api/grids/{G3}", None),
-    ("api.openapi", "GET", "/api/openapi.json", None),
+    ("api-docs.openapi_json", "GET", "/api/openapi.json", None),
     ("incident_pages.incident_map", "GET", "/incidents", None),
     ("incident_pages.incident_page", "GET", "/incidents/{id}", None),
     ("incident_pages.dashboard", "GET", "/dashboard", None),
@@ -37,12 +37,12 @@ REQUESTS = [
      {"to": "registered", "version": 1}),
     ("incidents_api.mediation", "PUT", "/api/incidents/{id}/mediation", {"outcome": "x"}),
     ("incidents_api.upload", "POST", "/api/incidents/{id}/photos", "photo"),
-    ("incidents_api.media", "GET", "/media/nothing.jpg", None),
+    ("media.file", "GET", "/media/nothing.jpg", None),
     ("coverage.page", "GET", "/coverage", None),
-    ("coverage.summary", "GET", "/api/coverage", None),
-    ("coverage.households", "GET", "/api/coverage/households", None),
-    ("coverage.whatif", "POST", "/api/coverage/whatif", POINT3),
-    ("coverage.siting", "GET", "/api/coverage/siting?minutes=5&k=1", None),
+    ("coverage_api.summary", "GET", "/api/coverage", None),
+    ("coverage_api.households", "GET", "/api/coverage/households", None),
+    ("coverage_api.whatif", "POST", "/api/coverage/whatif", POINT3),
+    ("coverage_api.siting", "GET", "/api/coverage/siting?minutes=5&k=1", None),
     ("admin.audit", "GET", "/admin/audit", None),
     ("auth.login", "GET", "/login", None),
     ("vendor.vendor", "GET", "/vendor/leaflet/leaflet.js", None),
@@ -55,18 +55,18 @@ REQUESTS = [
     ("open311.requests_create", "POST", "/open311/v2/requests.json", "form"),
     ("auth.logout", "POST", "/logout", None),
     ("incident_pages.public_incidents", "GET", "/public/incidents", None),
-    ("incidents_api.public", "GET", "/api/public/incidents", None),
+    ("incidents_api.public_view", "GET", "/api/public/incidents", None),
 ]
 
-PUBLIC = {"api.openapi", "auth.login", "auth.logout", "vendor.vendor", "static",
-          "incident_pages.public_incidents", "incidents_api.public"} | {
+PUBLIC = {"api-docs.openapi_json", "auth.login", "auth.logout", "vendor.vendor", "static",
+          "incident_pages.public_incidents", "incidents_api.public_view"} | {
     e for e, *_ in REQUESTS if e.startswith("open311.")}
 GRID_WRITES = {"incidents_api.create", "incidents_api.move", "incidents_api.mediation",
                "incidents_api.upload"}
 # written out by hand, apart from the table in webmap/access.py
 EXPECTED = {
     None: PUBLIC,
-    "planner": {e for e, *_ in REQUESTS} - GRID_WRITES - {"coverage.households",
+    "planner": {e for e, *_ in REQUESTS} - GRID_WRITES - {"coverage_api.households",
                                                           "admin.audit"},
     "head3": {e for e, *_ in REQUESTS} - {"admin.audit"},
     "worker3": {e for e, *_ in REQUESTS} - {"admin.audit"},

@@ -63,18 +63,19 @@ def test_unknown_layer_is_a_json_404(client):
     assert "rivers" in body["error"] and "roads" in body["layers"]
 
 
-@pytest.mark.parametrize("bbox, words", [
-    ("1,2,3", "4 comma-separated"),
-    ("a,b,c,d", "numbers"),
-    ("107.5,31.3,107.4,31.2", "minimum must not exceed"),
-    ("190,0,191,1", "longitudes"),
-    ("0,-95,1,1", "latitudes"),
-    ("nan,0,1,1", "finite"),
-    ("", "4 comma-separated"),
+@pytest.mark.parametrize("bbox, status, words", [
+    ("1,2,3", 400, "bbox: needs 4 comma-separated"),
+    ("a,b,c,d", 400, "bbox: needs 4 comma-separated numbers"),
+    ("107.5,31.3,107.4,31.2", 422, "minimum must not exceed"),
+    ("190,0,191,1", 422, "longitudes"),
+    ("0,-95,1,1", 422, "latitudes"),
+    ("nan,0,1,1", 400, "bbox: needs 4"),
+    ("", 400, "bbox: needs 4 comma-separated"),
 ])
-def test_malformed_bbox_is_a_json_400_that_says_why(client, bbox, words):
+def test_malformed_bbox_is_a_json_error_that_says_why(client, bbox, status, words):
+    """Breaking the contract is a 400; numbers that cannot make a box are a 422."""
     r = client.get(f"/api/layers/roads?bbox={bbox}")
-    assert r.status_code == 400
+    assert r.status_code == status
     assert words in r.get_json()["error"]
 
 

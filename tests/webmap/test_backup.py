@@ -22,7 +22,7 @@ def test_backup_and_restore_round_trip(write_app, tmp_path):
 
     client = write_app.test_client()
     client.post("/api/incidents", json={"lon": 107.4955, "lat": 31.2455, "category": "other",
-                                        "description": "备份之后", "actor": "a"})
+                                        "description": "备份之后"})
     from webmap import engine
     with engine(write_app).begin() as conn:
         conn.execute(text("DELETE FROM households WHERE code = 'HH00001'"))

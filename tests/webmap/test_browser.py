@@ -246,8 +246,7 @@ def test_report_by_clicking_the_map(browser, write_app):
 def test_incident_page_moves_the_loop_forward(browser, write_app):
     client = write_app.test_client()
     iid = client.post("/api/incidents", json={
-        "lon": 107.4955, "lat": 31.2455, "category": "sanitation", "description": "垃圾满溢",
-        "actor": "甲"}).get_json()["id"]
+        "lon": 107.4955, "lat": 31.2455, "category": "sanitation", "description": "垃圾满溢"}).get_json()["id"]
     server, url = serve(write_app)
     page = OfflinePage(browser)
     p = page.page
@@ -263,7 +262,7 @@ def test_incident_page_moves_the_loop_forward(browser, write_app):
         assert "核实属实" in p.locator(".history").inner_text()
         # a second tab still holding version 1 is told, and nothing is overwritten
         stale = client.post(f"/api/incidents/{iid}/transitions",
-                            json={"to": "rejected", "version": 1, "actor": "乙"})
+                            json={"to": "rejected", "version": 1})
         assert stale.status_code == 409
         assert page.errors == [] and page.blocked == []
     finally:

@@ -42,29 +42,31 @@ def test_whatif_and_siting(client):
     assert all(107.4 < p["lon"] < 107.6 and 31.2 < p["lat"] < 31.3 for p in s["sites"])
 
 
-@pytest.mark.parametrize("url, words", [
-    ("/api/coverage?kinds=spaceport", "unknown kind"),
-    ("/api/coverage?minutes=0", "minutes must lie"),
-    ("/api/coverage?minutes=5,x", "comma-separated numbers"),
-    ("/api/coverage?minutes=5&metres=300", "not both"),
-    ("/api/coverage?metres=99999", "metres must lie"),
-    ("/api/coverage?speed=-1", "speed"),
-    ("/api/coverage?cap=5000", "cap"),
-    ("/api/coverage/siting?minutes=5,10", "one budget"),
-    ("/api/coverage/siting?minutes=5&k=0", "k must lie"),
-    ("/api/coverage/siting?minutes=5&k=two", "whole number"),
-    ("/api/coverage/siting?minutes=5&method=magic", "method"),
-    ("/api/coverage/households?kinds=", "at least one"),
+@pytest.mark.parametrize("url, status, words", [
+    ("/api/coverage?kinds=spaceport", 422, "unknown kind"),
+    ("/api/coverage?minutes=0", 422, "minutes must be numbers from 0.1 to 60"),
+    ("/api/coverage?minutes=5,x", 400, "minutes: must be comma-separated numbers"),
+    ("/api/coverage?minutes=5&metres=300", 422, "not both"),
+    ("/api/coverage?metres=99999", 422, "metres must be numbers from 1 to 5000"),
+    ("/api/coverage?speed=-1", 400, "speed:"),
+    ("/api/coverage?cap=5000", 400, "cap:"),
+    ("/api/coverage/siting?minutes=5,10", 422, "one budget"),
+    ("/api/coverage/siting?minutes=5&k=0", 400, "k:"),
+    ("/api/coverage/siting?minutes=5&k=two", 400, "k: Not a valid integer"),
+    ("/api/coverage/siting?minutes=5&method=magic", 400, "method:"),
+    ("/api/coverage/households?kinds=", 400, "kinds:"),
 ])
-def test_bad_parameters_are_400s_that_say_why(client, url, words):
+def test_bad_parameters_are_errors_that_say_why(client, url, status, words):
+    """Breaking the contract is a 400 naming the parameter; values the engine cannot use
+    are a 422."""
     r = client.get(url)
-    assert r.status_code == 400
+    assert r.status_code == status
     assert words in r.get_json()["error"]
 
 
 @pytest.mark.parametrize("body, words", [
-    ({"lat": 31.245}, "lon is required"),
-    ({"lon": "x", "lat": 31.245}, "numbers"),
+    ({"lat": 31.245}, "lon: Missing data"),
+    ({"lon": "x", "lat": 31.245}, "lon: must be a number"),
     ({"lon": 107.49, "lat": 95}, "lat"),
     ({"lon": 107.49, "lat": 31.24, "coord_system": "bd09"}, "coord_system"),
     ({"lon": 107.49, "lat": 31.24, "minutes": "fast"}, "minutes"),

@@ -38,7 +38,7 @@ def test_placements_survive_a_database_restart(write_app):
         i = 0
         while not stop.is_set():
             body = {"lon": 107.4955 + (i % 50) * 1e-5, "lat": 31.2455, "category": "other",
-                    "description": f"重启测试 {i}", "actor": "robot"}
+                    "description": f"重启测试 {i}"}
             try:
                 r = session.post(url, json=body, timeout=15)
             except requests.RequestException as exc:
@@ -116,8 +116,7 @@ def test_a_worker_killed_mid_transaction_leaves_no_half_written_incident(db_url)
         cwd=ROOT, env=os.environ | {"DATABASE_URL": db_url})
     admin = create_engine(db_url, poolclass=NullPool)
     marker = "被中断的上报"
-    body = {"lon": 107.4955, "lat": 31.2455, "category": "other", "description": marker,
-            "actor": "robot"}
+    body = {"lon": 107.4955, "lat": 31.2455, "category": "other", "description": marker}
     base = f"http://127.0.0.1:{port}/api/incidents"
     try:
         for _ in range(100):

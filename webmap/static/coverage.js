@@ -5,11 +5,17 @@
 
   const el = window.slxEl;
 
+  // the form's values as the what-if body wants them: budgets a list of numbers, speed and cap
+  // numbers, kinds text
   function params() {
     const form = document.getElementById('coverage-form');
     const out = {};
     for (const name of ['kinds', 'minutes', 'speed', 'cap']) {
-      if (form.elements[name] && form.elements[name].value) out[name] = form.elements[name].value;
+      const value = form.elements[name] && form.elements[name].value.trim();
+      if (!value) continue;
+      if (name === 'kinds') out[name] = value;
+      else if (name === 'minutes') out[name] = value.split(',').filter(Boolean).map(Number);
+      else out[name] = Number(value);
     }
     return out;
   }

@@ -1,80 +1,86 @@
-"""JSON API: summary, public layers as GeoJSON, per-grid figures. Errors are JSON too."""
+"""JSON API: summary, public layers as GeoJSON, per-grid figures."""
 from __future__ import annotations
 
-import math
-
-from flask import Blueprint, Response, jsonify, request
+from flask import Response
+from flask_smorest import Blueprint
 
 from geodata import queries
 from geodata.layers import MAP_LAYERS
+from geodata.workflow import InvalidInput, NotFound
 
+from .. import schemas as s
 from ..helpers import get_db, notice
-from ..jsonapi import BadRequest, error
+from ..jsonapi import error
+from ..openapi import answers
 
-bp = Blueprint("api", __name__, url_prefix="/api")
+bp = Blueprint("api", __name__, url_prefix="/api", description="Layers and grids")
 
 
 def parse_bbox(raw: str | None) -> tuple[float, float, float, float] | None:
-    """``minlon,minlat,maxlon,maxlat`` in WGS 84, or None when absent."""
+    """``minlon,minlat,maxlon,maxlat`` (already matched by the schema's pattern) as numbers."""
     if raw is None:
         return None
-    parts = raw.split(",")
-    if len(parts) != 4:
-        raise BadRequest(f"bbox needs 4 comma-separated numbers minlon,minlat,maxlon,maxlat; "
-                         f"got {len(parts)} value(s)")
-    try:
-        minx, miny, maxx, maxy = (float(p) for p in parts)
-    except ValueError:
-        raise BadRequest(f"bbox values must be numbers: {raw!r}") from None
-    if not all(math.isfinite(v) for v in (minx, miny, maxx, maxy)):
-        raise BadRequest("bbox values must be finite numbers")
+    minx, miny, maxx, maxy = (float(p) for p in raw.split(","))
     if not (-180 <= minx <= 180 and -180 <= maxx <= 180):
-        raise BadRequest("bbox longitudes must lie between -180 and 180")
+        raise InvalidInput("bbox: longitudes must lie between -180 and 180")
     if not (-90 <= miny <= 90 and -90 <= maxy <= 90):
-        raise BadRequest("bbox latitudes must lie between -90 and 90")
+        raise InvalidInput("bbox: latitudes must lie between -90 and 90")
     if minx > maxx or miny > maxy:
-        raise BadRequest("bbox minimum must not exceed maximum (order: minlon,minlat,maxlon,maxlat)")
+        raise InvalidInput("bbox: the minimum must not exceed the maximum "
+                           "(order: minlon,minlat,maxlon,maxlat)")
     return minx, miny, maxx, maxy
 
 
-@bp.get("/openapi.json")
-def openapi():
-    from ..openapi import document
-    return jsonify(document())
-
-
 @bp.get("/summary")
+@bp.response(200, s.Summary)
+@answers(bp)
 def summary():
+    """Community figures: counts, road km by class, facilities by kind."""
     with get_db().connect() as conn:
         data = queries.summary(conn)
-    return jsonify(data | {"note": notice()})
+    return data | {"note": notice()}
 
 
 @bp.get("/layers")
+@bp.response(200, s.LayerNames)
+@answers(bp)
 def layers():
-    return jsonify({"layers": list(MAP_LAYERS)})
+    """The names of the map layers."""
+    return {"layers": list(MAP_LAYERS)}
 
 
-@bp.get("/layers/<layer>")
-def layer(layer: str):
+@bp.route("/layers/<layer>", methods=["GET"], parameters=[{
+    "in": "path", "name": "layer", "required": True,
+    "schema": {"type": "string", "enum": list(MAP_LAYERS)}}])
+@bp.arguments(s.BboxArgs, location="query", as_kwargs=True)
+@bp.response(200, s.FeatureCollection, content_type="application/geo+json")
+@answers(bp, 400, 404, 422)
+def layer(layer: str, bbox: str | None = None):
+    """A layer as a GeoJSON FeatureCollection: public properties only."""
     if layer not in MAP_LAYERS:
         return error(404, f"unknown layer {layer!r}", layers=list(MAP_LAYERS))
-    bbox = parse_bbox(request.args.get("bbox"))
+    box = parse_bbox(bbox)
     with get_db().connect() as conn:
-        body = queries.layer_geojson(conn, layer, bbox)
+        body = queries.layer_geojson(conn, layer, box)
     return Response(body, mimetype="application/geo+json")
 
 
 @bp.get("/grids")
+@bp.response(200, s.GridList)
+@answers(bp)
 def grids():
+    """Grid codes and names."""
     with get_db().connect() as conn:
-        return jsonify({"grids": queries.grid_codes(conn)})
+        return {"grids": queries.grid_codes(conn)}
 
 
 @bp.get("/grids/<code>")
+@bp.response(200, s.GridFigures)
+@answers(bp, 404)
 def grid(code: str):
+    """A grid's figures: households, residents, area, roads, facilities, staff."""
     with get_db().connect() as conn:
         figures = queries.grid_figures(conn, code)
     if figures is None:
-        return error(404, f"no grid with code {code!r}")
-    return jsonify(figures)
+        raise NotFound(f"no grid with code {code!r}")
+    return figures

@@ -5,56 +5,55 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from flask import Blueprint, current_app, jsonify, render_template, request
+from flask import Blueprint, abort, current_app, render_template, request
+from flask_smorest import Blueprint as ApiBlueprint
 
 from geodata import coverage as cv
 from geodata import privacy, queries
 from geodata.points import wgs84_point
 from geodata.siting import siting as best_sites
+from geodata.workflow import InvalidInput
 
+from .. import schemas as s
 from ..coverage_map import coverage_map
 from ..helpers import basemap_arg, get_db, notice, viewer
-from ..jsonapi import BadRequest, json_body
 from ..maps import available_basemaps, render_parts
+from ..openapi import answers
 
 bp = Blueprint("coverage", __name__)
+api_bp = ApiBlueprint("coverage_api", __name__, description="Service circles along the roads")
 KIND_SETS = {"party_service_center": ("party_service_center",),
              "sharing": cv.SHARING_KINDS}
 
 
-def _numbers(raw: str, name: str, lo: float, hi: float) -> list[float]:
-    try:
-        values = [float(v) for v in raw.split(",") if v.strip()]
-    except ValueError:
-        raise BadRequest(f"{name} must be comma-separated numbers, got {raw!r}") from None
-    if not values:
-        raise BadRequest(f"{name} needs at least one value")
-    bad = [v for v in values if not (math.isfinite(v) and lo < v <= hi)]
-    if bad:
-        raise BadRequest(f"{name} must lie in ({lo:g}, {hi:g}]; got {bad[0]:g}")
-    return values
+def _numbers(values, name: str) -> list[float]:
+    """Numbers of a comma list (text) or a list, each in the parameter's range."""
+    if isinstance(values, str):
+        try:
+            values = [float(v) for v in values.split(",") if v.strip()]
+        except ValueError:
+            raise InvalidInput(f"{name} must be comma-separated numbers") from None
+    lo, hi = s.LIMITS[name]
+    bad = [v for v in values if not (math.isfinite(v) and lo <= v <= hi)]
+    if not values or bad:
+        raise InvalidInput(f"{name} must be numbers from {lo:g} to {hi:g}")
+    return [float(v) for v in values]
 
 
-def params(args, form: bool = False) -> tuple[tuple[str, ...], cv.Budgets, float]:
-    """kinds (comma list, or 'sharing'), minutes or metres, speed (m/min), cap (m). A page's
-    form (``form``) sends unset fields empty: they mean the default."""
-    if form:
-        args = {k: v for k, v in args.items() if v}
-    raw = args.get("kinds", "party_service_center")
-    kinds = KIND_SETS.get(raw) or tuple(k.strip() for k in raw.split(","))
-    try:
-        kinds = cv.check_kinds(kinds)
-    except cv.InvalidInput as exc:
-        raise BadRequest(str(exc)) from None
+def params(args: dict) -> tuple[tuple[str, ...], cv.Budgets, float]:
+    """kinds (comma list, or 'sharing'), minutes or metres, speed (m/min), cap (m): already
+    shaped by the schema (API) or read from the page's form; ranges and combinations here."""
+    raw = args.get("kinds") or "party_service_center"
+    kinds = cv.check_kinds(KIND_SETS.get(raw) or tuple(k.strip() for k in raw.split(",")))
     if args.get("minutes") and args.get("metres"):
-        raise BadRequest("give minutes or metres, not both")
-    speed = _numbers(str(args.get("speed", cv.WALK_M_PER_MIN)), "speed", 0, 200)[0]
+        raise InvalidInput("give minutes or metres, not both")
+    speed = _numbers([args.get("speed") or cv.WALK_M_PER_MIN], "speed")[0]
     if args.get("metres"):
-        budgets = cv.Budgets.from_metres(_numbers(str(args["metres"]), "metres", 0, 5000))
+        budgets = cv.Budgets.from_metres(_numbers(args["metres"], "metres"))
     else:
-        minutes = args.get("minutes") or ",".join(str(m) for m in cv.DEFAULT_MINUTES)
-        budgets = cv.Budgets.from_minutes(_numbers(str(minutes), "minutes", 0, 60), speed)
-    cap = _numbers(str(args.get("cap", cv.ACCESS_CAP_M)), "cap", 0, 1000)[0]
+        budgets = cv.Budgets.from_minutes(
+            _numbers(args.get("minutes") or list(cv.DEFAULT_MINUTES), "minutes"), speed)
+    cap = _numbers([args.get("cap") or cv.ACCESS_CAP_M], "cap")[0]
     return kinds, budgets, cap
 
 
@@ -63,80 +62,71 @@ def _data():
         return cv.load(conn)
 
 
-def _site_metric(lon, lat, coord_system="wgs84") -> np.ndarray:
-    lon, lat = wgs84_point(lon, lat, coord_system)
-    return np.array(cv.TO_METRIC.transform(lon, lat))
-
-
-@bp.get("/api/coverage")
-def summary():
-    kinds, budgets, cap = params(request.args)
+@api_bp.get("/api/coverage")
+@api_bp.arguments(s.CoverageArgs, location="query")
+@api_bp.response(200, s.CoverageSummary)
+@answers(api_bp, 400, 422)
+def summary(args: dict):
+    """Coverage per grid and in total: covered, uncovered, off the network, shares, and the
+    straight-line figures beside them."""
+    kinds, budgets, cap = params(args)
     data = _data()
     result = cv.cached_distances(data, kinds, budgets, cap)
-    return jsonify({"kinds": list(kinds), "access_cap_m": cap, "note": notice(),
-                    **cv.summarise(data, result)})
+    return {"kinds": list(kinds), "access_cap_m": cap, "note": notice(),
+            **cv.summarise(data, result)}
 
 
-@bp.get("/api/coverage/households")
-def households():
-    kinds, budgets, cap = params(request.args)
+@api_bp.get("/api/coverage/households")
+@api_bp.arguments(s.CoverageArgs, location="query")
+@api_bp.response(200, s.CoverageFeatures)
+@answers(api_bp, 400, 422)
+def households(args: dict):
+    """Each household's network distance, covering facility and state (GeoJSON); grid staff
+    get their own grids' households only."""
+    kinds, budgets, cap = params(args)
     data = _data()
     res = cv.cached_distances(data, kinds, budgets, cap)
     features = cv.household_features(data, res, privacy.household_grids(viewer()))
-    return jsonify({"type": "FeatureCollection", "budgets": dict(zip(budgets.labels,
-                                                                      budgets.metres)),
-                    "features": features})
+    return {"type": "FeatureCollection", "budgets": dict(zip(budgets.labels, budgets.metres)),
+            "features": features}
 
 
-@bp.post("/api/coverage/whatif")
-def whatif():
-    body = json_body()
-    for key in ("lon", "lat"):
-        if body.get(key) is None:
-            raise BadRequest(f"{key} is required")
-    query = {}
-    for key in ("kinds", "minutes", "metres", "speed", "cap"):
-        value = body.get(key)
-        if value is None:
-            continue
-        if isinstance(value, list) and all(isinstance(v, (int, float, str))
-                                           and not isinstance(v, bool) for v in value):
-            query[key] = ",".join(map(str, value))
-        elif isinstance(value, (int, float, str)) and not isinstance(value, bool):
-            query[key] = str(value)
-        else:
-            raise BadRequest(f"{key} must be a number, a text or a list of them")
-    kinds, budgets, cap = params(query)
-    site = _site_metric(body["lon"], body["lat"], body.get("coord_system", "wgs84"))
-    return jsonify(cv.whatif(_data(), kinds, budgets, site, cap))
+@api_bp.post("/api/coverage/whatif")
+@api_bp.arguments(s.WhatIf)
+@api_bp.response(200, s.WhatIfResult)
+@answers(api_bp, 400, 413, 422)
+def whatif(body: dict):
+    """Households each budget would gain, per grid, with a new facility at a point."""
+    kinds, budgets, cap = params(body)
+    lon, lat = wgs84_point(body["lon"], body["lat"], body["coord_system"])
+    site = np.array(cv.TO_METRIC.transform(lon, lat))
+    return cv.whatif(_data(), kinds, budgets, site, cap)
 
 
-@bp.get("/api/coverage/siting")
-def siting():
-    kinds, budgets, cap = params(request.args)
-    try:
-        k = int(request.args.get("k", "3"))
-    except ValueError:
-        raise BadRequest("k must be a whole number") from None
-    if not 1 <= k <= 20:
-        raise BadRequest("k must lie between 1 and 20")
-    method = request.args.get("method", "greedy")
-    if method not in ("greedy", "exact"):
-        raise BadRequest("method must be greedy or exact")
-    budget = budgets.metres[0] if len(budgets.metres) == 1 else None
-    if budget is None:
-        raise BadRequest("siting works on one budget: give one value of minutes or metres")
-    out = best_sites(_data(), kinds, budget, k, method=method, cap=cap)
+@api_bp.get("/api/coverage/siting")
+@api_bp.arguments(s.SitingArgs, location="query")
+@api_bp.response(200, s.SitingResult)
+@answers(api_bp, 400, 422)
+def siting(args: dict):
+    """The k best new sites for one budget (greedy, or exact maximal covering)."""
+    kinds, budgets, cap = params(args)
+    if len(budgets.metres) != 1:
+        raise InvalidInput("siting works on one budget: give one value of minutes or metres")
+    out = best_sites(_data(), kinds, budgets.metres[0], args["k"], method=args["method"],
+                     cap=cap)
     for site in out["sites"]:
         lon, lat = cv.TO_WGS84.transform(*site.pop("xy"))
         site["lon"], site["lat"] = round(lon, 7), round(lat, 7)
-    return jsonify(out)
+    return out
 
 
 @bp.get("/coverage")
 def page():
     basemap = basemap_arg()
-    kinds, budgets, cap = params(request.args, form=True)
+    try:
+        kinds, budgets, cap = params({k: v for k, v in request.args.items() if v})
+    except InvalidInput as exc:
+        abort(400, str(exc))
     data = _data()
     res = cv.cached_distances(data, kinds, budgets, cap)
     shown = privacy.household_grids(viewer())   # planners: figures only, no households

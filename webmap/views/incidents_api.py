@@ -1,73 +1,78 @@
 """Incidents JSON API: place, list (GeoJSON, paged, CSV), read, transition, photos, mediation.
-Thin: parse, call ``geodata.incidents`` with the acting account, serialise."""
+Thin: the schemas check the request, ``geodata.incidents`` acts as the account, and the
+answer is serialised."""
 from __future__ import annotations
 
 import csv
 import io
 import json
 
-from flask import Blueprint, Response, current_app, jsonify, request, send_from_directory, url_for
+from flask import Blueprint as FlaskBlueprint
+from flask import Response, current_app, request, send_from_directory, url_for
+from flask_smorest import Blueprint
 
 from geodata import incidents, photos
 from geodata.db import PROJECT_ROOT
 from geodata.incidents import NewIncident
 from geodata.points import wgs84_point
 
-from ..helpers import filters_from, get_db, int_field, page_args, viewer
-from ..jsonapi import BadRequest, json_body
+from .. import schemas as s
+from ..helpers import filters_of, get_db, viewer
+from ..openapi import answers, public
 
-bp = Blueprint("incidents_api", __name__)
-JSON_LIMIT = 1024 * 1024
-
-
-def _text_field(data: dict, key: str) -> str | None:
-    value = data.get(key)
-    if value is not None and not isinstance(value, str):
-        raise BadRequest(f"{key} must be a text")
-    return value or None
+bp = Blueprint("incidents_api", __name__, description="Incidents and the closed loop")
+media_bp = FlaskBlueprint("media", __name__)
 
 
 @bp.get("/api/incident-categories")
+@bp.response(200, s.Categories)
+@answers(bp)
 def categories():
+    """The incident classes: code, time limit, Open311 service code."""
     with get_db().connect() as conn:
-        return jsonify({"categories": incidents.categories(conn)})
+        return {"categories": incidents.categories(conn)}
 
 
 @bp.post("/api/incidents")
-def create():
-    data = json_body()
-    for key in ("lon", "lat", "category", "description"):
-        if data.get(key) in (None, ""):
-            raise BadRequest(f"{key} is required")
-    new = NewIncident(
-        lon=data["lon"], lat=data["lat"], category=data["category"],
-        description=data["description"], coord_system=_text_field(data, "coord_system"),
-        household_code=_text_field(data, "household_code"),
-        building_code=_text_field(data, "building_code"),
-        duplicate_of=int_field(data, "duplicate_of"), source="api")
+@bp.arguments(s.NewIncident)
+@bp.response(201, s.Placed)
+@answers(bp, 400, 413, 422)
+def create(data: dict):
+    """Place an incident. A point outside the grids is a 422; outside the account's grids a
+    403; nothing is saved then. Open incidents of the same category within 250 m come back as
+    ``possible_duplicates``."""
+    new = NewIncident(source="api", **data)
     with get_db().begin() as conn:
         placed = incidents.place(conn, new, viewer())
     body = json.loads(json.dumps(placed, default=str))
     body["url"] = url_for(".one", incident_id=placed["id"])
-    return jsonify(body), 201, {"Location": body["url"]}
+    return body, 201, {"Location": body["url"]}
 
 
 @bp.get("/api/incidents")
-def search():
-    page, size = page_args(request.args)
+@bp.arguments(s.PagedFilterArgs, location="query")
+@bp.response(200, s.PagedFeatures, content_type="application/geo+json")
+@answers(bp, 400)
+def search(args: dict):
+    """Incidents as GeoJSON, newest first, paged (``total``, ``page``, ``page_size``)."""
+    page, size = args.pop("page"), args.pop("page_size")
     with get_db().connect() as conn:
-        rows, total = incidents.search(conn, filters_from(request.args), page=page,
-                                       page_size=size)
+        rows, total = incidents.search(conn, filters_of(args), page=page, page_size=size)
     fc = incidents.as_feature_collection(rows, total=total, page=page, page_size=size)
     return Response(json.dumps(fc, ensure_ascii=False, default=str),
                     mimetype="application/geo+json")
 
 
 @bp.get("/api/public/incidents")
-def public():
-    """Incidents for the public (no account): no personal data, personal cases blurred."""
+@bp.arguments(s.FilterArgs, location="query")
+@bp.response(200, s.FeatureCollection, content_type="application/geo+json")
+@public(bp)
+@answers(bp, 400)
+def public_view(args: dict):
+    """Incidents for the public (no account): no personal data; disputes and housing cases
+    without description, their location blurred to a ~200 m cell."""
     with get_db().connect() as conn:
-        fc = incidents.public_feature_collection(conn, filters_from(request.args))
+        fc = incidents.public_feature_collection(conn, filters_of(args))
     return Response(json.dumps(fc, ensure_ascii=False), mimetype="application/geo+json")
 
 
@@ -85,10 +90,15 @@ def csv_safe(value):
 
 
 @bp.get("/api/incidents.csv")
-def export_csv():
+@bp.arguments(s.FilterArgs, location="query")
+@bp.response(200, content_type="text/csv",
+             description="one row per incident; cells that would start a formula begin "
+                         "with an apostrophe")
+@answers(bp, 400)
+def export_csv(args: dict):
+    """Incidents as CSV (UTF-8 with a byte-order mark), every row matching the filters."""
     with get_db().connect() as conn:
-        rows, _ = incidents.search(conn, filters_from(request.args), page=1,
-                                   page_size=10**9)
+        rows, _ = incidents.search(conn, filters_of(args), page=1, page_size=10**9)
     out = io.StringIO()
     out.write("\ufeff")  # so that spreadsheet programs read the Chinese text as UTF-8
     writer = csv.DictWriter(out, CSV_COLUMNS, extrasaction="ignore")
@@ -99,71 +109,74 @@ def export_csv():
 
 
 @bp.get("/api/incidents/nearby")
-def nearby():
+@bp.arguments(s.NearbyArgs, location="query")
+@bp.response(200, s.NearbyList)
+@answers(bp, 400)
+def nearby(args: dict):
     """Open incidents of a category within 250 m: the duplicate check before saving."""
-    args = request.args
-    for key in ("lon", "lat", "category"):
-        if not args.get(key):
-            raise BadRequest(f"{key} is required")
-    lon, lat = wgs84_point(args["lon"], args["lat"], args.get("coord_system", "wgs84"))
+    lon, lat = wgs84_point(args["lon"], args["lat"], args["coord_system"])
     with get_db().connect() as conn:
         found = incidents.nearby_open(conn, lon, lat, args["category"])
-    return Response(json.dumps({"incidents": found}, ensure_ascii=False, default=str),
-                    mimetype="application/json")
+    return {"incidents": found}
 
 
 @bp.get("/api/incidents/<int:incident_id>")
+@bp.response(200, s.Incident)
+@answers(bp, 404)
 def one(incident_id: int):
+    """One incident with its history, photos and mediation record. The reporter's contact
+    and the names in a mediation record only for admins and the grid's own staff."""
     with get_db().connect() as conn:
-        return jsonify(incidents.get(conn, incident_id, viewer()))
+        return incidents.get(conn, incident_id, viewer())
 
 
 @bp.post("/api/incidents/<int:incident_id>/transitions")
-def move(incident_id: int):
-    data = json_body()
-    if not data.get("to"):
-        raise BadRequest("to (the next state) is required")
-    photo_ids = data.get("photos") or []
-    if not isinstance(photo_ids, list):
-        raise BadRequest("photos must be a list of photo ids")
+@bp.arguments(s.Transition)
+@bp.response(200, s.Incident)
+@answers(bp, 400, 404, 409, 413, 422)
+def move(data: dict, incident_id: int):
+    """Move an incident along the closed loop. An illegal step or a stale ``version`` is a
+    409 naming the allowed steps or the current version."""
     with get_db().begin() as conn:
-        incidents.transition(conn, incident_id, data["to"], viewer(),
-                             version=int_field(data, "version", required=True),
-                             note=_text_field(data, "note"), photos=tuple(photo_ids),
-                             rating=int_field(data, "rating"),
-                             duplicate_of=int_field(data, "duplicate_of"))
-        return jsonify(incidents.get(conn, incident_id, viewer()))
+        incidents.transition(conn, incident_id, data.pop("to"), viewer(),
+                             version=data.pop("version"), photos=tuple(data.pop("photos")),
+                             **data)
+        return incidents.get(conn, incident_id, viewer())
 
 
 @bp.post("/api/incidents/<int:incident_id>/photos")
-def upload(incident_id: int):
-    file = request.files.get("photo")
-    if file is None:
-        raise BadRequest("send the picture as multipart/form-data in a field named 'photo'")
-    data = file.read(current_app.config["MAX_PHOTO_BYTES"] + 1)
+@bp.arguments(s.PhotoUpload, location="files")
+@bp.response(201, s.SavedPhoto)
+@answers(bp, 400, 404, 413, 415)
+def upload(files: dict, incident_id: int):
+    """Attach a photo (multipart field ``photo``: JPEG, PNG or WebP, ≤ 8 MB); its EXIF data,
+    GPS position included, is removed."""
+    data = files["photo"].read(current_app.config["MAX_PHOTO_BYTES"] + 1)
     with get_db().begin() as conn:
         photo = photos.save_photo(conn, current_app.config["MEDIA_DIR"], incident_id, data,
                                   viewer(), current_app.config["MAX_PHOTO_BYTES"])
-    photo["url"] = url_for(".media", filename=photo["filename"])
-    return jsonify(photo), 201
-
-
-@bp.get("/media/<path:filename>")
-def media(filename: str):
-    return send_from_directory(current_app.config["MEDIA_DIR"], filename, max_age=86400)
+    photo["url"] = url_for("media.file", filename=photo["filename"])
+    return photo, 201
 
 
 @bp.put("/api/incidents/<int:incident_id>/mediation")
-def mediation(incident_id: int):
-    data = json_body()
+@bp.arguments(s.Mediation)
+@bp.response(200, s.MediationRecord)
+@answers(bp, 400, 404, 413, 422)
+def mediation(data: dict, incident_id: int):
+    """Create or update a dispute's one-stop mediation record."""
     with get_db().begin() as conn:
         incidents.save_mediation(conn, incident_id, data, viewer())
-        return jsonify(incidents.get(conn, incident_id, viewer())["mediation"])
+        return incidents.get(conn, incident_id, viewer())["mediation"]
+
+
+@media_bp.get("/media/<path:filename>")
+def file(filename: str):
+    return send_from_directory(current_app.config["MEDIA_DIR"], filename, max_age=86400)
 
 
 def init_app(app) -> None:
     import os
     app.config.setdefault("MEDIA_DIR",
                           os.environ.get("MEDIA_DIR") or str(PROJECT_ROOT / "var" / "media"))
-    app.config.setdefault("MAX_PHOTO_BYTES", photos.MAX_BYTES)
-    app.register_blueprint(bp)
+    app.register_blueprint(media_bp)

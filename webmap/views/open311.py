@@ -120,7 +120,7 @@ def _media_url(row: dict) -> str | None:
     """The first photo of an impersonal case (the public view has none for personal ones)."""
     if not row["photo"]:
         return None
-    return url_for("incidents_api.media", filename=row["photo"], _external=True)
+    return url_for("media.file", filename=row["photo"], _external=True)
 
 
 def _client() -> str:

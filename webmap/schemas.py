@@ -1,0 +1,463 @@
+"""The JSON API's contract, declared once: request schemas validate input (a 400 naming the
+field), response schemas shape the answers, and both generate ``/api/openapi.json``
+(flask-smorest + marshmallow + apispec).
+
+JSON bodies are strict: a number must be a JSON number (not "1.5"), an integer must not be
+``true``, text may not hold NUL or lone surrogates, and unknown fields are refused. Query
+parameters are text on the wire and are read as such.
+"""
+from __future__ import annotations
+
+import math
+import re
+
+from marshmallow import EXCLUDE, RAISE, Schema, ValidationError, fields, validate
+
+from geodata.incidents import MAX_PAGE_SIZE
+from geodata.layers import MAP_LAYERS
+from geodata.workflow import STATE_LABELS
+
+MAX_INT = 2**31 - 1
+# coverage parameters: the smallest and largest values that make sense (inclusive)
+LIMITS = {"minutes": (0.1, 60), "metres": (1, 5000), "speed": (1, 200), "cap": (1, 1000)}
+STATES = list(STATE_LABELS)
+STATE_LIST = re.compile(r"^({0})(,({0}))*$".format("|".join(STATES)))
+NUMBER_LIST = r"^\s*[0-9]+(\.[0-9]+)?(\s*,\s*[0-9]+(\.[0-9]+)?)*\s*$"
+BBOX = r"^-?[0-9]+(\.[0-9]+)?(,-?[0-9]+(\.[0-9]+)?){3}$"
+
+
+NO_NUL = validate.Regexp(r"^[^\x00]*$", error="may not contain NUL characters")
+
+
+class Text(fields.String):
+    """Text PostgreSQL can store: no NUL characters (documented as a pattern unless another
+    pattern or a list of choices already excludes them), no lone surrogates."""
+
+    def __init__(self, **kw):
+        checks = kw.get("validate")
+        checks = [] if checks is None else (list(checks) if isinstance(checks, (list, tuple))
+                                            else [checks])
+        if not any(isinstance(c, (validate.Regexp, validate.OneOf)) for c in checks):
+            kw["validate"] = [*checks, NO_NUL]
+        super().__init__(**kw)
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        value = super()._deserialize(value, attr, data, **kwargs)
+        if "\x00" in value:
+            raise ValidationError("may not contain NUL characters")
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            raise ValidationError("must be valid Unicode (no lone surrogates)") from None
+        return value
+
+
+class Number(fields.Float):
+    """A JSON number: finite, never a string or a boolean."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if isinstance(value, (str, bool)) or value is None:
+            raise ValidationError("must be a number")
+        value = super()._deserialize(value, attr, data, **kwargs)
+        if not math.isfinite(value):
+            raise ValidationError("must be a finite number")
+        return value
+
+
+class Int(fields.Integer):
+    """A JSON integer in PostgreSQL's int range, never a boolean or a float."""
+
+    def __init__(self, *, minimum: int = 1, maximum: int = MAX_INT, **kw):
+        super().__init__(strict=True, validate=validate.Range(minimum, maximum), **kw)
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if isinstance(value, bool):
+            raise ValidationError("must be an integer")
+        return super()._deserialize(value, attr, data, **kwargs)
+
+
+class Bool(fields.Boolean):
+    """A JSON boolean, nothing else."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if not isinstance(value, bool):
+            raise ValidationError("must be true or false")
+        return value
+
+
+class Body(Schema):
+    class Meta:
+        unknown = RAISE
+
+
+class Query(Schema):
+    class Meta:
+        unknown = EXCLUDE
+
+
+def text(max_length: int, **kw) -> Text:
+    return Text(validate=validate.Length(1, max_length), **kw)
+
+
+# ---------- requests ----------
+
+class BboxArgs(Query):
+    bbox = Text(validate=validate.Regexp(
+        BBOX, error="needs 4 comma-separated numbers minlon,minlat,maxlon,maxlat"), metadata={
+        "description": "minlon,minlat,maxlon,maxlat (WGS 84)",
+        "example": "107.49,31.24,107.51,31.26"})
+
+
+class FilterArgs(Query):
+    state = Text(validate=validate.Regexp(STATE_LIST, error="must be a comma list of states: "
+                                          + ", ".join(STATES)),
+                 metadata={"description": "comma list of: " + ", ".join(STATES)})
+    category = text(200, metadata={"description": "comma list of service codes or codes"})
+    grid = text(15, metadata={"description": "15-digit grid code"})
+    since = fields.Date(metadata={"description": "first day (China Standard Time)"})
+    until = fields.Date(metadata={"description": "last day, inclusive"})
+    overdue = Text(validate=validate.OneOf(["true", "false"]),
+                   metadata={"description": "only overdue / not overdue"})
+
+
+class PagedFilterArgs(FilterArgs):
+    page = fields.Integer(validate=validate.Range(1, MAX_INT), load_default=1)
+    page_size = fields.Integer(validate=validate.Range(1, MAX_PAGE_SIZE), load_default=100)
+
+
+class NearbyArgs(Query):
+    lon = fields.Float(required=True, allow_nan=False, validate=validate.Range(-180, 180))
+    lat = fields.Float(required=True, allow_nan=False, validate=validate.Range(-90, 90))
+    category = text(64, required=True)
+    coord_system = Text(validate=validate.OneOf(["wgs84", "gcj02"]), load_default="wgs84")
+
+
+class NewIncident(Body):
+    lon = Number(required=True, validate=validate.Range(-180, 180))
+    lat = Number(required=True, validate=validate.Range(-90, 90))
+    category = text(64, required=True, metadata={"description": "service code or 4-digit code"})
+    description = text(4000, required=True)
+    coord_system = Text(validate=validate.OneOf(["wgs84", "gcj02"]), load_default="wgs84",
+                        metadata={"description": "gcj02 for a point picked on a Gaode map"})
+    household_code = Text(validate=validate.Length(max=64), allow_none=True)
+    building_code = Text(validate=validate.Length(max=64), allow_none=True)
+    duplicate_of = Int(allow_none=True, metadata={"description": "the original's id"})
+
+
+class Transition(Body):
+    to = Text(required=True, validate=validate.OneOf(STATES))
+    version = Int(required=True, metadata={"description": "the version you last read"})
+    note = Text(validate=validate.Length(max=4000), allow_none=True)
+    photos = fields.List(Int(), load_default=list)
+    rating = Int(minimum=1, maximum=5, allow_none=True)
+    duplicate_of = Int(allow_none=True)
+
+
+class MediationSession(Body):
+    at = Text(required=True, validate=validate.Length(1, 40),
+              metadata={"description": "when, e.g. 2026-11-20"})
+    note = Text(validate=validate.Length(max=2000), load_default="")
+
+
+class Mediation(Body):
+    parties = fields.List(text(200), allow_none=True)
+    party_branch = Text(validate=validate.Length(max=2000), allow_none=True)
+    resident_representative = Text(validate=validate.Length(max=2000), allow_none=True)
+    lawyer = Text(validate=validate.Length(max=2000), allow_none=True)
+    sessions = fields.List(fields.Nested(MediationSession), allow_none=True)
+    outcome = Text(validate=validate.Length(max=2000), allow_none=True)
+    agreement = Bool(allow_none=True)
+
+
+class PhotoUpload(Schema):
+    photo = fields.Raw(required=True, metadata={"type": "string", "format": "binary"})
+
+
+class CoverageArgs(Query):
+    kinds = text(200, metadata={"description": "comma list of facility kinds, or 'sharing'"})
+    minutes = Text(validate=validate.Regexp(NUMBER_LIST, error="must be comma-separated numbers"),
+                   metadata={"description": "budgets in minutes, e.g. 5,10,15"})
+    metres = Text(validate=validate.Regexp(NUMBER_LIST, error="must be comma-separated numbers"),
+                  metadata={"description": "budgets in metres (instead of minutes)"})
+    speed = fields.Float(allow_nan=False, validate=validate.Range(*LIMITS["speed"]),
+                         metadata={"description": "walking speed, m/min (default 60)"})
+    cap = fields.Float(allow_nan=False, validate=validate.Range(*LIMITS["cap"]),
+                       metadata={"description": "longest walk from a door to a road, m "
+                                                "(default 150)"})
+
+
+class SitingArgs(CoverageArgs):
+    k = fields.Integer(validate=validate.Range(1, 20), load_default=3)
+    method = Text(validate=validate.OneOf(["greedy", "exact"]), load_default="greedy")
+
+
+class WhatIf(Body):
+    lon = Number(required=True, validate=validate.Range(-180, 180))
+    lat = Number(required=True, validate=validate.Range(-90, 90))
+    coord_system = Text(validate=validate.OneOf(["wgs84", "gcj02"]), load_default="wgs84")
+    kinds = text(200)
+    minutes = fields.List(Number(validate=validate.Range(*LIMITS["minutes"])),
+                          validate=validate.Length(1, 10))
+    metres = fields.List(Number(validate=validate.Range(*LIMITS["metres"])),
+                         validate=validate.Length(1, 10))
+    speed = Number(validate=validate.Range(*LIMITS["speed"]))
+    cap = Number(validate=validate.Range(*LIMITS["cap"]))
+
+
+# ---------- responses ----------
+
+class Error(Schema):
+    error = fields.String(required=True, metadata={"description": "what is wrong, for people"})
+    state = fields.String(metadata={"description": "409: the incident's current state"})
+    allowed = fields.List(fields.String(), metadata={"description": "409: the legal steps"})
+    version = fields.Integer(metadata={"description": "409: the current version"})
+    layers = fields.List(fields.String())
+
+
+class Geometry(Schema):
+    type = fields.String(required=True)
+    coordinates = fields.Raw(required=True, metadata={"type": "array", "items": {}})
+
+
+class Feature(Schema):
+    type = fields.String(required=True, validate=validate.Equal("Feature"))
+    id = fields.Raw(metadata={"description": "the feature's id or code"})
+    geometry = fields.Nested(Geometry, required=True, allow_none=True)
+    properties = fields.Dict(required=True)
+
+
+class FeatureCollection(Schema):
+    type = fields.String(required=True, validate=validate.Equal("FeatureCollection"))
+    features = fields.List(fields.Nested(Feature), required=True)
+    note = fields.String()
+
+
+class PagedFeatures(FeatureCollection):
+    total = fields.Integer(required=True)
+    page = fields.Integer(required=True)
+    page_size = fields.Integer(required=True)
+
+
+class CoverageFeatures(FeatureCollection):
+    budgets = fields.Dict(keys=fields.String(), values=fields.Float(), required=True)
+
+
+class Summary(Schema):
+    grids = fields.Integer(required=True)
+    households = fields.Integer(required=True)
+    residents = fields.Integer(required=True)
+    buildings = fields.Integer(required=True)
+    compounds = fields.Integer(required=True)
+    parking_lots = fields.Integer(required=True)
+    road_km_by_class = fields.Dict(keys=fields.String(), values=fields.Float(), required=True)
+    facilities_by_kind = fields.Dict(keys=fields.String(), values=fields.Integer(),
+                                     required=True)
+    note = fields.String(required=True)
+
+
+class LayerNames(Schema):
+    layers = fields.List(fields.String(validate=validate.OneOf(MAP_LAYERS)), required=True)
+
+
+class GridName(Schema):
+    code = fields.String(required=True)
+    name = fields.String(required=True)
+
+
+class GridList(Schema):
+    grids = fields.List(fields.Nested(GridName), required=True)
+
+
+class StaffMember(Schema):
+    role = fields.String(required=True)
+    name = fields.String(required=True)
+    title = fields.String(required=True)
+
+
+class GridFigures(Schema):
+    code = fields.String(required=True)
+    name = fields.String(required=True)
+    area_km2 = fields.Float(required=True)
+    households = fields.Integer(required=True)
+    residents = fields.Integer(required=True)
+    elderly_alone = fields.Integer(required=True)
+    with_minors = fields.Integer(required=True)
+    low_income = fields.Integer(required=True)
+    road_km_by_class = fields.Dict(keys=fields.String(), values=fields.Float(), required=True)
+    facilities_by_kind = fields.Dict(keys=fields.String(), values=fields.Integer(),
+                                     required=True)
+    parking_lots = fields.Integer(required=True)
+    compounds = fields.List(fields.String(), required=True)
+    staff = fields.List(fields.Nested(StaffMember), required=True)
+    bbox = fields.List(fields.Float(), required=True)
+
+
+class Category(Schema):
+    code = fields.String(required=True)
+    service_code = fields.String(required=True)
+    name = fields.String(required=True)
+    name_en = fields.String(required=True)
+    group_name = fields.String(required=True)
+    time_limit_hours = fields.Integer(required=True)
+    personal = fields.Boolean(required=True)
+    description = fields.String(required=True, allow_none=True)
+
+
+class Categories(Schema):
+    categories = fields.List(fields.Nested(Category), required=True)
+
+
+class Nearby(Schema):
+    id = fields.Integer(required=True)
+    state = fields.String(required=True)
+    description = fields.String(required=True)
+    created_at = fields.String(required=True)
+    distance_m = fields.Float(required=True)
+
+
+class NearbyList(Schema):
+    incidents = fields.List(fields.Nested(Nearby), required=True)
+
+
+class Placed(Schema):
+    id = fields.Integer(required=True)
+    state = fields.String(required=True, validate=validate.OneOf(STATES))
+    version = fields.Integer(required=True)
+    deadline = fields.String(required=True)
+    created_at = fields.String(required=True)
+    grid_code = fields.String(required=True)
+    possible_duplicates = fields.List(fields.Nested(Nearby), required=True)
+    lon = fields.Float(required=True)
+    lat = fields.Float(required=True)
+    url = fields.String(required=True)
+
+
+class Event(Schema):
+    id = fields.Integer(required=True)
+    at = fields.String(required=True)
+    actor = fields.String(required=True)
+    from_state = fields.String(required=True, allow_none=True)
+    to_state = fields.String(required=True)
+    note = fields.String(required=True, allow_none=True)
+    photos = fields.List(fields.Integer(), required=True, allow_none=True)
+
+
+class Photo(Schema):
+    id = fields.Integer(required=True)
+    filename = fields.String(required=True)
+    content_type = fields.String(required=True)
+    width = fields.Integer(required=True)
+    height = fields.Integer(required=True)
+    uploaded_by = fields.String(required=True)
+    uploaded_at = fields.String(required=True)
+
+
+class SavedPhoto(Schema):
+    id = fields.Integer(required=True)
+    filename = fields.String(required=True)
+    content_type = fields.String(required=True)
+    size_bytes = fields.Integer(required=True)
+    width = fields.Integer(required=True)
+    height = fields.Integer(required=True)
+    url = fields.String(required=True)
+
+
+class MediationRecord(Schema):
+    """All fields for admins and the grid's staff; without the names (``names_hidden``) for
+    everyone else."""
+    incident_id = fields.Integer(required=True)
+    parties = fields.List(fields.String(), allow_none=True)
+    party_branch = fields.String(allow_none=True)
+    resident_representative = fields.String(allow_none=True)
+    lawyer = fields.String(allow_none=True)
+    sessions = fields.Raw(metadata={"description": "the sessions, or their number when the "
+                                                  "names are hidden"})
+    outcome = fields.String(allow_none=True)
+    agreement = fields.Boolean(allow_none=True)
+    updated_at = fields.String(allow_none=True)
+    names_hidden = fields.Boolean()
+
+
+class Incident(Schema):
+    id = fields.Integer(required=True)
+    state = fields.String(required=True, validate=validate.OneOf(STATES))
+    version = fields.Integer(required=True)
+    description = fields.String(required=True)
+    created_at = fields.String(required=True)
+    updated_at = fields.String(required=True)
+    deadline = fields.String(required=True)
+    closed_at = fields.String(required=True, allow_none=True)
+    duplicate_of = fields.Integer(required=True, allow_none=True)
+    category_code = fields.String(required=True)
+    service_code = fields.String(required=True)
+    category = fields.String(required=True)
+    personal = fields.Boolean(required=True)
+    grid_code = fields.String(required=True)
+    grid_name = fields.String(required=True)
+    overdue = fields.Boolean(required=True)
+    lon = fields.Float(required=True)
+    lat = fields.Float(required=True)
+    household_id = fields.Integer(required=True, allow_none=True)
+    building_id = fields.Integer(required=True, allow_none=True)
+    road_distance_m = fields.Float(required=True, allow_none=True)
+    household_code = fields.String(required=True, allow_none=True)
+    building_code = fields.String(required=True, allow_none=True)
+    building_name = fields.String(required=True, allow_none=True)
+    road_name = fields.String(required=True, allow_none=True)
+    reported_by = fields.String(required=True)
+    source = fields.String(required=True)
+    rating = fields.Integer(required=True, allow_none=True)
+    contact = fields.String(allow_none=True, metadata={
+        "description": "the reporter's contact: only for admins and the grid's own staff"})
+    allowed = fields.List(fields.String(), required=True)
+    events = fields.List(fields.Nested(Event), required=True)
+    photos = fields.List(fields.Nested(Photo), required=True)
+    mediation = fields.Nested(MediationRecord, required=True, allow_none=True)
+
+
+class BudgetFigures(Schema):
+    budget_m = fields.Float(required=True)
+    households = fields.Integer(required=True)
+    covered = fields.Integer(required=True)
+    uncovered = fields.Integer(required=True)
+    off_network = fields.Integer(required=True)
+    share_covered = fields.Float(required=True, allow_none=True)
+    straight_line_covered = fields.Integer(required=True)
+    straight_line_share = fields.Float(required=True, allow_none=True)
+
+
+class CoverageSummary(Schema):
+    kinds = fields.List(fields.String(), required=True)
+    access_cap_m = fields.Float(required=True)
+    note = fields.String(required=True)
+    budgets = fields.Dict(keys=fields.String(), values=fields.Float(), required=True)
+    total = fields.Dict(keys=fields.String(), values=fields.Nested(BudgetFigures),
+                        required=True)
+    grids = fields.Dict(keys=fields.String(), values=fields.Dict(), required=True, metadata={
+        "description": "per grid code: its name and, per budget, the figures of `total`"})
+
+
+class Gain(Schema):
+    total = fields.Integer(required=True)
+    grids = fields.Dict(keys=fields.String(), values=fields.Integer(), required=True)
+
+
+class WhatIfResult(Schema):
+    site = fields.Dict(keys=fields.String(), values=fields.Float(), required=True)
+    gains = fields.Dict(keys=fields.String(), values=fields.Nested(Gain), required=True)
+
+
+class Site(Schema):
+    lon = fields.Float(required=True)
+    lat = fields.Float(required=True)
+    gain = fields.Integer(required=True)
+
+
+class SitingResult(Schema):
+    budget_m = fields.Float(required=True)
+    method = fields.String(required=True)
+    candidates = fields.Integer(required=True)
+    uncovered_before = fields.Integer(required=True)
+    covered_by_sites = fields.Integer(required=True)
+    sites = fields.List(fields.Nested(Site), required=True,
+                        metadata={"description": "in the order chosen; gain: households added"})
