@@ -25,16 +25,18 @@ def create_app(config: dict | None = None) -> Flask:
         DATABASE_URL=env.get("DATABASE_URL"),
         TIANDITU_KEY=env.get("TIANDITU_KEY"),
         SECRET_KEY=env.get("SECRET_KEY") or _local_secret(),
-        # set, not setdefault: Flask defines these keys already, so setdefault did nothing
-        SESSION_COOKIE_SECURE=env.get("SESSION_COOKIE_SECURE") == "1",
+        # set, not setdefault: Flask defines these keys already, so setdefault did nothing.
+        # Behind the documented TLS proxy (PROXY_COUNT > 0) cookies are Secure unless told not
+        SESSION_COOKIE_SECURE=env.get("SESSION_COOKIE_SECURE",
+                                      "1" if _int_env("PROXY_COUNT", 0) else "0") == "1",
         SESSION_COOKIE_SAMESITE="Lax",
         SESSION_COOKIE_HTTPONLY=True,
         MAX_CONTENT_LENGTH=JSON_LIMIT,
         MAX_PHOTO_BYTES=MAX_BYTES,
         # how many reverse proxies (nginx) stand in front and set X-Forwarded-*; 0: none
-        PROXY_COUNT=int(env.get("PROXY_COUNT", "0")),
+        PROXY_COUNT=_int_env("PROXY_COUNT", 0),
         OPEN311_API_KEYS=parse_api_keys(env.get("OPEN311_API_KEYS", "")),
-        OPEN311_RATE_LIMIT=int(env.get("OPEN311_RATE_LIMIT", "60")),
+        OPEN311_RATE_LIMIT=_int_env("OPEN311_RATE_LIMIT", 60),
         # shown on every page and API answer; empty for real, surveyed data
         DATA_NOTICE=env.get("DATA_NOTICE", DEFAULT_NOTICE),
     )
@@ -81,6 +83,15 @@ def create_app(config: dict | None = None) -> Flask:
         from .helpers import page_context
         return page_context()
     return app
+
+
+def _int_env(name: str, default: int) -> int:
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return default
+    if not raw.isdigit():
+        raise ConfigError(f"{name} must be a whole number ≥ 0, not {raw!r}")
+    return int(raw)
 
 
 def parse_api_keys(raw: str) -> dict[str, str]:

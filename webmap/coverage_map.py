@@ -76,10 +76,10 @@ def coverage_map(data: cv.CoverageData, res: cv.Result, kinds, grids: dict, road
         for budget in budgets.metres:
             folium.Circle([lat, lon], radius=budget, color="#555", weight=1, fill=False,
                           dash_array="6 6").add_to(circles)
-        label, badge, colour = FACILITY_STYLES.get(data.facilities.kinds[i], ("", "•", "#555"))
+        kind = str(data.facilities.kinds[i])
+        label, badge, colour = FACILITY_STYLES.get(kind, ("", "•", "#555"))
         folium.Marker([lat, lon], tooltip=escape_text(str(data.facilities.names[i])),
-                      icon=folium.DivIcon(html=f'<div class="fac-badge" style="background:'
-                                               f'{colour}">{badge}</div>',
+                      icon=folium.DivIcon(html=part("facility_badge", kind, badge, colour),
                                           icon_size=(22, 22), icon_anchor=(11, 11))
                       ).add_to(facilities)
     circles.add_to(m)

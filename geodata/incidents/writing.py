@@ -76,23 +76,27 @@ cat AS (SELECT id, time_limit_hours FROM incident_categories
 g AS (SELECT g.id, g.code, g.geom FROM grids g, p WHERE ST_Covers(g.geom, p.geom)
       AND {IN_SCOPE.format(g="g")} ORDER BY g.code LIMIT 1),
 -- the household and building: the ones named (they must lie in the incident's grid), else the
--- nearest within 50 m in the same grid
-hh AS (SELECT h.id, h.building_id FROM households h, p, g
-       WHERE ST_Covers(g.geom, h.geom)
-         AND ((CAST(:household_code AS text) IS NULL
-               AND h.geom && ST_Expand(p.geom, 0.0007)
-               AND ST_DWithin(h.geom::geography, p.geom::geography, {NEAR_RADIUS_M}))
-              OR h.code = :household_code)
-       ORDER BY h.code = :household_code DESC NULLS LAST,
-                ST_Distance(h.geom::geography, p.geom::geography) LIMIT 1),
-b AS (SELECT b.id FROM buildings b, p, g
-      WHERE ST_Covers(g.geom, ST_PointOnSurface(b.geom))
-        AND ((CAST(:building_code AS text) IS NULL
-              AND b.geom && ST_Expand(p.geom, 0.0007)
-              AND ST_DWithin(b.geom::geography, p.geom::geography, {NEAR_RADIUS_M}))
-             OR b.code = :building_code)
-      ORDER BY b.code = :building_code DESC NULLS LAST,
-               ST_Distance(b.geom::geography, p.geom::geography) LIMIT 1),
+-- nearest within 50 m in the same grid. Candidates come first from the point's neighbourhood
+-- or the code (indexes), then the grid is checked on those few (MATERIALIZED keeps that order).
+hh_near AS MATERIALIZED (
+    SELECT h.id, h.building_id, h.geom,
+           ST_Distance(h.geom::geography, p.geom::geography) AS d
+    FROM households h, p
+    WHERE CAST(:household_code AS text) IS NULL AND h.geom && ST_Expand(p.geom, 0.0007)
+      AND ST_DWithin(h.geom::geography, p.geom::geography, {NEAR_RADIUS_M})
+    UNION ALL
+    SELECT h.id, h.building_id, h.geom, -1 FROM households h WHERE h.code = :household_code),
+hh AS (SELECT n.id, n.building_id FROM hh_near n, g WHERE ST_Covers(g.geom, n.geom)
+       ORDER BY n.d LIMIT 1),
+b_near AS MATERIALIZED (
+    SELECT b.id, b.geom, ST_Distance(b.geom::geography, p.geom::geography) AS d
+    FROM buildings b, p
+    WHERE CAST(:building_code AS text) IS NULL AND b.geom && ST_Expand(p.geom, 0.0007)
+      AND ST_DWithin(b.geom::geography, p.geom::geography, {NEAR_RADIUS_M})
+    UNION ALL
+    SELECT b.id, b.geom, -1 FROM buildings b WHERE b.code = :building_code),
+b AS (SELECT n.id FROM b_near n, g WHERE ST_Covers(g.geom, ST_PointOnSurface(n.geom))
+      ORDER BY n.d LIMIT 1),
 -- the original a duplicate points to: only one the actor may act on (it gets an event too)
 dup AS (SELECT i.id FROM incidents i JOIN grids g ON g.id = i.grid_id
         WHERE i.id = CAST(:duplicate_of AS int) AND {IN_SCOPE.format(g="g")}),
