@@ -9,7 +9,9 @@ from pathlib import Path
 from sqlalchemy import Engine, create_engine
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
-LOCAL_URL_FILE = PROJECT_ROOT / "var" / "database_url"
+# written by scripts/localpg (make run); GEODATA_LOCAL_URL_FILE moves it (the tests use it)
+LOCAL_URL_FILE = Path(os.environ.get("GEODATA_LOCAL_URL_FILE")
+                      or PROJECT_ROOT / "var" / "database_url")
 
 
 class NoDatabaseConfigured(RuntimeError):

@@ -2,6 +2,7 @@
 hole that was open, tried from the outside."""
 import io
 import json
+from pathlib import Path
 import re
 import subprocess
 import sys
@@ -311,3 +312,14 @@ def test_malformed_open311_keys_are_one_line_at_startup(shared_db_url):
 def test_good_open311_keys_parse():
     assert parse_api_keys(" a:k1 , b:k:2 ,") == {"a": "k1", "b": "k:2"}
     assert create_app({"TESTING": True}).config["MAX_CONTENT_LENGTH"] == 1024 * 1024
+
+
+def test_no_database_configured_is_one_line(tmp_path):
+    """Outside a checkout that ran `make run`, with no DATABASE_URL: one line, no traceback."""
+    env = {"PATH": "/usr/bin", "PYTHONPATH": str(Path(__file__).resolve().parents[2]),
+           "GEODATA_LOCAL_URL_FILE": str(tmp_path / "none")}
+    out = subprocess.run([sys.executable, "-m", "flask", "--app", "app", "users", "status"],
+                         env=env, capture_output=True, text=True,
+                         cwd=Path(__file__).resolve().parents[2])
+    assert out.returncode == 1
+    assert "No database configured" in out.stderr and "Traceback" not in out.stderr
