@@ -4,6 +4,7 @@ from __future__ import annotations
 import os
 
 from flask import Flask, request
+from flask_compress import Compress
 from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.middleware.proxy_fix import ProxyFix
 
@@ -40,7 +41,17 @@ def create_app(config: dict | None = None) -> Flask:
         # shown on every page and API answer; empty for real, surveyed data
         DATA_NOTICE=env.get("DATA_NOTICE", DEFAULT_NOTICE),
     )
+    app.config.update(
+        # brotli or gzip for what is worth it; registered first, so it runs after every other
+        # after_request hook (the Content Security Policy hashes the uncompressed page)
+        COMPRESS_ALGORITHM=["br", "gzip"], COMPRESS_ALGORITHM_STREAMING=["br", "gzip"],
+        COMPRESS_MIN_SIZE=500, COMPRESS_MIMETYPES=[
+            "text/html", "text/css", "text/csv", "text/xml", "text/javascript",
+            "application/javascript", "application/json", "application/geo+json",
+            "application/vnd.mapbox-vector-tile"],
+    )
     app.config.update(config or {})
+    Compress(app)
     app.json.ensure_ascii = False
     app.json.sort_keys = False
     if app.config["PROXY_COUNT"]:

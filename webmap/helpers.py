@@ -119,6 +119,7 @@ def page_context() -> dict:
     """What every template may use: the notice, the grids for the navigation, the labels."""
     from geodata import queries
     from geodata.workflow import STATE_COLOURS
+    from .assets import vendor_url
     from .maps import FACILITY_STYLES, ROAD_STYLES
     from . import engine
     try:
@@ -127,6 +128,6 @@ def page_context() -> dict:
     except (SQLAlchemyError, NoDatabaseConfigured):   # an error page renders without them
         grids = []
     return {"note": notice(), "grids": grids, "states": STATE_LABELS,
-            "state_colours": STATE_COLOURS, "viewer": viewer(),
+            "state_colours": STATE_COLOURS, "viewer": viewer(), "vendor_url": vendor_url,
             "road_labels": {k: v[0] for k, v in ROAD_STYLES.items()},
             "facility_labels": {k: v[0] for k, v in FACILITY_STYLES.items()}}

@@ -6,6 +6,7 @@ import pytest
 from sqlalchemy import text
 
 from webmap.access import RULES
+from webmap.assets import vendor_url
 
 from ..conftest import PASSWORD, client_as
 
@@ -45,7 +46,7 @@ REQUESTS = [
     ("coverage_api.siting", "GET", "/api/coverage/siting?minutes=5&k=1", None),
     ("admin.audit", "GET", "/admin/audit", None),
     ("auth.login", "GET", "/login", None),
-    ("vendor.vendor", "GET", "/vendor/leaflet/leaflet.js", None),
+    ("vendor.vendor", "GET", vendor_url("leaflet", "leaflet.js"), None),
     ("static", "GET", "/static/site.css", None),
     ("open311.discovery", "GET", "/open311/v2/discovery.json", None),
     ("open311.services", "GET", "/open311/v2/services.json", None),

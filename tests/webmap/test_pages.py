@@ -1,11 +1,13 @@
 """Map pages rendered on the server: content, assets, base maps, escaping, errors."""
 import re
+from pathlib import Path
 
 import numpy as np
 import pytest
 from sqlalchemy import text
 
 from geodata.gcj02 import wgs84_to_gcj02
+from webmap.assets import vendor_url
 
 EXTERNAL = re.compile(r'(?:src|href)\s*=\s*["\'](?:https?:)?//', re.I)
 
@@ -19,7 +21,7 @@ def test_community_page(client, shared_db):
     for code in codes:
         assert code in html
     assert "Illustrative" in html and "示意数据" in html
-    assert "/vendor/leaflet/leaflet.js" in html
+    assert vendor_url("leaflet", "leaflet.js") in html
 
 
 def test_no_asset_from_outside(client):
@@ -28,10 +30,55 @@ def test_no_asset_from_outside(client):
         assert not EXTERNAL.search(html), url
 
 
-def test_vendor_assets_are_served(client):
-    assert client.get("/vendor/leaflet/leaflet.js").status_code == 200
-    assert client.get("/vendor/leaflet/leaflet.css").status_code == 200
-    assert client.get("/vendor/nothing/x.js").status_code == 404
+def test_vendor_assets_are_served_under_their_version_and_kept_for_a_year(client):
+    for name in ("leaflet.js", "leaflet.css"):
+        r = client.get(vendor_url("leaflet", name))
+        assert r.status_code == 200
+        assert r.headers["Cache-Control"] == "public, max-age=31536000, immutable"
+    assert vendor_url("leaflet", "x").startswith("/vendor/leaflet/1.")   # the package's version
+    assert client.get("/vendor/leaflet/0.0.1/leaflet.js").status_code == 404   # not this one
+    assert client.get("/vendor/nothing/1/x.js").status_code == 404
+
+
+def test_own_assets_carry_a_content_hash(client):
+    import hashlib
+    html = client.get("/").get_data(as_text=True)
+    url = re.search(r'href="(/static/site\.css\?v=(\w+))"', html)
+    assert url, "site.css is linked with its hash"
+    from webmap import create_app
+    body = (Path(create_app({"TESTING": True}).static_folder) / "site.css").read_bytes()
+    assert url.group(2) == hashlib.sha256(body).hexdigest()[:12]
+    r = client.get(url.group(1))
+    assert r.headers["Cache-Control"] == "public, max-age=31536000, immutable"
+    stale = client.get("/static/site.css?v=0123456789ab")   # an old link: revalidate
+    assert stale.headers["Cache-Control"] == "no-cache"
+
+
+@pytest.mark.parametrize("path, mimetype", [
+    ("/", "text/html"), ("/incidents", "text/html"), ("/api/layers/households",
+                                                      "application/geo+json"),
+    ("/api/incident-categories", "application/json"), ("/api/incidents.csv", "text/csv"),
+    ("/static/site.css", "text/css")])
+@pytest.mark.parametrize("encoding", ["br", "gzip"])
+def test_responses_are_compressed(client, path, mimetype, encoding):
+    import gzip
+    import brotli
+    plain = client.get(path)
+    packed = client.get(path, headers={"Accept-Encoding": f"{encoding}, identity"})
+    assert packed.headers.get("Content-Encoding") == encoding, path
+    assert "Accept-Encoding" in packed.headers["Vary"]
+    data = packed.get_data()
+    unpacked = brotli.decompress(data) if encoding == "br" else gzip.decompress(data)
+    assert packed.mimetype == mimetype and "Content-Encoding" not in plain.headers
+    assert len(data) < len(unpacked) / 2, (path, len(data), len(unpacked))
+    if mimetype == "text/html":   # each page differs (CSRF token, element ids): compare shapes
+        from webmap.security import script_hashes
+        assert abs(len(unpacked) - len(plain.get_data())) < 200
+        # the policy lists exactly the inline scripts of the page as unpacked by the browser
+        policy = packed.headers["Content-Security-Policy"]
+        assert all(h in policy for h in script_hashes(unpacked.decode()))
+    else:
+        assert unpacked == plain.get_data()
 
 
 def test_grid_page_shows_its_figures(client):

@@ -3,6 +3,8 @@ import base64
 import hashlib
 import re
 
+from webmap.assets import vendor_url
+
 
 def test_html_pages_list_exactly_their_inline_scripts(client):
     for url in ("/", "/incidents", "/coverage", "/dashboard"):
@@ -27,7 +29,7 @@ def test_a_script_not_written_by_the_server_would_not_be_allowed(client):
 
 
 def test_every_response_carries_the_basic_headers(client):
-    for url in ("/", "/api/summary", "/api/nothing", "/vendor/leaflet/leaflet.js"):
+    for url in ("/", "/api/summary", "/api/nothing", vendor_url("leaflet", "leaflet.js")):
         r = client.get(url)
         assert r.headers["X-Content-Type-Options"] == "nosniff"
         assert r.headers["X-Frame-Options"] == "DENY"
