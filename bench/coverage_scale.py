@@ -5,8 +5,11 @@ into a throwaway PostGIS database; then, with medians over repeated runs:
   (a) cold start: reading from PostGIS, snapping, building the graph;
   (b) a full coverage run for 5, 10 and 15 minutes (per household and per grid);
   (c) one what-if;  (d) siting with k = 5;
-and, as the baseline in the same run, the same three budgets with pgRouting's
-pgr_drivingDistance (reachable nodes only, facilities moved to their nearest node).
+and, as baselines in the same run: pgRouting's pgr_drivingDistance given its fairest use (one
+multi-source call for the largest budget, every budget counted from that one result; facilities
+moved to their nearest node, households to theirs), its first (cold) call beside the warm
+median; and scipy's bounded multi-source Dijkstra on the same nearest-node simplification, the
+floor of any graph search here. The engine's exact per-household formula is the thing measured.
 
     make bench-coverage        # or: DATABASE_URL=... .venv/bin/python bench/coverage_scale.py
     HOUSEHOLDS=200000 SIDE=150 make bench-coverage     # a smaller city
@@ -141,46 +144,77 @@ def median_ms(fn, repeat=REPEAT):
     return statistics.median(times), out
 
 
-def pgrouting_baseline(url: str, data: cv.CoverageData, budgets) -> tuple[float, list[int]]:
-    """The same budgets with pgr_drivingDistance: node costs from the facilities' nearest
-    nodes, a household counted when its nearest node's cost plus its access walk fits."""
+def nearest_nodes(data: cv.CoverageData):
+    """The nearest-node simplification the baselines share: each household at the nearer end
+    of its edge (plus the walk along the edge), each facility at the nearer end of its edge."""
+    net, snap, fsnap = data.net, data.household_snap, data.facility_snap
+    node = np.where(snap.frac < 0.5, net.u[snap.edge], net.v[snap.edge])
+    extra = np.where(snap.frac < 0.5, snap.frac, 1 - snap.frac) * net.length[snap.edge]
+    starts = np.unique(np.where(fsnap.frac < 0.5, net.u[fsnap.edge], net.v[fsnap.edge]))
+    return node, snap.access + extra, starts
+
+
+def pgrouting_baseline(url: str, data: cv.CoverageData, budgets) -> dict:
+    """The budgets with pgr_drivingDistance, used as fairly as it can be: one multi-source call
+    for the largest budget, every budget counted from its one result in the same query."""
     eng = create_engine(url, poolclass=NullPool)
     net = data.net
+    node, access, starts = nearest_nodes(data)
     with eng.begin() as conn:
         conn.execute(text("CREATE EXTENSION IF NOT EXISTS pgrouting"))
         conn.execute(text("CREATE TABLE bench_edges (id bigint, source bigint, target bigint, "
                           "cost float8)"))
         conn.execute(text("CREATE TABLE bench_household_node (node bigint, access float8)"))
     pg_url = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
-    snap = data.household_snap
-    node = np.where(snap.frac < 0.5, net.u[snap.edge], net.v[snap.edge])
-    extra = np.where(snap.frac < 0.5, snap.frac, 1 - snap.frac) * net.length[snap.edge]
     with psycopg.connect(pg_url) as pg:
         copy_csv(pg, "bench_edges", "id, source, target, cost",
                  (f"{i},{u},{v},{w}\n" for i, (u, v, w) in
                   enumerate(zip(net.u, net.v, net.length))))
         copy_csv(pg, "bench_household_node", "node, access",
-                 (f"{n},{a}\n" for n, a in zip(node, snap.access + extra)))
+                 (f"{n},{a}\n" for n, a in zip(node, access)))
+        pg.execute("CREATE INDEX ON bench_household_node (node)")
+        pg.execute("ANALYZE bench_edges")
+        pg.execute("ANALYZE bench_household_node")
         pg.commit()
-    fsnap = data.facility_snap
-    starts = np.unique(np.where(fsnap.frac < 0.5, net.u[fsnap.edge], net.v[fsnap.edge]))
-    sql = text("""
-        SELECT count(*) FROM bench_household_node h JOIN (
+    counts = ", ".join(f"count(*) FILTER (WHERE d.agg_cost + h.access <= {b})"
+                       for b in budgets.metres)
+    sql = text(f"""
+        SELECT {counts} FROM bench_household_node h JOIN (
             SELECT node, agg_cost FROM pgr_drivingDistance(
                 'SELECT id, source, target, cost FROM bench_edges',
                 CAST(:starts AS bigint[]), :budget, directed := false, equicost := true)) d
           ON d.node = h.node
-        WHERE h.access <= :cap AND d.agg_cost + h.access <= :budget""")
+        WHERE h.access <= :cap""")
 
     def run():
         with eng.connect() as conn:
-            return [conn.execute(sql, dict(starts=[int(s) for s in starts], budget=b,
-                                           cap=cv.ACCESS_CAP_M)).scalar_one()
-                    for b in budgets.metres]
+            return list(conn.execute(sql, dict(starts=[int(s) for s in starts],
+                                               budget=max(budgets.metres),
+                                               cap=cv.ACCESS_CAP_M)).one())
 
-    ms, counts = median_ms(run, repeat=max(1, REPEAT // 2))
+    t = time.perf_counter()
+    first = run()
+    first_ms = (time.perf_counter() - t) * 1000
+    warm_ms, counts = median_ms(run, repeat=max(3, REPEAT // 2))
     eng.dispose()
-    return ms, counts
+    assert counts == first
+    return {"first_ms": first_ms, "warm_ms": warm_ms, "counts": counts}
+
+
+def scipy_floor(data: cv.CoverageData, budgets) -> dict:
+    """The same nearest-node counts with scipy's bounded multi-source Dijkstra (min_only): the
+    least work any search of this graph can do, without the engine's exact edge positions."""
+    from scipy.sparse.csgraph import dijkstra
+    node, access, starts = nearest_nodes(data)
+
+    def run():
+        dist = dijkstra(data.net.graph, directed=False, indices=starts,
+                        limit=max(budgets.metres), min_only=True)
+        cost = np.where(access <= cv.ACCESS_CAP_M, dist[node] + access, np.inf)
+        return [int((cost <= b).sum()) for b in budgets.metres]
+
+    ms, counts = median_ms(run)
+    return {"warm_ms": ms, "counts": counts}
 
 
 def main() -> None:
@@ -217,7 +251,8 @@ def main() -> None:
         whatif_ms = statistics.median(times)
         siting_ms, sites = median_ms(lambda: siting(data, kinds, 900.0, 5),
                                       repeat=max(1, REPEAT // 2))
-        pgr_ms, pgr_counts = pgrouting_baseline(url, data, budgets)
+        floor = scipy_floor(data, budgets)
+        pgr = pgrouting_baseline(url, data, budgets)
         eng.dispose()
     peak_gb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
     covered = {k: v["covered"] for k, v in figures["total"].items()}
@@ -226,12 +261,19 @@ def main() -> None:
     print(f"{'(c) one what-if':40s} {whatif_ms:8.1f} ms   goal ≤ 200 ms")
     print(f"{'(d) siting, k = 5, 15 min':40s} {siting_ms / 1000:8.2f} s    goal ≤ 10 s"
           f"   ({sites['candidates']} candidates, +{sites['covered_by_sites']} households)")
-    print(f"{'baseline: pgr_drivingDistance, 3 budgets':40s} {pgr_ms / 1000:8.2f} s")
-    print(f"{'speed-up over pgRouting':40s} {pgr_ms / full_ms:8.1f} x    goal ≥ 10 x")
+    print(f"{'floor: scipy bounded Dijkstra (nearest node)':40s} {floor['warm_ms']:8.1f} ms")
+    print(f"{'pgRouting, one call for 3 budgets: first':40s} {pgr['first_ms'] / 1000:8.2f} s")
+    print(f"{'pgRouting, one call for 3 budgets: warm':40s} {pgr['warm_ms'] / 1000:8.2f} s"
+          f"   (median)")
+    print(f"{'engine vs pgRouting (warm), vs floor':40s} {pgr['warm_ms'] / full_ms:8.1f} x"
+          f"    {full_ms / floor['warm_ms']:.1f} x the floor's time")
     print(f"{'peak memory (this process)':40s} {peak_gb:8.2f} GB   goal ≤ 4 GB")
     print(f"\ncovered households, exact: {covered}")
-    print(f"covered households, pgRouting nearest-node: "
-          f"{dict(zip(budgets.labels, pgr_counts))}")
+    print(f"covered households, nearest node (pgRouting): "
+          f"{dict(zip(budgets.labels, pgr['counts']))}")
+    print(f"covered households, nearest node (scipy):     "
+          f"{dict(zip(budgets.labels, floor['counts']))}")
+    print(f"load average during the run (1, 5, 15 min): {os.getloadavg()}")
     print(f"network {data.net.n_nodes:,} nodes / {len(data.net.length):,} edges; "
           f"{int(np.sum(data.household_snap.access > cv.ACCESS_CAP_M)):,} households off "
           f"the network")

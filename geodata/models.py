@@ -352,6 +352,6 @@ class AuditEntry(Base):
     at = mapped_column(DateTime(timezone=True), nullable=False, server_default=func.now(),
                        index=True)
     actor: Mapped[str] = mapped_column(Text)
-    action: Mapped[str] = mapped_column(String(40), index=True)
+    action: Mapped[str] = mapped_column(String(40))
     target: Mapped[str | None] = mapped_column(Text)
     detail = mapped_column(JSONB, nullable=False, server_default=text("'{}'::jsonb"))

@@ -42,7 +42,7 @@ class WebUser(UserMixin):
 
 @login_manager.user_loader
 def _load(session_id: str):
-    with get_db().connect() as conn:
+    with get_db().connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
         account = accounts.session_user(conn, session_id)
     return WebUser(account, session_id) if account else None
 
@@ -52,8 +52,9 @@ def _from_token(req):
     header = req.headers.get("Authorization", "")
     if not header.startswith("Bearer "):
         return None
-    # one indexed lookup per request: a revoked token stops working at once, everywhere
-    with get_db().begin() as conn:
+    # one indexed lookup per request (autocommit: one round trip), so that a revoked token
+    # stops working at once, in every process
+    with get_db().connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
         account = accounts.user_for_token(conn, header[len("Bearer "):].strip())
     if account is None:
         return None
