@@ -46,6 +46,13 @@ def household_grids(viewer: Account | None) -> tuple[str, ...] | None:
     return viewer.grid_codes if viewer.role in GRID_ROLES else ()
 
 
+def layers_for(viewer: Account | None) -> tuple[str, ...]:
+    """The map layers ``viewer`` may read feature by feature (JSON API, OGC API): every map
+    layer for any account, none for the public (which gets the public incident view only)."""
+    from .layers import MAP_LAYERS
+    return MAP_LAYERS if viewer is not None else ()
+
+
 def incident(item: dict, viewer: Account | None) -> dict:
     """One incident (as read by ``incidents.get``) as ``viewer`` may see it."""
     if sees_personal(viewer, item.get("grid_code")):

@@ -20,6 +20,10 @@ RULES: dict[str, frozenset | str] = {
     "open311.request_one": EVERYONE, "open311.requests_create": EVERYONE,
     "auth.logout": EVERYONE,   # harmless for anyone; CSRF-protected
     "incident_pages.public_incidents": EVERYONE, "incidents_api.public_view": EVERYONE,
+    # OGC API – Features: the collections each viewer may read are chosen by geodata.privacy
+    "ogc.landing": EVERYONE, "ogc.conformance": EVERYONE, "ogc.collections_list": EVERYONE,
+    "ogc.collection": EVERYONE, "ogc.items": EVERYONE, "ogc.item": EVERYONE,
+    "ogc.openapi": EVERYONE,
     # the public layers of every grid
     "pages.community": ALL_ROLES, "pages.grid": ALL_ROLES, "api.summary": ALL_ROLES,
     "api.layers": ALL_ROLES, "api.layer": ALL_ROLES, "api.grids": ALL_ROLES,

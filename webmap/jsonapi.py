@@ -142,6 +142,10 @@ def init_app(app: Flask) -> None:
         if request.path.startswith("/open311/"):
             from .views.open311 import http_error
             return http_error(exc)
+        if request.path == "/ogc" or request.path.startswith("/ogc/"):
+            from .views.ogc import error_response
+            return error_response(exc.code or 500, exc.name.replace(" ", ""),
+                                  exc.description or exc.name)
         if not _is_api():
             return exc
         messages = (getattr(exc, "data", None) or {}).get("messages")

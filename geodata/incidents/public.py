@@ -31,16 +31,34 @@ PUBLIC_SQL = f"""
           LEFT JOIN buildings b ON b.id = i.building_id
           LEFT JOIN roads r ON r.id = i.road_id
           WHERE {{where}} AND i.state <> 'duplicate') t
+    WHERE {{shown_where}}
     ORDER BY created_at DESC, id DESC LIMIT :limit OFFSET :offset"""
+# a bounding box applies to the point as shown: a small box must not find a blurred case's
+# exact place
+IN_BBOX = "shown && ST_MakeEnvelope(:minx, :miny, :maxx, :maxy, 4326)"
 
 
 def public_requests(conn: Connection, filters: Filters, *, limit: int = 1000,
-                    offset: int = 0) -> list[dict]:
-    """Incidents as the public may see them, newest first (Open311 and the public map)."""
+                    offset: int = 0, bbox=None) -> list[dict]:
+    """Incidents as the public may see them, newest first (Open311, the public map, OGC API);
+    ``bbox`` (minx, miny, maxx, maxy) selects by the point as shown."""
     where, params = filters.where()
-    rows = conn.execute(text(PUBLIC_SQL.format(where=where)),
+    shown_where = "TRUE" if bbox is None else IN_BBOX
+    if bbox is not None:
+        params |= dict(zip(("minx", "miny", "maxx", "maxy"), bbox))
+    rows = conn.execute(text(PUBLIC_SQL.format(where=where, shown_where=shown_where)),
                         params | {"limit": limit, "offset": offset}).mappings().all()
     return [dict(r) for r in rows]
+
+
+def public_count(conn: Connection, filters: Filters, bbox=None) -> int:
+    """How many incidents the public view holds for ``filters`` and ``bbox``."""
+    where, params = filters.where()
+    shown_where = "TRUE" if bbox is None else IN_BBOX
+    if bbox is not None:
+        params |= dict(zip(("minx", "miny", "maxx", "maxy"), bbox))
+    sql = PUBLIC_SQL.format(where=where, shown_where=shown_where).rsplit("ORDER BY", 1)[0]
+    return conn.execute(text(f"SELECT count(*) FROM ({sql}) n"), params).scalar_one()
 
 
 def public_feature_collection(conn: Connection, filters: Filters, limit: int = 5000) -> dict:

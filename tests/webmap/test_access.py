@@ -57,9 +57,18 @@ REQUESTS = [
     ("auth.logout", "POST", "/logout", None),
     ("incident_pages.public_incidents", "GET", "/public/incidents", None),
     ("incidents_api.public_view", "GET", "/api/public/incidents", None),
+    ("ogc.landing", "GET", "/ogc", None),
+    ("ogc.conformance", "GET", "/ogc/conformance", None),
+    ("ogc.collections_list", "GET", "/ogc/collections", None),
+    ("ogc.collection", "GET", "/ogc/collections/incidents", None),
+    ("ogc.items", "GET", "/ogc/collections/incidents/items", None),
+    ("ogc.item", "GET", "/ogc/collections/incidents/items/{id}", None),
+    ("ogc.openapi", "GET", "/ogc/api", None),
 ]
 
 PUBLIC = {"api-docs.openapi_json", "auth.login", "auth.logout", "vendor.vendor", "static",
+          "ogc.landing", "ogc.conformance", "ogc.collections_list", "ogc.collection",
+          "ogc.items", "ogc.item", "ogc.openapi",
           "incident_pages.public_incidents", "incidents_api.public_view"} | {
     e for e, *_ in REQUESTS if e.startswith("open311.")}
 GRID_WRITES = {"incidents_api.create", "incidents_api.move", "incidents_api.mediation",
