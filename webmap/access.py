@@ -24,6 +24,8 @@ RULES: dict[str, frozenset | str] = {
     "ogc.landing": EVERYONE, "ogc.conformance": EVERYONE, "ogc.collections_list": EVERYONE,
     "ogc.collection": EVERYONE, "ogc.items": EVERYONE, "ogc.item": EVERYONE,
     "ogc.openapi": EVERYONE,
+    # vector tiles: geodata.tiles gives each viewer its layers (the public: incidents only)
+    "tiles.tile": EVERYONE,
     # the public layers of every grid
     "pages.community": ALL_ROLES, "pages.grid": ALL_ROLES, "api.summary": ALL_ROLES,
     "api.layers": ALL_ROLES, "api.layer": ALL_ROLES, "api.grids": ALL_ROLES,

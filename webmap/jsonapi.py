@@ -67,7 +67,7 @@ def json_body() -> dict:
 
 
 def _is_api() -> bool:
-    return request.path.startswith("/api/")
+    return request.path.startswith(("/api/", "/tiles/"))
 
 
 def init_app(app: Flask) -> None:

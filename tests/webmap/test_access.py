@@ -64,11 +64,12 @@ REQUESTS = [
     ("ogc.items", "GET", "/ogc/collections/incidents/items", None),
     ("ogc.item", "GET", "/ogc/collections/incidents/items/{id}", None),
     ("ogc.openapi", "GET", "/ogc/api", None),
+    ("tiles.tile", "GET", "/tiles/incidents/16/52323/27218.mvt", None),
 ]
 
 PUBLIC = {"api-docs.openapi_json", "auth.login", "auth.logout", "vendor.vendor", "static",
           "ogc.landing", "ogc.conformance", "ogc.collections_list", "ogc.collection",
-          "ogc.items", "ogc.item", "ogc.openapi",
+          "ogc.items", "ogc.item", "ogc.openapi", "tiles.tile",
           "incident_pages.public_incidents", "incidents_api.public_view"} | {
     e for e, *_ in REQUESTS if e.startswith("open311.")}
 GRID_WRITES = {"incidents_api.create", "incidents_api.move", "incidents_api.mediation",

@@ -1,0 +1,111 @@
+"""Vector tiles (Mapbox Vector Tile, made by PostGIS's ``ST_AsMVT``) of the map layers and the
+incidents, with the same privacy as every other read path (``geodata.privacy``).
+
+A tile carries what its viewer may see: accounts get the map layers and the incidents as
+accounts see them; the public gets only the public incident view, personal cases in their
+~200 m cell. Below zoom 15 households are not sent one by one: each tile holds one point per
+occupied cell of 1/16 of the tile with the number of households in it, so that a tile's size
+does not grow with the city; incidents likewise (with how many of them are open).
+"""
+from __future__ import annotations
+
+import hashlib
+
+from sqlalchemy import Connection, text
+
+from . import privacy
+from .accounts import Account
+from .incidents.public import PUBLIC_SQL
+from .incidents.reading import INCIDENT_JOINS, OPEN_ARRAY
+from .queries import _ALIAS, LAYER_SQL
+
+EXTENT, BUFFER = 4096, 64
+POINTS_FROM = 15          # below this zoom: households and incidents as counts per cell
+CELLS_PER_TILE = 16
+MAX_ZOOM = 22
+INCIDENTS = "incidents"
+# the layers whose versions (data_versions) say whether a cached tile is still right
+VERSIONED = {"grids", "roads", "households", "facilities", "buildings", "compounds",
+             "parking_lots"}
+
+
+class TileError(ValueError):
+    """A tile address that does not exist."""
+
+
+def layers(viewer: Account | None) -> tuple[str, ...]:
+    return (*privacy.layers_for(viewer), INCIDENTS)
+
+
+def check_address(z: int, x: int, y: int) -> None:
+    if not 0 <= z <= MAX_ZOOM:
+        raise TileError(f"zoom must lie between 0 and {MAX_ZOOM}")
+    if not (0 <= x < 2 ** z and 0 <= y < 2 ** z):
+        raise TileError(f"at zoom {z}, x and y must lie between 0 and {2 ** z - 1}")
+
+
+def version(conn: Connection, layer: str, viewer: Account | None) -> str | None:
+    """A tag that changes whenever the tile's data or its viewer's view could: None for the
+    incidents (they change by the minute)."""
+    if layer not in VERSIONED:
+        return None
+    row = conn.execute(text("SELECT version FROM data_versions WHERE layer = :l"),
+                       {"l": layer}).scalar_one_or_none()
+    view = "public" if viewer is None else "account"
+    return hashlib.sha256(f"{layer}:{row}:{view}".encode()).hexdigest()[:16]
+
+
+def _mvt(source_sql: str, name: str) -> str:
+    """``source_sql`` yields rows with a 4326 ``geom`` and properties; clip them to the tile.
+    The properties travel as one jsonb column, which ST_AsMVT spreads into attributes."""
+    return f"""
+        WITH bb AS (SELECT ST_TileEnvelope(:z, :x, :y) AS env)
+        SELECT ST_AsMVT(t, '{name}', {EXTENT}, 'mvtgeom') FROM (
+            SELECT ST_AsMVTGeom(ST_Transform(s.geom, 3857), bb.env, {EXTENT}, {BUFFER}, true)
+                     AS mvtgeom, to_jsonb(s) - 'geom' AS props
+            FROM ({source_sql}) s, bb
+        ) t WHERE t.mvtgeom IS NOT NULL"""
+
+
+def _per_cell(source_sql: str, layer: str) -> str:
+    """One point per occupied cell (1/16 of the tile), at the mean of its members, with counts."""
+    cell = ("(ST_XMax(ST_TileEnvelope(:z, :x, :y)) - ST_XMin(ST_TileEnvelope(:z, :x, :y)))"
+            f" / {CELLS_PER_TILE}")
+    extra = (f", count(*) FILTER (WHERE s.state = ANY({OPEN_ARRAY})) AS open"
+             if layer == INCIDENTS else "")
+    return f"""
+        SELECT count(*) AS {layer}{extra},
+               ST_Transform(ST_Centroid(ST_Collect(ST_Transform(s.geom, 3857))), 4326) AS geom
+        FROM ({source_sql}) s
+        GROUP BY ST_SnapToGrid(ST_Transform(s.geom, 3857), {cell})"""
+
+
+def tile(conn: Connection, layer: str, z: int, x: int, y: int,
+         viewer: Account | None) -> bytes:
+    """The tile's bytes (possibly empty), for a layer the viewer may see (else LookupError)."""
+    check_address(z, x, y)
+    if layer not in layers(viewer):
+        raise LookupError(layer)
+    envelope = "ST_Transform(ST_TileEnvelope(:z, :x, :y), 4326)"
+    if layer == INCIDENTS:
+        if viewer is None:   # the public view, its points already blurred in SQL
+            source = (PUBLIC_SQL.format(where="TRUE", shown_where=f"shown && {envelope}")
+                      .replace("ST_X(shown) AS lon, ST_Y(shown) AS lat", "shown AS geom")
+                      .replace("LIMIT :limit OFFSET :offset", ""))
+            source = f"SELECT id, category, state, personal AS blurred, geom FROM ({source}) p"
+        else:
+            source = f"""SELECT i.id, c.name AS category, i.state, g.code AS grid_code,
+                                (i.state = ANY({OPEN_ARRAY}) AND i.deadline < now())
+                                  AS overdue, i.geom
+                         FROM incidents i {INCIDENT_JOINS}
+                         WHERE i.geom && {envelope}"""
+    else:
+        alias = _ALIAS[layer]
+        source = LAYER_SQL[layer].format(where=f"{alias}.geom && {envelope}")
+    if layer in ("households", INCIDENTS) and z < POINTS_FROM:
+        source = _per_cell(source, layer)
+    data = conn.execute(text(_mvt(source, layer)), {"z": z, "x": x, "y": y}).scalar_one()
+    return bytes(data or b"")
+
+
+__all__ = ["tile", "layers", "version", "check_address", "TileError"]

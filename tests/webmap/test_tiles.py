@@ -1,0 +1,105 @@
+"""Vector tiles over HTTP: what they hold equals the database, counts below zoom 15, privacy per
+viewer, versioned caching."""
+import math
+
+import mapbox_vector_tile
+import pytest
+from sqlalchemy import text
+
+from ..conftest import client_as
+
+POINT = (107.4955, 31.2455)
+
+
+def tile_of(lon, lat, z):
+    n = 2 ** z
+    x = int((lon + 180) / 360 * n)
+    y = int((1 - math.asinh(math.tan(math.radians(lat))) / math.pi) / 2 * n)
+    return x, y
+
+
+def envelope_sql(z, x, y):
+    return f"ST_Transform(ST_TileEnvelope({z}, {x}, {y}), 4326)"
+
+
+def decode(r, layer):
+    assert r.status_code == 200 and r.mimetype == "application/vnd.mapbox-vector-tile"
+    return mapbox_vector_tile.decode(r.get_data()).get(layer, {}).get("features", [])
+
+
+@pytest.mark.parametrize("layer, table", [("roads", "roads"), ("buildings", "buildings"),
+                                          ("facilities", "facilities"),
+                                          ("households", "households"), ("grids", "grids")])
+def test_a_tile_holds_the_layers_features_in_it(client, shared_db, layer, table):
+    z = 17
+    x, y = tile_of(*POINT, z)
+    with shared_db.connect() as conn:
+        expected = set(conn.execute(text(
+            f"SELECT code FROM {table} WHERE ST_Intersects(geom, {envelope_sql(z, x, y)})"
+        )).scalars())
+    got = {f["properties"]["code"] for f in decode(client.get(f"/tiles/{layer}/{z}/{x}/{y}.mvt"),
+                                                   layer)}
+    assert expected and got == expected
+
+
+def test_low_zooms_count_households_instead_of_drawing_them(client, shared_db):
+    z = 12
+    x, y = tile_of(*POINT, z)
+    features = decode(client.get(f"/tiles/households/{z}/{x}/{y}.mvt"), "households")
+    with shared_db.connect() as conn:
+        inside = conn.execute(text(
+            f"SELECT count(*) FROM households WHERE geom && {envelope_sql(z, x, y)}")).scalar()
+    assert 0 < len(features) <= 16 * 16 and "code" not in features[0]["properties"]
+    assert sum(f["properties"]["households"] for f in features) == inside
+
+
+def test_the_public_gets_blurred_incidents_and_no_map_layers(write_app):
+    admin = write_app.test_client()
+    exact = (107.49557, 31.24563)
+    iid = admin.post("/api/incidents", json={"lon": exact[0], "lat": exact[1],
+                                             "category": "dispute",
+                                             "description": "私事"}).get_json()["id"]
+    anonymous = client_as(write_app, None)
+    z = 18
+    x, y = tile_of(*exact, z)
+    assert anonymous.get(f"/tiles/roads/{z}/{x}/{y}.mvt").status_code == 404
+    mine = [f for f in decode(admin.get(f"/tiles/incidents/{z}/{x}/{y}.mvt"), "incidents")
+            if f["properties"]["id"] == iid]
+    assert mine                                   # an account sees it where it is
+    # the public sees it in the tile of its 200 m cell's corner, not at its exact place
+    bx, by = tile_of(round(exact[0] / 0.002) * 0.002, round(exact[1] / 0.002) * 0.002, z)
+    public = [f for f in decode(anonymous.get(f"/tiles/incidents/{z}/{bx}/{by}.mvt"),
+                                "incidents") if f["properties"]["id"] == iid]
+    assert public and public[0]["properties"]["blurred"] is True
+    assert "description" not in public[0]["properties"]
+    if (bx, by) != (x, y):
+        assert not [f for f in decode(anonymous.get(f"/tiles/incidents/{z}/{x}/{y}.mvt"),
+                                      "incidents") if f["properties"]["id"] == iid]
+
+
+def test_tiles_are_cached_by_data_version(write_app):
+    client = write_app.test_client()
+    z = 12
+    x, y = tile_of(*POINT, z)
+    url = f"/tiles/buildings/{z}/{x}/{y}.mvt"
+    first = client.get(url)
+    tag = first.headers["ETag"]
+    assert "private" in first.headers["Cache-Control"]
+    assert client.get(url, headers={"If-None-Match": tag}).status_code == 304
+    packed = client.get(url, headers={"Accept-Encoding": "br"})
+    assert packed.headers["Content-Encoding"] == "br"
+    assert client.get(url, headers={"Accept-Encoding": "br", "If-None-Match": packed.headers[
+        "ETag"]}).status_code == 304
+    from webmap import engine
+    with engine(write_app).begin() as conn:
+        conn.execute(text("UPDATE buildings SET floors = floors + 1 WHERE code = 'CP01-B01'"))
+    again = client.get(url, headers={"If-None-Match": tag})
+    assert again.status_code == 200 and again.headers["ETag"] != tag
+
+
+@pytest.mark.parametrize("path, status", [("/tiles/roads/23/0/0.mvt", 400),
+                                          ("/tiles/roads/3/8/0.mvt", 400),
+                                          ("/tiles/rivers/3/0/0.mvt", 404)])
+def test_bad_tile_addresses(client, path, status):
+    r = client.get(path)
+    assert r.status_code == status and "error" in r.get_json()

@@ -1,0 +1,42 @@
+"""Vector tiles: ``GET /tiles/<layer>/<z>/<x>/<y>.mvt`` from PostGIS (``geodata.tiles``), with
+the viewer's privacy, compressed like every answer, and cached by the data's version: a tile's
+ETag changes when its layer's data (or the kind of viewer) does, so a browser asks again only
+with ``If-None-Match`` and gets a 304."""
+from __future__ import annotations
+
+from flask import Blueprint, Response, request
+
+from geodata import tiles
+
+from ..helpers import get_db, viewer
+from ..jsonapi import error
+
+bp = Blueprint("tiles", __name__)
+MVT = "application/vnd.mapbox-vector-tile"
+
+
+@bp.get("/tiles/<layer>/<int:z>/<int:x>/<int:y>.mvt")
+def tile(layer: str, z: int, x: int, y: int):
+    who = viewer()
+    if layer not in tiles.layers(who):
+        return error(404, f"no tile layer {layer!r}"
+                     + ("" if who else " for the public (log in for the map layers)"),
+                     layers=list(tiles.layers(who)))
+    try:
+        tiles.check_address(z, x, y)
+    except tiles.TileError as exc:
+        return error(400, str(exc))
+    with get_db().connect() as conn:
+        tag = tiles.version(conn, layer, who)
+        # the compressed answer's ETag carries the encoding (tag:br, tag:gzip): match either
+        if tag and any(t.split(":")[0] == tag for t in request.if_none_match):
+            response = Response(status=304)
+        else:
+            response = Response(tiles.tile(conn, layer, z, x, y, who), mimetype=MVT)
+    # per viewer kind, never in a shared cache; versioned layers revalidate by ETag
+    response.headers["Cache-Control"] = ("private, no-cache" if tag
+                                         else "private, max-age=30")
+    response.headers["Vary"] = "Authorization, Cookie"
+    if tag:
+        response.set_etag(tag)
+    return response
