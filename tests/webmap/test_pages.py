@@ -145,3 +145,15 @@ def test_user_text_is_escaped(write_app):
     assert re.search(amp + r"lt;img src=x onerror=alert\(1\)" + amp + "gt;", html)
     assert "${alert(2)}" not in html
     assert re.search(amp + "#96;" + amp + r"#36;\{alert\(2\)\}" + amp + "#96;", html)
+
+
+def test_a_grid_page_carries_its_grids_surroundings_only(client, shared_db):
+    code = "511702005007003"
+    whole = client.get("/").get_data(as_text=True)
+    grid = client.get(f"/grids/{code}").get_data(as_text=True)
+    with shared_db.connect() as conn:
+        far = conn.execute(text("""
+            SELECT h.code FROM households h, grids g WHERE g.code = :c
+            ORDER BY ST_Distance(h.geom, g.geom) DESC LIMIT 1"""), {"c": code}).scalar()
+    assert far in whole and far not in grid
+    assert len(grid) < len(whole)

@@ -15,17 +15,27 @@ bp = Blueprint("pages", __name__)
 def _map_page(template: str, focus: str | None = None, **context):
     basemap = basemap_arg()
     with get_db().connect() as conn:
-        layers = {name: queries.layer_features(conn, name, precision=6)
+        figures = queries.grid_figures(conn, focus) if focus else None
+        if focus and figures is None:
+            abort(404, f"no grid with code {focus}")
+        # a grid's page draws its grid's surroundings, not the whole community's features
+        box = _around(figures["bbox"]) if figures else None
+        layers = {name: queries.layer_features(conn, name, None if name == "grids" else box,
+                                               precision=6)
                   for name in MAP_LAYERS}
         summary = queries.summary(conn)
-        figures = queries.grid_figures(conn, focus) if focus else None
-    if focus and figures is None:
-        abort(404, f"no grid with code {focus}")
     m = community_map(layers, basemap=basemap, focus=focus, note=notice(),
                       tianditu_key=current_app.config["TIANDITU_KEY"])
     return render_template(
         template, map=render_parts(m), summary=summary, figures=figures, basemap=basemap,
         basemaps=available_basemaps(current_app.config["TIANDITU_KEY"]), **context)
+
+
+def _around(bbox: list[float], margin: float = 0.1) -> tuple[float, ...]:
+    """The box grown by ``margin`` of its size on each side (neighbours at the edge show)."""
+    minx, miny, maxx, maxy = bbox
+    dx, dy = (maxx - minx) * margin, (maxy - miny) * margin
+    return minx - dx, miny - dy, maxx + dx, maxy + dy
 
 
 @bp.get("/")
