@@ -273,7 +273,10 @@ def summarise(data: CoverageData, res: Result) -> dict:
             }
         return out
 
+    reached = res.distance[np.isfinite(res.distance)]
     return {"budgets": dict(zip(res.budgets.labels, res.budgets.metres)),
+            # the nearest household along the roads, to say why a budget reaches none
+            "nearest_m": round(float(reached.min()), 1) if len(reached) else None,
             "total": figures(n_grids),
             "grids": {code: {"name": name, **figures(i)}
                       for i, (code, name) in enumerate(data.grids)}}

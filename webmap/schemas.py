@@ -431,6 +431,9 @@ class CoverageSummary(Schema):
     access_cap_m = fields.Float(required=True)
     note = fields.String(required=True)
     budgets = fields.Dict(keys=fields.String(), values=fields.Float(), required=True)
+    nearest_m = fields.Float(required=True, allow_none=True, metadata={
+        "description": "the nearest household's walk along the roads (null: beyond the "
+                       "largest budget)"})
     total = fields.Dict(keys=fields.String(), values=fields.Nested(BudgetFigures),
                         required=True)
     grids = fields.Dict(keys=fields.String(), values=fields.Dict(), required=True, metadata={

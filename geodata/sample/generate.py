@@ -341,6 +341,15 @@ def generate(seed: int = SEED) -> dict[str, pd.DataFrame]:
         ("FC10", "晨练点", "activity_venue", "6:00-9:00", (120, 220)),
         ("FC11", "垃圾分类收集点（龙溪苑）", "sanitation_point", None, (-350, -350)),
         ("FC12", "垃圾分类收集点（凤翔苑）", "sanitation_point", None, (350, -350)),
+        # "a series of sharing spaces" (共享工具屋、共享书吧等系列共享空间) for the 5-minute
+        # co-build/sharing circle: beside the service centre's, one in each compound and
+        # settlement point, on its access road (positions illustrative)
+        ("FC13", "龙溪苑共享工具屋", "shared_tool_house", "周一至周日 8:00-20:00", (-367, -160)),
+        ("FC14", "凤翔苑共享书吧", "shared_book_bar", "周一至周日 9:00-21:00", (383, -160)),
+        ("FC15", "一组聚居点共享书屋", "shared_book_bar", "周一至周日 9:00-20:00", (-412, 400)),
+        ("FC16", "二组聚居点共享工具屋", "shared_tool_house", "周一至周日 8:00-20:00", (-552, 160)),
+        ("FC17", "三组聚居点共享书屋", "shared_book_bar", "周一至周日 9:00-20:00", (458, 400)),
+        ("FC18", "四组聚居点共享工具屋", "shared_tool_house", "周一至周日 8:00-20:00", (568, 190)),
     ]
     cams = [(0, 0), (-375, 0), (375, 0), (-375, -375), (375, -375), (0, -375), (0, 262),
             (-420, 255), (450, 282), (-680, 250), (690, 300), (-750 + 40, 0), (750 - 40, 0)]

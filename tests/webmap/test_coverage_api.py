@@ -82,3 +82,17 @@ def test_coverage_page(client):
     for name in ("服务范围 5min（示意）", "服务范围 15min（示意）", "直线距离圆（对比）"):
         assert json.dumps(name)[1:-1] in html  # layer names sit JSON-escaped in the script
     assert client.get("/coverage?minutes=abc").status_code == 400
+
+
+def test_the_seeds_circles_reach_households_and_an_empty_budget_says_why(client):
+    """The 5-minute sharing circle and the 15-minute service circle reach households (the shares
+    the README states); a budget that reaches none says how far the nearest one is."""
+    sharing = client.get("/api/coverage?kinds=sharing&minutes=5").get_json()
+    assert sharing["total"]["5min"]["share_covered"] > 0.8
+    centre = client.get("/api/coverage?kinds=party_service_center&minutes=5,15").get_json()
+    assert centre["total"]["15min"]["share_covered"] > 0.7
+    assert centre["total"]["5min"]["covered"] == 0 and centre["nearest_m"] > 300
+    page = client.get("/coverage?kinds=party_service_center&minutes=5,15").get_data(
+        as_text=True)
+    assert "5min（300 米）内没有住户" in page
+    assert f"距设施 {centre['nearest_m']:.0f} 米" in page
