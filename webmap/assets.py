@@ -1,8 +1,8 @@
 """Leaflet and its plugins, served by the app itself (no CDN: the page works offline and in China),
 and the caching of every asset.
 
-Leaflet and MarkerCluster come from XStatic packages (PyPI), the heat-map plugin and Chart.js from
-npm (``package.json``, installed by ``make``). folium keeps its asset URLs in class attributes,
+Leaflet and MarkerCluster come from XStatic packages (PyPI), the heat-map plugin, Leaflet.VectorGrid
+and Chart.js from npm (``package.json``, installed by ``make``). folium keeps its asset URLs in class attributes,
 so they are pointed at our routes once, at start-up.
 
 Asset URLs carry their version, so browsers may keep them for a year without asking again: a
@@ -45,6 +45,8 @@ PACKAGES = {
                               xstatic.pkg.leaflet_markercluster.BASE_DIR),
     "leaflet.heat": (_npm_version("leaflet.heat"), str(NODE_MODULES / "leaflet.heat" / "dist")),
     "chart.js": (_npm_version("chart.js"), str(NODE_MODULES / "chart.js" / "dist")),
+    "leaflet.vectorgrid": (_npm_version("leaflet.vectorgrid"),
+                           str(NODE_MODULES / "leaflet.vectorgrid" / "dist")),
 }
 
 bp = Blueprint("vendor", __name__, url_prefix=PREFIX)
@@ -74,6 +76,8 @@ def configure_folium() -> None:
          vendor_url("leaflet-markercluster", "MarkerCluster.Default.css"))]
     folium.plugins.HeatMap.default_js = [
         ("leaflet-heat.js", vendor_url("leaflet.heat", "leaflet-heat.js"))]
+    folium.plugins.VectorGridProtobuf.default_js = [
+        ("vectorGrid", vendor_url("leaflet.vectorgrid", "Leaflet.VectorGrid.bundled.min.js"))]
 
 
 @lru_cache(maxsize=256)

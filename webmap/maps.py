@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from html import escape
 
 import folium
+import folium.plugins
 import shapely
 from branca.element import MacroElement, Template
 from jinja2 import Environment, PackageLoader
@@ -175,14 +176,31 @@ class Legend(MacroElement):
         self.body = body
 
 
+# households drawn from /tiles/households: doors from zoom 15, counts per cell below it
+HOUSEHOLD_TILE_STYLE = """{
+    "vectorTileLayerStyles": {"households": function (p) {
+        var r = p.households ? Math.min(3 + Math.sqrt(p.households), 14) : 3;
+        return {radius: r, weight: 1, color: "#b71c1c", fill: true, fillColor: "#ef5350",
+                fillOpacity: 0.8};
+    }},
+    "maxNativeZoom": 22, "interactive": false
+}"""
+
+
+def household_tiles(count: int) -> folium.plugins.VectorGridProtobuf:
+    return folium.plugins.VectorGridProtobuf("/tiles/households/{z}/{x}/{y}.mvt",
+                                             f"住户（{count}）", HOUSEHOLD_TILE_STYLE)
+
+
 def community_map(layers: dict[str, dict], *, basemap: str = "none",
                   tianditu_key: str | None = None, focus: str | None = None,
-                  note: str | None = None) -> folium.Map:
+                  note: str | None = None, households_count: int = 0) -> folium.Map:
     """The community map from public layers given as GeoJSON FeatureCollections (dicts).
 
-    Layers: grids, compounds, buildings, parking_lots, roads, households, facilities; any of
-    them may be empty. ``focus`` is a grid code to zoom to (its grid is drawn bolder); ``note``
-    the data notice for the legend.
+    Layers: grids, compounds, buildings, parking_lots, roads, facilities, and households when
+    they are to be embedded (else they come as vector tiles, ``households_count`` of them);
+    any of them may be empty. ``focus`` is a grid code to zoom to (its grid is drawn bolder);
+    ``note`` the data notice for the legend.
     """
     bm = BASEMAPS.get(basemap, BASEMAPS["none"])
     shown = {name: for_display(fc, bm) for name, fc in layers.items()}
@@ -251,13 +269,16 @@ def community_map(layers: dict[str, dict], *, basemap: str = "none",
                         ["道路", "等级", "长度（米）"]),
     ).add_to(m)
 
-    households = shown["households"]
-    folium.GeoJson(
-        households, name=f"住户（{len(households['features'])}）",
-        marker=folium.CircleMarker(radius=3, weight=1, color="#b71c1c", fill=True,
-                                   fill_color="#ef5350", fill_opacity=0.8),
-        tooltip=tooltip(households, ["code"], ["住户"]),
-    ).add_to(m)
+    if "households" in shown:   # a small dataset embedded (and shifted for GCJ-02 tiles)
+        households = shown["households"]
+        folium.GeoJson(
+            households, name=f"住户（{len(households['features'])}）",
+            marker=folium.CircleMarker(radius=3, weight=1, color="#b71c1c", fill=True,
+                                       fill_color="#ef5350", fill_opacity=0.8),
+            tooltip=tooltip(households, ["code"], ["住户"]),
+        ).add_to(m)
+    else:                       # vector tiles: the page's size does not grow with the data
+        household_tiles(households_count).add_to(m)
 
     facilities = shown["facilities"]
     for f in facilities["features"]:

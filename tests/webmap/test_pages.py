@@ -1,4 +1,5 @@
 """Map pages rendered on the server: content, assets, base maps, escaping, errors."""
+import json
 import re
 from pathlib import Path
 
@@ -110,7 +111,10 @@ def test_gaode_base_map_shifts_geometries_for_display(client, shared_db):
 
     plain = points(client.get("/").get_data(as_text=True))
     shifted = points(client.get("/?basemap=gaode").get_data(as_text=True))
-    assert len(plain) == len(shifted) > 1000
+    # households come as tiles, except on Gaode's base map, where they are embedded, shifted
+    with shared_db.connect() as conn:
+        households = conn.execute(text("SELECT count(*) FROM households")).scalar()
+    assert len(shifted) - len(plain) == households and len(plain) > 0
     assert nearest(plain, x, y) < 1e-6 and nearest(shifted, gx, gy) < 1e-6
     assert nearest(shifted, x, y) > 1e-5 and nearest(plain, gx, gy) > 1e-5
     html = client.get("/?basemap=gaode").get_data(as_text=True)
@@ -153,7 +157,20 @@ def test_a_grid_page_carries_its_grids_surroundings_only(client, shared_db):
     grid = client.get(f"/grids/{code}").get_data(as_text=True)
     with shared_db.connect() as conn:
         far = conn.execute(text("""
-            SELECT h.code FROM households h, grids g WHERE g.code = :c
-            ORDER BY ST_Distance(h.geom, g.geom) DESC LIMIT 1"""), {"c": code}).scalar()
-    assert far in whole and far not in grid
+            SELECT b.code FROM buildings b, grids g WHERE g.code = :c
+            ORDER BY ST_Distance(b.geom, g.geom) DESC LIMIT 1"""), {"c": code}).scalar()
+    assert f'"{far}"' in whole and f'"{far}"' not in grid
     assert len(grid) < len(whole)
+
+
+def test_map_pages_carry_no_household_data(client, shared_db):
+    """Households are drawn from vector tiles: the page holds their number, not their doors."""
+    with shared_db.connect() as conn:
+        n = conn.execute(text("SELECT count(*) FROM households")).scalar()
+        some = conn.execute(text("SELECT code FROM households LIMIT 5")).scalars().all()
+    for path in ("/", "/grids/511702005007003"):
+        html = client.get(path).get_data(as_text=True)
+        assert "/tiles/households/{z}/{x}/{y}.mvt" in html
+        assert json.dumps(f"住户（{n}）")[1:-1] in html   # the layer's name, in the script
+        assert not any(code in html for code in some)
+        assert vendor_url("leaflet.vectorgrid", "Leaflet.VectorGrid.bundled.min.js") in html
