@@ -43,8 +43,9 @@ class Collection:
 def collections(viewer: Account | None) -> list[Collection]:
     """The collections ``viewer`` may read: the map layers for accounts, and for everyone the
     public incident view (personal cases blurred, no personal data)."""
-    out = [Collection(name, get_layer(name).title, f"{get_layer(name).title}（公开属性）",
-                      GEOMETRY[name]) for name in privacy.layers_for(viewer)]
+    titles = {name: get_layer(name).title for name in privacy.layers_for(viewer)}
+    out = [Collection(name, title, f"{title}（公开属性）", GEOMETRY[name])
+           for name, title in titles.items()]
     out.append(Collection(INCIDENTS, "事件（公开视图）",
                           "纠纷和住房类事件的位置模糊到约 200 米，且不含描述", "point"))
     return out

@@ -44,7 +44,8 @@ def check_address(z: int, x: int, y: int) -> None:
         raise TileError(f"at zoom {z}, x and y must lie between 0 and {2 ** z - 1}")
 
 
-def version(conn: Connection, layer: str, viewer: Account | None) -> str | None:
+def version(conn: Connection, layer: str, viewer: Account | None,
+            gcj02: bool = False) -> str | None:
     """A tag that changes whenever the tile's data or its viewer's view could: None for the
     incidents (they change by the minute)."""
     if layer not in VERSIONED:
@@ -52,41 +53,58 @@ def version(conn: Connection, layer: str, viewer: Account | None) -> str | None:
     row = conn.execute(text("SELECT version FROM data_versions WHERE layer = :l"),
                        {"l": layer}).scalar_one_or_none()
     view = "public" if viewer is None else "account"
-    return hashlib.sha256(f"{layer}:{row}:{view}".encode()).hexdigest()[:16]
+    return hashlib.sha256(f"{layer}:{row}:{view}:{gcj02}".encode()).hexdigest()[:16]
 
 
-def _mvt(source_sql: str, name: str) -> str:
-    """``source_sql`` yields rows with a 4326 ``geom`` and properties; clip them to the tile.
-    The properties travel as one jsonb column, which ST_AsMVT spreads into attributes."""
+def _geom(shift: bool) -> str:
+    return "wgs84_to_gcj02(s.geom)" if shift else "s.geom"
+
+
+def _mvt(source_sql: str, name: str, shift: bool = False) -> str:
+    """``source_sql`` yields rows with a 4326 ``geom`` and properties; clip them to the tile
+    (shifted to GCJ-02 first for Gaode's tiles: ``shift``). The properties travel as one jsonb
+    column, which ST_AsMVT spreads into attributes."""
     return f"""
         WITH bb AS (SELECT ST_TileEnvelope(:z, :x, :y) AS env)
         SELECT ST_AsMVT(t, '{name}', {EXTENT}, 'mvtgeom') FROM (
-            SELECT ST_AsMVTGeom(ST_Transform(s.geom, 3857), bb.env, {EXTENT}, {BUFFER}, true)
-                     AS mvtgeom, to_jsonb(s) - 'geom' AS props
+            SELECT ST_AsMVTGeom(ST_Transform({_geom(shift)}, 3857), bb.env, {EXTENT}, {BUFFER},
+                                true) AS mvtgeom, to_jsonb(s) - 'geom' AS props
             FROM ({source_sql}) s, bb
         ) t WHERE t.mvtgeom IS NOT NULL"""
 
 
-def _per_cell(source_sql: str, layer: str) -> str:
-    """One point per occupied cell (1/16 of the tile), at the mean of its members, with counts."""
+def _per_cell(source_sql: str, layer: str, shift: bool = False) -> str:
+    """One point per occupied cell (1/16 of the tile), at the mean of its members, with counts;
+    with ``shift``, cells of the GCJ-02 positions, counting only those inside the tile."""
     cell = ("(ST_XMax(ST_TileEnvelope(:z, :x, :y)) - ST_XMin(ST_TileEnvelope(:z, :x, :y)))"
             f" / {CELLS_PER_TILE}")
-    extra = (f", count(*) FILTER (WHERE s.state = ANY({OPEN_ARRAY})) AS open"
+    extra = (f", count(*) FILTER (WHERE c.state = ANY({OPEN_ARRAY})) AS open"
              if layer == INCIDENTS else "")
+    inside = ("WHERE c.pos && ST_Transform(ST_TileEnvelope(:z, :x, :y), 4326)"
+              if shift else "")
     return f"""
         SELECT count(*) AS {layer}{extra},
-               ST_Transform(ST_Centroid(ST_Collect(ST_Transform(s.geom, 3857))), 4326) AS geom
-        FROM ({source_sql}) s
-        GROUP BY ST_SnapToGrid(ST_Transform(s.geom, 3857), {cell})"""
+               ST_Transform(ST_Centroid(ST_Collect(ST_Transform(c.pos, 3857))), 4326) AS geom
+        FROM (SELECT s.*, {_geom(shift)} AS pos FROM ({source_sql}) s) c {inside}
+        GROUP BY ST_SnapToGrid(ST_Transform(c.pos, 3857), {cell})"""
+
+
+POINT_LAYERS = ("households", "facilities", INCIDENTS)
+GCJ02_MARGIN = 0.02     # degrees: more than the GCJ-02 shift anywhere, to find what moves in
 
 
 def tile(conn: Connection, layer: str, z: int, x: int, y: int,
-         viewer: Account | None) -> bytes:
-    """The tile's bytes (possibly empty), for a layer the viewer may see (else LookupError)."""
+         viewer: Account | None, gcj02: bool = False) -> bytes:
+    """The tile's bytes (possibly empty), for a layer the viewer may see (else LookupError).
+    ``gcj02``: positions shifted for Gaode's base map (point layers only: ``TileError``)."""
     check_address(z, x, y)
     if layer not in layers(viewer):
         raise LookupError(layer)
+    if gcj02 and layer not in POINT_LAYERS:
+        raise TileError(f"gcj02 applies to the point layers: {', '.join(POINT_LAYERS)}")
     envelope = "ST_Transform(ST_TileEnvelope(:z, :x, :y), 4326)"
+    if gcj02:   # what lies just outside may be shifted in
+        envelope = f"ST_Expand({envelope}, {GCJ02_MARGIN})"
     if layer == INCIDENTS:
         if viewer is None:   # the public view, its points already blurred in SQL
             source = (PUBLIC_SQL.format(where="TRUE", shown_where=f"shown && {envelope}")
@@ -103,8 +121,9 @@ def tile(conn: Connection, layer: str, z: int, x: int, y: int,
         alias = _ALIAS[layer]
         source = LAYER_SQL[layer].format(where=f"{alias}.geom && {envelope}")
     if layer in ("households", INCIDENTS) and z < POINTS_FROM:
-        source = _per_cell(source, layer)
-    data = conn.execute(text(_mvt(source, layer)), {"z": z, "x": x, "y": y}).scalar_one()
+        source, gcj02 = _per_cell(source, layer, gcj02), False   # cells of shifted positions
+    data = conn.execute(text(_mvt(source, layer, gcj02)),
+                        {"z": z, "x": x, "y": y}).scalar_one()
     return bytes(data or b"")
 
 

@@ -187,9 +187,9 @@ HOUSEHOLD_TILE_STYLE = """{
 }"""
 
 
-def household_tiles(count: int) -> folium.plugins.VectorGridProtobuf:
-    return folium.plugins.VectorGridProtobuf("/tiles/households/{z}/{x}/{y}.mvt",
-                                             f"住户（{count}）", HOUSEHOLD_TILE_STYLE)
+def household_tiles(count: int, gcj02: bool = False) -> folium.plugins.VectorGridProtobuf:
+    url = "/tiles/households/{z}/{x}/{y}.mvt" + ("?gcj02=1" if gcj02 else "")
+    return folium.plugins.VectorGridProtobuf(url, f"住户（{count}）", HOUSEHOLD_TILE_STYLE)
 
 
 def community_map(layers: dict[str, dict], *, basemap: str = "none",
@@ -269,7 +269,7 @@ def community_map(layers: dict[str, dict], *, basemap: str = "none",
                         ["道路", "等级", "长度（米）"]),
     ).add_to(m)
 
-    if "households" in shown:   # a small dataset embedded (and shifted for GCJ-02 tiles)
+    if "households" in shown:   # embedded (as callers that pass them want)
         households = shown["households"]
         folium.GeoJson(
             households, name=f"住户（{len(households['features'])}）",
@@ -278,7 +278,7 @@ def community_map(layers: dict[str, dict], *, basemap: str = "none",
             tooltip=tooltip(households, ["code"], ["住户"]),
         ).add_to(m)
     else:                       # vector tiles: the page's size does not grow with the data
-        household_tiles(households_count).add_to(m)
+        household_tiles(households_count, bm.gcj02).add_to(m)
 
     facilities = shown["facilities"]
     for f in facilities["features"]:

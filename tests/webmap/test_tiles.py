@@ -103,3 +103,43 @@ def test_tiles_are_cached_by_data_version(write_app):
 def test_bad_tile_addresses(client, path, status):
     r = client.get(path)
     assert r.status_code == status and "error" in r.get_json()
+
+
+def test_the_sql_shift_equals_the_python_one(shared_db):
+    """wgs84_to_gcj02 in SQL against geodata.gcj02 (numpy), all over China."""
+    import numpy as np
+    from geodata.gcj02 import wgs84_to_gcj02
+    rng = np.random.default_rng(7)
+    lon, lat = rng.uniform(74, 134, 500), rng.uniform(18, 53, 500)
+    with shared_db.connect() as conn:
+        got = np.array(conn.execute(text("""
+            SELECT ST_X(s), ST_Y(s) FROM (
+                SELECT wgs84_to_gcj02(ST_SetSRID(ST_MakePoint(x, y), 4326)) AS s, n
+                FROM unnest(CAST(:x AS float8[]), CAST(:y AS float8[])) WITH ORDINALITY
+                     AS t(x, y, n)) q ORDER BY n"""), {"x": lon.tolist(), "y": lat.tolist()}
+        ).all())
+        outside = conn.execute(text(
+            "SELECT ST_AsText(wgs84_to_gcj02(ST_SetSRID(ST_MakePoint(2.35, 48.85), 4326)))")
+        ).scalar()
+    gx, gy = wgs84_to_gcj02(lon, lat)
+    assert np.abs(got[:, 0] - gx).max() < 1e-9 and np.abs(got[:, 1] - gy).max() < 1e-9
+    assert outside == "POINT(2.35 48.85)"   # no shift outside China
+
+
+@pytest.mark.parametrize("z", [17, 12])
+def test_gaode_tiles_hold_every_household_at_its_shifted_place(client, shared_db, z):
+    """Each household lands in the tile of its GCJ-02 position, once: doors at z17, counts in
+    cells at z12 (their sum is every household whose shifted position lies in the tile)."""
+    with shared_db.connect() as conn:
+        rows = conn.execute(text("SELECT code, ST_X(g), ST_Y(g) FROM (SELECT code, "
+                                 "wgs84_to_gcj02(geom) AS g FROM households) q")).all()
+    by_tile = {}
+    for code, lon, lat in rows:
+        by_tile.setdefault(tile_of(lon, lat, z), set()).add(code)
+    (x, y), codes = max(by_tile.items(), key=lambda kv: len(kv[1]))
+    feats = decode(client.get(f"/tiles/households/{z}/{x}/{y}.mvt?gcj02=1"), "households")
+    if z >= 15:
+        assert {f["properties"]["code"] for f in feats} >= codes
+    else:
+        assert sum(f["properties"]["households"] for f in feats) == len(codes)
+    assert client.get(f"/tiles/roads/{z}/{x}/{y}.mvt?gcj02=1").status_code == 400

@@ -7,7 +7,7 @@ from geodata import queries
 from geodata.layers import MAP_LAYERS
 
 from ..helpers import basemap_arg, get_db, notice
-from ..maps import BASEMAPS, available_basemaps, community_map, render_parts
+from ..maps import available_basemaps, community_map, render_parts
 
 bp = Blueprint("pages", __name__)
 
@@ -20,9 +20,8 @@ def _map_page(template: str, focus: str | None = None, **context):
             abort(404, f"no grid with code {focus}")
         # a grid's page draws its grid's surroundings, not the whole community's features
         box = _around(figures["bbox"]) if figures else None
-        # households come as vector tiles; only on Gaode's GCJ-02 base map, which the tiles
-        # are not shifted for yet, are they embedded (shifted) in the page
-        names = [n for n in MAP_LAYERS if n != "households" or BASEMAPS[basemap].gcj02]
+        # households come as vector tiles (shifted in SQL for Gaode's GCJ-02 base map)
+        names = [n for n in MAP_LAYERS if n != "households"]
         layers = {name: queries.layer_features(conn, name, None if name == "grids" else box,
                                                precision=6)
                   for name in names}

@@ -1,5 +1,6 @@
-"""Vector tiles: ``GET /tiles/<layer>/<z>/<x>/<y>.mvt`` from PostGIS (``geodata.tiles``), with
-the viewer's privacy, compressed like every answer, and cached by the data's version: a tile's
+"""Vector tiles: ``GET /tiles/<layer>/<z>/<x>/<y>.mvt[?gcj02=1]`` from PostGIS
+(``geodata.tiles``; ``gcj02=1`` shifts the point layers for Gaode's base map, in SQL), with the
+viewer's privacy, compressed like every answer, and cached by the data's version: a tile's
 ETag changes when its layer's data (or the kind of viewer) does, so a browser asks again only
 with ``If-None-Match`` and gets a 304."""
 from __future__ import annotations
@@ -22,17 +23,21 @@ def tile(layer: str, z: int, x: int, y: int):
         return error(404, f"no tile layer {layer!r}"
                      + ("" if who else " for the public (log in for the map layers)"),
                      layers=list(tiles.layers(who)))
+    shift = request.args.get("gcj02", "0")
+    if shift not in ("0", "1"):
+        return error(400, "gcj02 must be 0 or 1")
     try:
         tiles.check_address(z, x, y)
+        with get_db().connect() as conn:
+            tag = tiles.version(conn, layer, who, shift == "1")
+            # the compressed answer's ETag carries the encoding (tag:br, tag:gzip): match it
+            if tag and any(t.split(":")[0] == tag for t in request.if_none_match):
+                response = Response(status=304)
+            else:
+                response = Response(tiles.tile(conn, layer, z, x, y, who, shift == "1"),
+                                    mimetype=MVT)
     except tiles.TileError as exc:
         return error(400, str(exc))
-    with get_db().connect() as conn:
-        tag = tiles.version(conn, layer, who)
-        # the compressed answer's ETag carries the encoding (tag:br, tag:gzip): match either
-        if tag and any(t.split(":")[0] == tag for t in request.if_none_match):
-            response = Response(status=304)
-        else:
-            response = Response(tiles.tile(conn, layer, z, x, y, who), mimetype=MVT)
     # per viewer kind, never in a shared cache; versioned layers revalidate by ETag
     response.headers["Cache-Control"] = ("private, no-cache" if tag
                                          else "private, max-age=30")
