@@ -12,7 +12,7 @@ FLASK  := $(BIN)/flask --app app
 # Resolves the database: the caller's DATABASE_URL, else the project-managed cluster (started here).
 WITH_DB = export DATABASE_URL="$${DATABASE_URL:-$$(scripts/localpg start >&2 && scripts/localpg url)}";
 
-.PHONY: run test stop setup bench bench-placements bench-coverage
+.PHONY: run test stop setup bench bench-placements bench-coverage bench-city
 
 $(BIN)/.requirements: requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -49,6 +49,9 @@ bench-placements: setup
 bench-coverage: setup
 	scripts/system-deps --bench
 	@$(WITH_DB) $(BIN)/python bench/coverage_scale.py
+
+bench-city: setup
+	@$(WITH_DB) $(BIN)/python bench/city.py
 
 stop:
 	@scripts/localpg stop
