@@ -192,6 +192,23 @@ def household_tiles(count: int, gcj02: bool = False) -> folium.plugins.VectorGri
     return folium.plugins.VectorGridProtobuf(url, f"住户（{count}）", HOUSEHOLD_TILE_STYLE)
 
 
+def line_and_area_tiles(layer: str, name: str) -> folium.plugins.VectorGridProtobuf:
+    """Roads (styled by class, as in the legend) or buildings from /tiles/<layer>."""
+    if layer == "roads":
+        styles = {cls: {"color": colour, "weight": weight, "dashArray": dash or "",
+                        "opacity": 0.9}
+                  for cls, (_, colour, weight, dash) in ROAD_STYLES.items()}
+        style = ("function (p) { return STYLES[p.class] || {color: '#999', weight: 2}; }"
+                 .replace("STYLES", json.dumps(styles)))
+    else:
+        style = json.dumps({"color": "#8d6e63", "weight": 1, "fill": True,
+                            "fillColor": "#d7ccc8", "fillOpacity": 0.7})
+    options = f'{{"vectorTileLayerStyles": {{"{layer}": {style}}}, "maxNativeZoom": 22, ' \
+              '"interactive": false}'
+    return folium.plugins.VectorGridProtobuf(f"/tiles/{layer}/{{z}}/{{x}}/{{y}}.mvt", name,
+                                             options)
+
+
 def community_map(layers: dict[str, dict], *, basemap: str = "none",
                   tianditu_key: str | None = None, focus: str | None = None,
                   note: str | None = None, households_count: int = 0) -> folium.Map:
@@ -241,12 +258,15 @@ def community_map(layers: dict[str, dict], *, basemap: str = "none",
                         ["名称", "类型", "业委会"]),
     ).add_to(m)
 
-    folium.GeoJson(
-        shown["buildings"], name="楼栋",
-        style_function=lambda f: {"color": "#8d6e63", "weight": 1, "fillColor": "#d7ccc8",
-                                  "fillOpacity": 0.7},
-        tooltip=tooltip(shown["buildings"], ["name", "floors"], ["楼栋", "层数"]),
-    ).add_to(m)
+    if "buildings" in shown:
+        folium.GeoJson(
+            shown["buildings"], name="楼栋",
+            style_function=lambda f: {"color": "#8d6e63", "weight": 1, "fillColor": "#d7ccc8",
+                                      "fillOpacity": 0.7},
+            tooltip=tooltip(shown["buildings"], ["name", "floors"], ["楼栋", "层数"]),
+        ).add_to(m)
+    else:
+        line_and_area_tiles("buildings", "楼栋").add_to(m)
 
     folium.GeoJson(
         shown["parking_lots"], name="停车场",
@@ -256,18 +276,21 @@ def community_map(layers: dict[str, dict], *, basemap: str = "none",
                         ["停车场", "车位", "面积（m²）"]),
     ).add_to(m)
 
-    roads = shown["roads"]
-    for f in roads["features"]:
-        f["properties"]["class_label"] = ROAD_STYLES.get(f["properties"]["class"],
-                                                         (f["properties"]["class"],))[0]
-    folium.GeoJson(
-        roads, name="道路",
-        style_function=lambda f: dict(zip(
-            ("color", "weight", "dashArray"),
-            ROAD_STYLES.get(f["properties"]["class"], ("", "#999", 2, None))[1:])),
-        tooltip=tooltip(roads, ["name", "class_label", "length_m"],
-                        ["道路", "等级", "长度（米）"]),
-    ).add_to(m)
+    if "roads" in shown:
+        roads = shown["roads"]
+        for f in roads["features"]:
+            f["properties"]["class_label"] = ROAD_STYLES.get(f["properties"]["class"],
+                                                             (f["properties"]["class"],))[0]
+        folium.GeoJson(
+            roads, name="道路",
+            style_function=lambda f: dict(zip(
+                ("color", "weight", "dashArray"),
+                ROAD_STYLES.get(f["properties"]["class"], ("", "#999", 2, None))[1:])),
+            tooltip=tooltip(roads, ["name", "class_label", "length_m"],
+                            ["道路", "等级", "长度（米）"]),
+        ).add_to(m)
+    else:
+        line_and_area_tiles("roads", "道路").add_to(m)
 
     if "households" in shown:   # embedded (as callers that pass them want)
         households = shown["households"]

@@ -108,8 +108,7 @@ def test_community_map_draws_every_layer_offline(offline, live, shared_db):
     import mapbox_vector_tile
     page = offline.page
     tiles = []
-    page.on("response", lambda r: "/tiles/households/" in r.url and tiles.append(
-        (r.url, r.status)))
+    page.on("response", lambda r: "/tiles/" in r.url and tiles.append((r.url, r.status)))
     page.goto(live + "/")
     page.wait_for_function("() => document.querySelectorAll('.grid-label').length === 4")
     page.wait_for_load_state("networkidle")
@@ -120,17 +119,23 @@ def test_community_map_draws_every_layer_offline(offline, live, shared_db):
               "facilities")}
         codes = set(conn.execute(text("SELECT code FROM households")).scalars())
     # households arrive as vector tiles (one tile layer); every door is in the tiles fetched
+    # households, roads and buildings arrive as vector tiles (one tile layer each); every
+    # feature is in the tiles fetched
     expected = {"网格": n["grids"], "网格标注": n["grids"], "小区与聚居点": n["compounds"],
-                "楼栋": n["buildings"], "停车场": n["parking_lots"], "道路": n["roads"],
+                "楼栋": 1, "停车场": n["parking_lots"], "道路": 1,
                 f"住户（{n['households']}）": 1, "设施": n["facilities"]}
     assert {k: v["features"] for k, v in stats.items()} == expected
     assert tiles and all(status == 200 for _, status in tiles)
-    drawn = set()
+    drawn = {"households": set(), "roads": set(), "buildings": set()}
     for url, _ in tiles:   # the same tiles again, with the page's session
+        layer = url.split("/tiles/")[1].split("/")[0]
         body = offline.context.request.get(url).body()
-        for f in mapbox_vector_tile.decode(body).get("households", {}).get("features", []):
-            drawn.add(f["properties"]["code"])
-    assert drawn == codes
+        for f in mapbox_vector_tile.decode(body).get(layer, {}).get("features", []):
+            drawn[layer].add(f["properties"]["code"])
+    assert drawn["households"] == codes
+    with shared_db.connect() as conn:
+        for layer in ("roads", "buildings"):
+            assert drawn[layer] == set(conn.execute(text(f"SELECT code FROM {layer}")).scalars())
     for name, s in stats.items():
         assert s["visible"] and s["on_map"] == s["features"], name
     assert page.evaluate(PAINTED) > 0.05  # the canvas really has the vector layers on it

@@ -157,8 +157,8 @@ def test_a_grid_page_carries_its_grids_surroundings_only(client, shared_db):
     grid = client.get(f"/grids/{code}").get_data(as_text=True)
     with shared_db.connect() as conn:
         far = conn.execute(text("""
-            SELECT b.code FROM buildings b, grids g WHERE g.code = :c
-            ORDER BY ST_Distance(b.geom, g.geom) DESC LIMIT 1"""), {"c": code}).scalar()
+            SELECT f.code FROM facilities f, grids g WHERE g.code = :c
+            ORDER BY ST_Distance(f.geom, g.geom) DESC LIMIT 1"""), {"c": code}).scalar()
     assert f'"{far}"' in whole and f'"{far}"' not in grid
     assert len(grid) < len(whole)
 
@@ -170,7 +170,8 @@ def test_map_pages_carry_no_household_data(client, shared_db):
         some = conn.execute(text("SELECT code FROM households LIMIT 5")).scalars().all()
     for path in ("/", "/grids/511702005007003"):
         html = client.get(path).get_data(as_text=True)
-        assert "/tiles/households/{z}/{x}/{y}.mvt" in html
+        for layer in ("households", "roads", "buildings"):
+            assert f"/tiles/{layer}/{{z}}/{{x}}/{{y}}.mvt" in html
         assert json.dumps(f"住户（{n}）")[1:-1] in html   # the layer's name, in the script
         assert not any(code in html for code in some)
         assert vendor_url("leaflet.vectorgrid", "Leaflet.VectorGrid.bundled.min.js") in html
