@@ -125,8 +125,11 @@ def grid_figures(conn: Connection, code: str) -> dict | None:
     """A grid's figures, or None when no grid has that code."""
     row = conn.execute(text(f"""
         WITH g AS (SELECT * FROM grids WHERE code = :code),
-             hh AS (SELECT h.* FROM households h JOIN ({HOUSEHOLD_GRID}) hg
-                      ON hg.household_id = h.id JOIN g ON g.id = hg.grid_id)
+             -- this grid's households only (its polygon through the index), a door on a
+             -- shared edge going to the lowest code as everywhere
+             hh AS (SELECT h.* FROM households h JOIN g ON ST_Covers(g.geom, h.geom)
+                    WHERE NOT EXISTS (SELECT 1 FROM grids o WHERE o.code < g.code
+                                      AND ST_Covers(o.geom, h.geom)))
         SELECT g.code, g.name,
                round((ST_Area(ST_Transform(g.geom, {METRIC_SRID})) / 1e6)::numeric, 3)
                  AS area_km2,
@@ -138,8 +141,11 @@ def grid_figures(conn: Connection, code: str) -> dict | None:
                (SELECT coalesce(json_object_agg(class, km), '{{}}') FROM (
                    SELECT r.class, round((sum(ST_Length(ST_Transform(r.geom, {METRIC_SRID})))
                                           / 1000)::numeric, 3) AS km
-                   FROM roads r JOIN ({ROAD_GRID}) rg ON rg.road_id = r.id
-                   WHERE rg.grid_id = g.id
+                   FROM roads r
+                   WHERE r.geom && g.geom
+                     AND ST_Covers(g.geom, ST_LineInterpolatePoint(r.geom, 0.5))
+                     AND NOT EXISTS (SELECT 1 FROM grids o WHERE o.code < g.code
+                                     AND ST_Covers(o.geom, ST_LineInterpolatePoint(r.geom, 0.5)))
                    GROUP BY r.class ORDER BY r.class) x) AS road_km_by_class,
                (SELECT coalesce(json_object_agg(kind, n), '{{}}') FROM (
                    SELECT f.kind, count(*) AS n FROM facilities f WHERE ST_Covers(g.geom, f.geom)

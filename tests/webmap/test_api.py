@@ -122,3 +122,23 @@ def test_no_personal_data_in_any_public_layer(client, shared_db):
     for body in bodies:
         for secret in secrets:
             assert secret not in body
+
+
+def test_grid_figures_partition_the_community(client, shared_db):
+    """Each household and road segment counts in exactly one grid (the lowest code on a
+    shared edge): the grids' figures add up to the community's."""
+    from geodata.queries import HOUSEHOLD_GRID
+    with shared_db.connect() as conn:
+        per_grid = dict(conn.execute(text(
+            f"SELECT grid_code, count(*) FROM ({HOUSEHOLD_GRID}) hg GROUP BY grid_code")).all())
+    summary = client.get("/api/summary").get_json()
+    totals, km = 0, {}
+    for code, n in per_grid.items():
+        figures = client.get(f"/api/grids/{code}").get_json()
+        assert figures["households"] == n, code
+        totals += n
+        for cls, v in figures["road_km_by_class"].items():
+            km[cls] = km.get(cls, 0) + v
+    assert totals == summary["households"]
+    for cls, v in summary["road_km_by_class"].items():
+        assert abs(km.get(cls, 0) - v) < 0.01, cls
