@@ -140,5 +140,8 @@ def test_grid_figures_partition_the_community(client, shared_db):
         for cls, v in figures["road_km_by_class"].items():
             km[cls] = km.get(cls, 0) + v
     assert totals == summary["households"]
+    layer = client.get("/api/layers/grids").get_json()
+    assert {f["properties"]["code"]: f["properties"]["households"]
+            for f in layer["features"]} == per_grid
     for cls, v in summary["road_km_by_class"].items():
         assert abs(km.get(cls, 0) - v) < 0.01, cls
