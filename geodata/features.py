@@ -18,7 +18,7 @@ from .accounts import Account
 from .incidents import Filters
 from .incidents.public import public_count, public_requests
 from .layers import get_layer
-from .queries import _ALIAS, LAYER_SQL
+from .queries import LAYER_ALIAS, LAYER_SQL
 from .workflow import STATE_LABELS
 
 CRS84 = "http://www.opengis.net/def/crs/OGC/1.3/CRS84"
@@ -62,7 +62,7 @@ def _geometry_sql(geom: str, crs: str) -> str:
 
 
 def _layer_page(conn, name, bbox, limit, offset, crs, fid=None) -> tuple[list[dict], int]:
-    alias = _ALIAS[name]
+    alias = LAYER_ALIAS[name]
     where, params = ["TRUE"], {}
     if bbox is not None:
         where.append(f"{alias}.geom && ST_MakeEnvelope(:minx, :miny, :maxx, :maxy, 4326)")

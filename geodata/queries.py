@@ -67,13 +67,13 @@ LAYER_SQL = {
         SELECT f.code, f.name, f.kind, f.opening_hours, f.geom
         FROM facilities f WHERE {where}""",
 }
-_ALIAS = {"grids": "g", "compounds": "c", "buildings": "b", "households": "h", "roads": "r",
-          "parking_lots": "p", "facilities": "f"}
+LAYER_ALIAS = {"grids": "g", "compounds": "c", "buildings": "b", "households": "h", "roads": "r",
+               "parking_lots": "p", "facilities": "f"}
 
 
 def _layer_select(layer: str, bbox: tuple[float, float, float, float] | None):
     get_layer(layer, spatial_only=True)
-    alias = _ALIAS[layer]
+    alias = LAYER_ALIAS[layer]
     where = "TRUE"
     params = {}
     if bbox is not None:

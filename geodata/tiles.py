@@ -17,7 +17,7 @@ from . import privacy
 from .accounts import Account
 from .incidents.public import PUBLIC_SQL
 from .incidents.reading import INCIDENT_JOINS, OPEN_ARRAY
-from .queries import _ALIAS, LAYER_SQL
+from .queries import LAYER_ALIAS, LAYER_SQL
 
 EXTENT, BUFFER = 4096, 64
 POINTS_FROM = 15          # below this zoom: households and incidents as counts per cell
@@ -118,7 +118,7 @@ def tile(conn: Connection, layer: str, z: int, x: int, y: int,
                          FROM incidents i {INCIDENT_JOINS}
                          WHERE i.geom && {envelope}"""
     else:
-        alias = _ALIAS[layer]
+        alias = LAYER_ALIAS[layer]
         source = LAYER_SQL[layer].format(where=f"{alias}.geom && {envelope}")
     if layer in ("households", INCIDENTS) and z < POINTS_FROM:
         source, gcj02 = _per_cell(source, layer, gcj02), False   # cells of shifted positions

@@ -1,5 +1,5 @@
-"""What every JSON endpoint shares: error bodies, body parsing, and the mapping of the spatial
-core's errors to HTTP statuses."""
+"""What every JSON endpoint shares: error bodies and the mapping of the spatial core's errors
+(and of requests the schemas refuse) to HTTP statuses."""
 from __future__ import annotations
 
 from flask import Flask, current_app, jsonify, request
@@ -20,50 +20,11 @@ def error(status: int, message: str, **extra):
     return jsonify({"error": message, **extra}), status
 
 
-MAX_JSON_DEPTH = 32
-
-
-def _bad_text(value, depth: int = 0) -> str | None:
-    """What makes a JSON value unstorable, if anything: NUL characters (PostgreSQL text cannot
-    hold them), lone surrogates (not UTF-8), or nesting deeper than any request needs."""
-    if depth > MAX_JSON_DEPTH:
-        return f"JSON may nest at most {MAX_JSON_DEPTH} levels deep"
-    if isinstance(value, str):
-        if "\x00" in value:
-            return "text may not contain NUL characters"
-        try:
-            value.encode("utf-8")
-        except UnicodeEncodeError:
-            return "text must be valid Unicode (no lone surrogates)"
-        return None
-    if isinstance(value, dict):
-        return next((e for k, v in value.items()
-                     for e in (_bad_text(k, depth + 1), _bad_text(v, depth + 1)) if e), None)
-    if isinstance(value, list):
-        return next((e for v in value for e in (_bad_text(v, depth + 1),) if e), None)
-    return None
+MAX_JSON_DEPTH = 32   # what the message for a body nested past Python's recursion limit says
 
 
 def _has_nul(value) -> bool:
     return isinstance(value, str) and "\x00" in value
-
-
-def json_body() -> dict:
-    """The request's JSON object, or BadRequest saying what is wrong with it."""
-    if not request.is_json:
-        raise BadRequest("send a JSON object with Content-Type: application/json")
-    try:
-        data = request.get_json(silent=True)
-    except RecursionError:
-        raise BadRequest(f"JSON may nest at most {MAX_JSON_DEPTH} levels deep") from None
-    if data is None:
-        raise BadRequest("the request body is not valid JSON")
-    if not isinstance(data, dict):
-        raise BadRequest("the request body must be a JSON object")
-    problem = _bad_text(data)
-    if problem:
-        raise BadRequest(problem)
-    return data
 
 
 def _is_api() -> bool:

@@ -12,7 +12,8 @@ from sqlalchemy import text
 
 from webmap import ConfigError, create_app, engine, parse_api_keys
 
-from ..conftest import PASSWORD, client_as
+from ..conftest import client_as
+from .test_access import login
 
 G3, G1 = "511702005007003", "511702005007001"
 POINT3 = {"lon": 107.4955, "lat": 31.2455}
@@ -108,13 +109,6 @@ def test_every_write_path_writes_one_audit_entry(write_app, tmp_path):
 
 
 # ---- sessions ----
-
-def login(client, user, password=PASSWORD):
-    page = client.get("/login").get_data(as_text=True)
-    token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
-    return client.post("/login", data={"name": user, "password": password,
-                                       "csrf_token": token})
-
 
 def logout(client):
     page = client.get("/").get_data(as_text=True)
@@ -228,6 +222,12 @@ def test_a_body_just_under_the_json_limit_is_read(write_app):
 def test_filters_that_match_nothing_render_empty(client, path):
     r = client.get(path)
     assert r.status_code == 200
+
+
+def test_a_page_filter_the_schema_refuses_is_a_400_naming_it(client):
+    r = client.get("/incidents?state=lost")
+    assert r.status_code == 400 and "state" in r.get_data(as_text=True)
+    assert client.get("/incidents?state=&category=&since=").status_code == 200   # form blanks
 
 
 @pytest.mark.parametrize("table", ["compounds", "parking_lots", "facilities", "buildings"])

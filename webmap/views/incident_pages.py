@@ -7,7 +7,7 @@ from geodata import incidents, privacy, queries
 from geodata.dashboard import stats as dashboard_stats
 from geodata.workflow import NotFound
 
-from ..helpers import basemap_arg, filters_from, get_db, viewer
+from ..helpers import basemap_arg, form_filters, get_db, viewer
 from ..incident_map import incident_map as build_incident_map
 from ..incident_map import public_incident_map
 from ..maps import available_basemaps, render_parts
@@ -19,7 +19,7 @@ LIST_SIZE = 50
 @bp.get("/incidents")
 def incident_map():
     basemap = basemap_arg()
-    filters = filters_from(request.args, form=True)
+    filters = form_filters(request.args)
     with get_db().connect() as conn:
         rows, total = incidents.search(conn, filters, page=1, page_size=5000)
         grids_fc = queries.layer_features(conn, "grids", precision=6)
@@ -47,7 +47,7 @@ def incident_page(incident_id: int):
 
 @bp.get("/dashboard")
 def dashboard():
-    filters = filters_from(request.args, form=True)
+    filters = form_filters(request.args)
     with get_db().connect() as conn:
         stats = dashboard_stats(conn, filters)
         grid_name = next((g["name"] for g in queries.grid_codes(conn)
@@ -62,7 +62,7 @@ def dashboard():
 @bp.get("/public/incidents")
 def public_incidents():
     """What residents may see: no personal data, personal cases' locations blurred."""
-    filters = filters_from(request.args, form=True)
+    filters = form_filters(request.args)
     with get_db().connect() as conn:
         fc = incidents.public_feature_collection(conn, filters)
         grids_fc = queries.layer_features(conn, "grids", precision=6)
