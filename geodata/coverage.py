@@ -23,7 +23,6 @@ from .layers import METRIC_SRID
 from .models import FACILITY_KINDS
 from .network import (Network, Prepared, Reach, Snap, distances, point_distances, prepare,
                       reach, with_sources)
-from .queries import HOUSEHOLD_GRID
 from .workflow import InvalidInput
 
 TO_WGS84 = Transformer.from_crs(METRIC_SRID, 4326, always_xy=True)
@@ -162,8 +161,8 @@ def _read(conn: Connection, version: tuple) -> CoverageData:
                               "FROM roads")).scalars().all()
     lines = shapely.from_wkb(np.array([bytes(r) for r in roads], dtype=object))
     hh = conn.execute(text(f"""
-        SELECT h.code, ST_AsBinary(ST_Transform(h.geom, {METRIC_SRID})), hg.grid_code, b.name
-        FROM households h JOIN ({HOUSEHOLD_GRID}) hg ON hg.household_id = h.id
+        SELECT h.code, ST_AsBinary(ST_Transform(h.geom, {METRIC_SRID})), g.code, b.name
+        FROM households h JOIN grids g ON g.id = h.grid_id
         JOIN buildings b ON b.id = h.building_id ORDER BY h.code""")).all()
     fac = conn.execute(text(f"""
         SELECT code, name, kind, ST_AsBinary(ST_Transform(geom, {METRIC_SRID}))

@@ -18,7 +18,7 @@ from .accounts import Account
 from .incidents import Filters
 from .incidents.public import public_count, public_requests
 from .layers import get_layer
-from .queries import LAYER_ALIAS, LAYER_SQL
+from .queries import LAYER_ALIAS, layer_sql
 from .workflow import STATE_LABELS
 
 CRS84 = "http://www.opengis.net/def/crs/OGC/1.3/CRS84"
@@ -70,7 +70,7 @@ def _layer_page(conn, name, bbox, limit, offset, crs, fid=None) -> tuple[list[di
     if fid is not None:
         where.append(f"{alias}.code = :fid")
         params["fid"] = fid
-    sql = LAYER_SQL[name].format(where=" AND ".join(where))
+    sql = layer_sql(conn, name, " AND ".join(where))
     matched = conn.execute(text(f"SELECT count(*) FROM ({sql}) t"), params).scalar_one()
     rows = conn.execute(text(f"""
         SELECT t.code, ST_AsGeoJSON({_geometry_sql('t.geom', crs)}, 7)::json AS geometry,

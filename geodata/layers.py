@@ -37,9 +37,11 @@ class Layer:
 
     @property
     def attributes(self) -> dict[str, object]:
-        """File column → SQLAlchemy column for the plain attributes (not id, geom or references)."""
+        """File column → SQLAlchemy column for the plain attributes (not id, geom, references or
+        what the database derives)."""
         skip = {"id", "geom"} | {r.column for r in self.refs.values()}
-        return {c.name: c for c in self.table.columns if c.name not in skip}
+        return {c.name: c for c in self.table.columns
+                if c.name not in skip and not c.info.get("derived")}
 
     @property
     def required(self) -> list[str]:

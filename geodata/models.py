@@ -11,13 +11,14 @@ from __future__ import annotations
 
 from geoalchemy2 import Geometry, WKBElement
 from sqlalchemy import (
-    BigInteger, Boolean, CheckConstraint, DateTime, ForeignKey, Index, Integer, SmallInteger,
-    String, Text, func, text,
+    BigInteger, Boolean, CheckConstraint, Computed, DateTime, Float, ForeignKey, Index, Integer,
+    SmallInteger, String, Text, func, text,
 )
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 SRID = 4326
+DERIVED = {"derived": True}   # columns the database fills: never imported or exported
 
 ROAD_CLASSES = ("arterial", "group_road", "oiled_road", "lane", "path")
 FACILITY_KINDS = (
@@ -152,6 +153,9 @@ class Household(Base):
     low_income: Mapped[bool] = mapped_column(Boolean, default=False)
     contact_member_id: Mapped[int | None] = mapped_column(
         ForeignKey("party_members.id"), index=True)
+    # kept by triggers (migration 0008): the grid covering the door, lowest code on an edge
+    grid_id: Mapped[int | None] = mapped_column(
+        ForeignKey("grids.id", ondelete="SET NULL"), index=True, info=DERIVED)
     geom: Mapped[WKBElement] = mapped_column(Geometry("POINT", srid=SRID))
 
 
@@ -168,6 +172,11 @@ class Road(Base):
     road_class: Mapped[str] = mapped_column("class", String(16))
     surface: Mapped[str | None] = mapped_column(String(16))
     year_built: Mapped[int | None] = mapped_column(SmallInteger)
+    # kept by triggers (migration 0008): the grid covering the segment's midpoint
+    grid_id: Mapped[int | None] = mapped_column(
+        ForeignKey("grids.id", ondelete="SET NULL"), index=True, info=DERIVED)
+    # geodesic length on the WGS 84 ellipsoid, whatever the data's projection
+    length_m = mapped_column(Float, Computed("ST_Length(geom::geography)"), info=DERIVED)
     geom: Mapped[WKBElement] = mapped_column(Geometry("LINESTRING", srid=SRID))
 
 
@@ -300,6 +309,39 @@ class DataVersion(Base):
     version = mapped_column(BigInteger, nullable=False, server_default="1")
     changed_at = mapped_column(DateTime(timezone=True), nullable=False,
                                server_default=func.now())
+
+
+class DerivedVersion(Base):
+    """The data versions each derived table was built from (``geodata.derived``)."""
+    __tablename__ = "derived_versions"
+    name: Mapped[str] = mapped_column(Text, primary_key=True)
+    versions = mapped_column(JSONB, nullable=False)
+    built_at = mapped_column(DateTime(timezone=True), nullable=False)
+    seconds: Mapped[float] = mapped_column(Float)
+
+
+class GridStats(Base):
+    """Figures per grid, derived (grid_id 0: outside every grid, hence no foreign key)."""
+    __tablename__ = "grid_stats"
+    grid_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    households: Mapped[int] = mapped_column(Integer)
+    residents: Mapped[int] = mapped_column(Integer)
+    elderly_alone: Mapped[int] = mapped_column(Integer)
+    with_minors: Mapped[int] = mapped_column(Integer)
+    low_income: Mapped[int] = mapped_column(Integer)
+    road_m_by_class = mapped_column(JSONB, nullable=False)
+
+
+class HouseholdCell(Base):
+    """Households per cell of 1/16 of a tile at zoom z (0–14), derived: count and the sums of
+    their Web Mercator coordinates."""
+    __tablename__ = "household_cells"
+    z: Mapped[int] = mapped_column(SmallInteger, primary_key=True, autoincrement=False)
+    x: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    y: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    n: Mapped[int] = mapped_column(Integer)
+    sx: Mapped[float] = mapped_column(Float)
+    sy: Mapped[float] = mapped_column(Float)
 
 
 # --- accounts --------------------------------------------------------------------------------

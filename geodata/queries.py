@@ -1,8 +1,9 @@
 """Read-side queries: public layers, the community summary and per-grid figures.
 
-Everything is computed in PostGIS. Lengths and areas are measured in EPSG:4545. A point on the
-shared edge of two grids belongs to the grid with the lowest code (``ST_Covers`` counts it in both;
-``DISTINCT ON`` picks one deterministically); a road segment belongs where its midpoint does.
+Everything is computed in PostGIS. Road lengths are geodesic (``roads.length_m``); areas are
+measured in EPSG:4545. Each household and road segment carries its grid (``grid_id``, kept by
+triggers): a point on the shared edge of two grids belongs to the grid with the lowest code, a
+road segment to the grid of its midpoint.
 """
 from __future__ import annotations
 
@@ -10,22 +11,16 @@ import json
 
 from sqlalchemy import Connection, text
 
+from . import derived
 from .db import plain
 from .layers import METRIC_SRID, get_layer
 
-# Each grid's households, one grid per household.
+# Each grid's households, one grid per household, by the spatial rule that the ``grid_id``
+# triggers keep (migration 0008): the tests check the stored column against it.
 HOUSEHOLD_GRID = """
     SELECT DISTINCT ON (h.id) h.id AS household_id, g.id AS grid_id, g.code AS grid_code
     FROM households h JOIN grids g ON ST_Covers(g.geom, h.geom)
     ORDER BY h.id, g.code
-"""
-
-# Each road segment's grid: the one covering its midpoint (segments run junction to junction, and
-# a segment along a shared grid boundary goes to the lowest code, like a household on it).
-ROAD_GRID = """
-    SELECT DISTINCT ON (r.id) r.id AS road_id, g.id AS grid_id
-    FROM roads r JOIN grids g ON ST_Covers(g.geom, ST_LineInterpolatePoint(r.geom, 0.5))
-    ORDER BY r.id, g.code
 """
 
 STAFF_TITLES = {"grid_head": "网格长", "full_time": "专职网格员", "part_time": "兼职网格员",
@@ -35,16 +30,14 @@ STAFF_TITLES = {"grid_head": "网格长", "full_time": "专职网格员", "part_
 LAYER_SQL = {
     "grids": f"""
         SELECT g.code, g.name,
-               coalesce(hh.households, 0) AS households, coalesce(hh.residents, 0) AS residents,
+               coalesce(st.households, 0) AS households, coalesce(st.residents, 0) AS residents,
                round((ST_Area(ST_Transform(g.geom, {METRIC_SRID})) / 1e6)::numeric, 3)
                  AS area_km2,
                (SELECT string_agg(s.name, '、' ORDER BY s.role <> 'grid_head', s.code)
                   FROM grid_staff s WHERE s.grid_id = g.id) AS workers,
                g.geom
         FROM grids g
-        LEFT JOIN (SELECT hg.grid_id, count(*) AS households, sum(h.residents) AS residents
-                   FROM ({HOUSEHOLD_GRID}) hg JOIN households h ON h.id = hg.household_id
-                   GROUP BY hg.grid_id) hh ON hh.grid_id = g.id
+        LEFT JOIN grid_stats st ON st.grid_id = g.id
         WHERE {{where}}""",
     "compounds": """
         SELECT c.code, c.name, c.kind, c.owners_committee, c.geom
@@ -56,7 +49,7 @@ LAYER_SQL = {
         SELECT h.code, h.geom FROM households h WHERE {where}""",
     "roads": f"""
         SELECT r.code, r.name, r.class, r.surface, r.year_built,
-               round(ST_Length(ST_Transform(r.geom, {METRIC_SRID}))::numeric, 1) AS length_m,
+               round(r.length_m::numeric, 1) AS length_m,
                r.geom
         FROM roads r WHERE {{where}}""",
     "parking_lots": f"""
@@ -71,7 +64,16 @@ LAYER_ALIAS = {"grids": "g", "compounds": "c", "buildings": "b", "households": "
                "parking_lots": "p", "facilities": "f"}
 
 
-def _layer_select(layer: str, bbox: tuple[float, float, float, float] | None):
+def layer_sql(conn: Connection, layer: str, where: str) -> str:
+    """The SELECT of a layer's public features that meet ``where`` (SQL on the layer's alias,
+    ``LAYER_ALIAS``), with the derived figures it reads brought up to date."""
+    if layer == "grids":
+        derived.ensure(conn, derived.GRID_STATS)
+    return LAYER_SQL[layer].format(where=where)
+
+
+def _layer_select(conn: Connection, layer: str,
+                  bbox: tuple[float, float, float, float] | None):
     get_layer(layer, spatial_only=True)
     alias = LAYER_ALIAS[layer]
     where = "TRUE"
@@ -79,12 +81,12 @@ def _layer_select(layer: str, bbox: tuple[float, float, float, float] | None):
     if bbox is not None:
         where = f"{alias}.geom && ST_MakeEnvelope(:minx, :miny, :maxx, :maxy, 4326)"
         params = dict(zip(("minx", "miny", "maxx", "maxy"), bbox))
-    return LAYER_SQL[layer].format(where=where) + f" ORDER BY {alias}.code", params
+    return layer_sql(conn, layer, where) + f" ORDER BY {alias}.code", params
 
 
 def layer_geojson(conn: Connection, layer: str, bbox=None, precision: int = 7) -> str:
     """A layer's public features as a GeoJSON FeatureCollection (text), built in PostGIS."""
-    sql, params = _layer_select(layer, bbox)
+    sql, params = _layer_select(conn, layer, bbox)
     return conn.execute(text(f"""
         SELECT json_build_object('type', 'FeatureCollection', 'features',
                  coalesce(json_agg(ST_AsGeoJSON(t.*, 'geom', {int(precision)})::json),
@@ -98,18 +100,19 @@ def layer_features(conn: Connection, layer: str, bbox=None, precision: int = 7) 
 
 
 def summary(conn: Connection) -> dict:
-    row = conn.execute(text(f"""
+    derived.ensure(conn, derived.GRID_STATS)
+    row = conn.execute(text("""
         SELECT (SELECT count(*) FROM grids) AS grids,
-               (SELECT count(*) FROM households) AS households,
-               (SELECT coalesce(sum(residents), 0) FROM households) AS residents,
+               (SELECT coalesce(sum(households), 0) FROM grid_stats) AS households,
+               (SELECT coalesce(sum(residents), 0) FROM grid_stats) AS residents,
                (SELECT count(*) FROM buildings) AS buildings,
                (SELECT count(*) FROM compounds) AS compounds,
                (SELECT count(*) FROM parking_lots) AS parking_lots,
-               (SELECT coalesce(json_object_agg(class, km), '{{}}') FROM (
-                   SELECT class, round((sum(ST_Length(ST_Transform(geom, {METRIC_SRID})))
-                                        / 1000)::numeric, 3) AS km
-                   FROM roads GROUP BY class ORDER BY class) r) AS road_km_by_class,
-               (SELECT coalesce(json_object_agg(kind, n), '{{}}') FROM (
+               (SELECT coalesce(json_object_agg(class, km), '{}') FROM (
+                   SELECT key AS class, round((sum(value::float8) / 1000)::numeric, 3) AS km
+                   FROM grid_stats, jsonb_each_text(road_m_by_class)
+                   GROUP BY key ORDER BY key) r) AS road_km_by_class,
+               (SELECT coalesce(json_object_agg(kind, n), '{}') FROM (
                    SELECT kind, count(*) AS n FROM facilities GROUP BY kind ORDER BY kind) f)
                  AS facilities_by_kind
     """)).mappings().one()
@@ -123,30 +126,20 @@ def grid_codes(conn: Connection) -> list[dict]:
 
 def grid_figures(conn: Connection, code: str) -> dict | None:
     """A grid's figures, or None when no grid has that code."""
+    derived.ensure(conn, derived.GRID_STATS)
     row = conn.execute(text(f"""
-        WITH g AS (SELECT * FROM grids WHERE code = :code),
-             -- this grid's households only (its polygon through the index), a door on a
-             -- shared edge going to the lowest code as everywhere
-             hh AS (SELECT h.* FROM households h JOIN g ON ST_Covers(g.geom, h.geom)
-                    WHERE NOT EXISTS (SELECT 1 FROM grids o WHERE o.code < g.code
-                                      AND ST_Covers(o.geom, h.geom)))
+        WITH g AS (SELECT * FROM grids WHERE code = :code)
         SELECT g.code, g.name,
                round((ST_Area(ST_Transform(g.geom, {METRIC_SRID})) / 1e6)::numeric, 3)
                  AS area_km2,
-               (SELECT count(*) FROM hh) AS households,
-               (SELECT coalesce(sum(residents), 0) FROM hh) AS residents,
-               (SELECT count(*) FILTER (WHERE elderly_alone) FROM hh) AS elderly_alone,
-               (SELECT count(*) FILTER (WHERE minors > 0) FROM hh) AS with_minors,
-               (SELECT count(*) FILTER (WHERE low_income) FROM hh) AS low_income,
-               (SELECT coalesce(json_object_agg(class, km), '{{}}') FROM (
-                   SELECT r.class, round((sum(ST_Length(ST_Transform(r.geom, {METRIC_SRID})))
-                                          / 1000)::numeric, 3) AS km
-                   FROM roads r
-                   WHERE r.geom && g.geom
-                     AND ST_Covers(g.geom, ST_LineInterpolatePoint(r.geom, 0.5))
-                     AND NOT EXISTS (SELECT 1 FROM grids o WHERE o.code < g.code
-                                     AND ST_Covers(o.geom, ST_LineInterpolatePoint(r.geom, 0.5)))
-                   GROUP BY r.class ORDER BY r.class) x) AS road_km_by_class,
+               coalesce(st.households, 0) AS households, coalesce(st.residents, 0) AS residents,
+               coalesce(st.elderly_alone, 0) AS elderly_alone,
+               coalesce(st.with_minors, 0) AS with_minors,
+               coalesce(st.low_income, 0) AS low_income,
+               (SELECT coalesce(json_object_agg(key, km), '{{}}') FROM (
+                   SELECT key, round((value::float8 / 1000)::numeric, 3) AS km
+                   FROM jsonb_each_text(st.road_m_by_class) ORDER BY key) x)
+                 AS road_km_by_class,
                (SELECT coalesce(json_object_agg(kind, n), '{{}}') FROM (
                    SELECT f.kind, count(*) AS n FROM facilities f WHERE ST_Covers(g.geom, f.geom)
                    GROUP BY f.kind ORDER BY f.kind) x) AS facilities_by_kind,
@@ -158,7 +151,7 @@ def grid_figures(conn: Connection, code: str) -> dict | None:
                                          ORDER BY s.role <> 'grid_head', s.code), '[]')
                   FROM grid_staff s WHERE s.grid_id = g.id) AS staff,
                ST_AsGeoJSON(ST_Envelope(g.geom))::json AS bbox
-        FROM g
+        FROM g LEFT JOIN grid_stats st ON st.grid_id = g.id
     """), {"code": code}).mappings().one_or_none()
     if row is None:
         return None

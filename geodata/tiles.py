@@ -4,8 +4,10 @@ incidents, with the same privacy as every other read path (``geodata.privacy``).
 A tile carries what its viewer may see: accounts get the map layers and the incidents as
 accounts see them; the public gets only the public incident view, personal cases in their
 ~200 m cell. Below zoom 15 households are not sent one by one: each tile holds one point per
-occupied cell of 1/16 of the tile with the number of households in it, so that a tile's size
-does not grow with the city; incidents likewise (with how many of them are open).
+occupied cell of 1/16 of the tile with the number of households in it (read from a derived table,
+``geodata.derived``), so that a tile's size and time do not grow with the city; incidents likewise
+(counted on the fly: they are few). Small road classes and buildings appear from the zoom at which
+a street map would draw them (``ROAD_CLASS_FROM``, ``BUILDINGS_FROM``).
 """
 from __future__ import annotations
 
@@ -13,20 +15,26 @@ import hashlib
 
 from sqlalchemy import Connection, text
 
-from . import privacy
+from . import derived, privacy
 from .accounts import Account
 from .incidents.public import PUBLIC_SQL
 from .incidents.reading import INCIDENT_JOINS, OPEN_ARRAY
-from .queries import LAYER_ALIAS, LAYER_SQL
+from .queries import LAYER_ALIAS, layer_sql
 
 EXTENT, BUFFER = 4096, 64
 POINTS_FROM = 15          # below this zoom: households and incidents as counts per cell
-CELLS_PER_TILE = 16
+CELLS_PER_TILE = 2 ** derived.CELL_LEVELS
 MAX_ZOOM = 22
 INCIDENTS = "incidents"
 # the layers whose versions (data_versions) say whether a cached tile is still right
 VERSIONED = {"grids", "roads", "households", "facilities", "buildings", "compounds",
              "parking_lots"}
+SOURCES = {"grids": ("grids", "households")}   # grids carry their household counts
+# Cartographic generalisation: the zoom from which a road class or the buildings are drawn (as
+# on any street map, small streets appear only when they are more than a few pixels long), so
+# that a low-zoom tile of a city does not carry every lane.
+ROAD_CLASS_FROM = {"arterial": 0, "group_road": 12, "oiled_road": 12, "lane": 14, "path": 15}
+BUILDINGS_FROM = 14
 
 
 class TileError(ValueError):
@@ -50,10 +58,10 @@ def version(conn: Connection, layer: str, viewer: Account | None,
     incidents (they change by the minute)."""
     if layer not in VERSIONED:
         return None
-    row = conn.execute(text("SELECT version FROM data_versions WHERE layer = :l"),
-                       {"l": layer}).scalar_one_or_none()
+    rows = conn.execute(text("SELECT layer, version FROM data_versions WHERE layer = ANY(:l) "
+                             "ORDER BY layer"), {"l": list(SOURCES.get(layer, (layer,)))}).all()
     view = "public" if viewer is None else "account"
-    return hashlib.sha256(f"{layer}:{row}:{view}:{gcj02}".encode()).hexdigest()[:16]
+    return hashlib.sha256(f"{layer}:{rows}:{view}:{gcj02}".encode()).hexdigest()[:16]
 
 
 def _geom(shift: bool) -> str:
@@ -89,7 +97,31 @@ def _per_cell(source_sql: str, layer: str, shift: bool = False) -> str:
         GROUP BY ST_SnapToGrid(ST_Transform(c.pos, 3857), {cell})"""
 
 
+def _household_cells(conn: Connection, z: int, x: int, y: int, shift: bool) -> bytes:
+    """A low-zoom household tile from the derived per-cell counts (``geodata.derived``): at
+    most 16 × 16 rows read by primary key, however many households the city has. Shifted for
+    Gaode, the cells' mean positions move, and cells within ``GCJ02_MARGIN_M`` around the tile
+    are read as they may move in."""
+    derived.ensure(conn, derived.HOUSEHOLD_CELLS)
+    per = 2 ** derived.CELL_LEVELS
+    margin = derived.cell_margin(z, GCJ02_MARGIN_M) if shift else 0
+    point = "ST_SetSRID(ST_MakePoint(sx / n, sy / n), 3857)"
+    if shift:
+        point = f"ST_Transform(wgs84_to_gcj02(ST_Transform({point}, 4326)), 3857)"
+    data = conn.execute(text(f"""
+        SELECT ST_AsMVT(t, 'households', {EXTENT}, 'mvtgeom') FROM (
+            SELECT ST_AsMVTGeom({point}, ST_TileEnvelope(:z, :x, :y), {EXTENT}, {BUFFER}, true)
+                     AS mvtgeom, n AS households
+            FROM household_cells
+            WHERE z = :z AND x BETWEEN :x0 AND :x1 AND y BETWEEN :y0 AND :y1
+        ) t WHERE t.mvtgeom IS NOT NULL"""),
+        {"z": z, "x": x, "y": y, "x0": x * per - margin, "x1": (x + 1) * per - 1 + margin,
+         "y0": y * per - margin, "y1": (y + 1) * per - 1 + margin}).scalar_one()
+    return bytes(data or b"")
+
+
 POINT_LAYERS = ("households", "facilities", INCIDENTS)
+GCJ02_MARGIN_M = 2000   # Web Mercator metres: more than the GCJ-02 shift in China
 GCJ02_MARGIN = 0.02     # degrees: more than the GCJ-02 shift anywhere, to find what moves in
 
 
@@ -119,8 +151,16 @@ def tile(conn: Connection, layer: str, z: int, x: int, y: int,
                          WHERE i.geom && {envelope}"""
     else:
         alias = LAYER_ALIAS[layer]
-        source = LAYER_SQL[layer].format(where=f"{alias}.geom && {envelope}")
-    if layer in ("households", INCIDENTS) and z < POINTS_FROM:
+        where = f"{alias}.geom && {envelope}"
+        if layer == "roads":
+            shown = [c for c, z0 in ROAD_CLASS_FROM.items() if z >= z0]
+            where += " AND r.class IN (" + ", ".join(f"'{c}'" for c in shown) + ")"
+        elif layer == "buildings" and z < BUILDINGS_FROM:
+            where = "FALSE"
+        source = layer_sql(conn, layer, where)
+    if layer == "households" and z < POINTS_FROM:
+        return _household_cells(conn, z, x, y, gcj02)
+    if layer == INCIDENTS and z < POINTS_FROM:
         source, gcj02 = _per_cell(source, layer, gcj02), False   # cells of shifted positions
     data = conn.execute(text(_mvt(source, layer, gcj02)),
                         {"z": z, "x": x, "y": y}).scalar_one()

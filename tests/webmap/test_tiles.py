@@ -79,7 +79,7 @@ def test_the_public_gets_blurred_incidents_and_no_map_layers(write_app):
 
 def test_tiles_are_cached_by_data_version(write_app):
     client = write_app.test_client()
-    z = 12
+    z = 15
     x, y = tile_of(*POINT, z)
     url = f"/tiles/buildings/{z}/{x}/{y}.mvt"
     first = client.get(url)
@@ -143,3 +143,21 @@ def test_gaode_tiles_hold_every_household_at_its_shifted_place(client, shared_db
     else:
         assert sum(f["properties"]["households"] for f in feats) == len(codes)
     assert client.get(f"/tiles/roads/{z}/{x}/{y}.mvt?gcj02=1").status_code == 400
+
+
+def test_small_roads_and_buildings_appear_from_their_zoom(client, shared_db):
+    """Generalisation: a low-zoom tile holds the classes a street map draws at that zoom, and
+    every class the database has is given a zoom."""
+    from geodata.models import ROAD_CLASSES
+    from geodata.tiles import BUILDINGS_FROM, ROAD_CLASS_FROM
+    assert set(ROAD_CLASS_FROM) == set(ROAD_CLASSES)
+    with shared_db.connect() as conn:
+        codes = dict(conn.execute(text("SELECT code, class FROM roads")).all())
+    for z in (12, 13, 14, 15, 16):
+        x, y = tile_of(*POINT, z)
+        classes = {codes[f["properties"]["code"]]
+                   for f in decode(client.get(f"/tiles/roads/{z}/{x}/{y}.mvt"), "roads")}
+        assert classes == {c for c in classes if ROAD_CLASS_FROM[c] <= z}
+        assert classes, z
+        buildings = decode(client.get(f"/tiles/buildings/{z}/{x}/{y}.mvt"), "buildings")
+        assert bool(buildings) == (z >= BUILDINGS_FROM)
