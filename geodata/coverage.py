@@ -31,6 +31,10 @@ WALK_M_PER_MIN = 60.0
 ACCESS_CAP_M = 150.0
 DEFAULT_MINUTES = (5, 10, 15)
 SHARING_KINDS = ("shared_tool_house", "shared_book_bar")
+# results kept in each process (each is ~25 bytes per household): the last few parameter sets,
+# for what-if clicks and siting; what several processes share lives in PostgreSQL
+# (geodata.coverage_store)
+RESULTS_KEPT = 4
 
 
 @dataclass(frozen=True)
@@ -51,6 +55,7 @@ class Budgets:
 
 @dataclass
 class Households:
+    ids: np.ndarray         # households.id, to store results against
     codes: np.ndarray
     xy: np.ndarray
     grid: np.ndarray        # grid code of each household
@@ -161,7 +166,7 @@ def _read(conn: Connection, version: tuple) -> CoverageData:
                               "FROM roads")).scalars().all()
     lines = shapely.from_wkb(np.array([bytes(r) for r in roads], dtype=object))
     hh = conn.execute(text(f"""
-        SELECT h.code, ST_AsBinary(ST_Transform(h.geom, {METRIC_SRID})), g.code, b.name
+        SELECT h.code, ST_AsBinary(ST_Transform(h.geom, {METRIC_SRID})), g.code, b.name, h.id
         FROM households h JOIN grids g ON g.id = h.grid_id
         JOIN buildings b ON b.id = h.building_id ORDER BY h.code""")).all()
     fac = conn.execute(text(f"""
@@ -169,7 +174,7 @@ def _read(conn: Connection, version: tuple) -> CoverageData:
         FROM facilities ORDER BY code""")).all()
     grids = [tuple(r) for r in conn.execute(text("SELECT code, name FROM grids ORDER BY code"))]
     households = Households(
-        codes=np.array([r[0] for r in hh]), xy=_xy([bytes(r[1]) for r in hh]).reshape(-1, 2),
+        ids=np.array([r[4] for r in hh], dtype=np.int64), codes=np.array([r[0] for r in hh]), xy=_xy([bytes(r[1]) for r in hh]).reshape(-1, 2),
         grid=np.array([r[2] for r in hh]), building=np.array([r[3] for r in hh]))
     facilities = Facilities(
         codes=np.array([r[0] for r in fac]), names=np.array([r[1] for r in fac]),
@@ -235,7 +240,7 @@ def cached_distances(data: CoverageData, kinds, budgets: Budgets,
     if hit is None:
         hit = households_distances(data, kinds, budgets, cap)
         with _lock:
-            if len(data.results) > 32:
+            if len(data.results) >= RESULTS_KEPT:
                 data.results.clear()
             data.results[key] = hit
     return hit
@@ -325,11 +330,13 @@ def visible(data: CoverageData, grids: tuple[str, ...] | None) -> np.ndarray:
     return np.isin(data.households.grid, list(grids))
 
 
-def household_features(data: CoverageData, res: Result,
-                       grids: tuple[str, ...] | None) -> list[dict]:
-    """GeoJSON features (WGS 84) of the households in ``grids``: network distance, covering
-    facility, state and straight-line distance."""
-    idx = np.flatnonzero(visible(data, grids))
+def household_features(data: CoverageData, res: Result, grids: tuple[str, ...] | None,
+                       offset: int = 0, limit: int | None = None) -> tuple[list[dict], int]:
+    """GeoJSON features (WGS 84) of the households in ``grids``, a page of them (in code
+    order): network distance, covering facility, state and straight-line distance; and how
+    many there are in all."""
+    every = np.flatnonzero(visible(data, grids))
+    idx = every[offset:None if limit is None else offset + limit]
     lon, lat = TO_WGS84.transform(data.households.xy[idx, 0], data.households.xy[idx, 1])
     state, d, f = household_states(res)[idx], res.distance[idx], res.facility[idx]
     return [{"type": "Feature",
@@ -340,19 +347,25 @@ def household_features(data: CoverageData, res: Result,
                  "distance_m": None if not np.isfinite(di) else round(float(di), 1),
                  "facility": None if fi < 0 else str(data.facilities.codes[fi]),
                  "state": str(st), "straight_line_m": round(float(res.straight[i]), 1)}}
-            for i, x, y, st, di, fi in zip(idx, lon, lat, state, d, f)]
+            for i, x, y, st, di, fi in zip(idx, lon, lat, state, d, f)], len(every)
 
 
-def uncovered_by_grid(data: CoverageData, res: Result,
-                      grids: tuple[str, ...] | None) -> dict[str, list[dict]]:
-    """Per grid in ``grids`` (None: all), the households no budget covers (on the network):
-    code and building, what a grid worker needs to find the door."""
+def uncovered_by_grid(data: CoverageData, res: Result, grids: tuple[str, ...] | None,
+                      only: list[str] | None = None, limit: int = 50) -> dict[str, dict]:
+    """Per grid in ``grids`` (None: all) and ``only`` (a page of grids), the households no
+    budget covers (on the network): how many, and the first ``limit`` of them with code and
+    building, what a grid worker needs to find the door."""
     largest = res.budgets.metres[-1]
     missing = ~(res.distance <= largest) & ~res.off_network & visible(data, grids)
-    return {code: [{"code": str(c), "building": str(b)} for c, b in zip(
-                data.households.codes[missing & (data.households.grid == code)],
-                data.households.building[missing & (data.households.grid == code)])]
-            for code, _ in data.grids if grids is None or code in grids}
+    out = {}
+    for i, (code, _) in enumerate(data.grids):   # a page of grids: one vectorised mask each
+        if (grids is not None and code not in grids) or (only is not None and code not in only):
+            continue
+        idx = np.flatnonzero(missing & (data.grid_index == i))
+        out[code] = {"count": len(idx), "rows": [
+            {"code": str(data.households.codes[i]), "building": str(data.households.building[i])}
+            for i in idx[:limit]]}
+    return out
 
 
 def reached_segments(data: CoverageData, kinds, budget: float) -> np.ndarray:

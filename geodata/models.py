@@ -12,7 +12,7 @@ from __future__ import annotations
 from geoalchemy2 import Geometry, WKBElement
 from sqlalchemy import (
     BigInteger, Boolean, CheckConstraint, Computed, DateTime, Float, ForeignKey, Index, Integer,
-    SmallInteger, String, Text, func, text,
+    SmallInteger, String, Text, UniqueConstraint, func, text,
 )
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
@@ -342,6 +342,32 @@ class HouseholdCell(Base):
     n: Mapped[int] = mapped_column(Integer)
     sx: Mapped[float] = mapped_column(Float)
     sy: Mapped[float] = mapped_column(Float)
+
+
+class CoverageRun(Base):
+    """A coverage result stored for every process: parameters (``key``) and data version
+    (``geodata.coverage_store``). Derived, hence UNLOGGED."""
+    __tablename__ = "coverage_runs"
+    __table_args__ = (UniqueConstraint("key", "version", name="coverage_runs_key_version"),
+                      {"prefixes": ["UNLOGGED"]})
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(Text)
+    version: Mapped[str] = mapped_column(Text)
+    labels = mapped_column(ARRAY(Text), nullable=False)
+    budgets_m = mapped_column(ARRAY(Float), nullable=False)
+    created_at = mapped_column(DateTime(timezone=True), nullable=False, server_default=func.now())
+
+
+class CoverageState(Base):
+    """One household's state in a stored run: the smallest covering budget's index, -1
+    uncovered, -2 off the network; and its distance along the roads."""
+    __tablename__ = "coverage_states"
+    __table_args__ = {"prefixes": ["UNLOGGED"]}
+    run_id: Mapped[int] = mapped_column(ForeignKey("coverage_runs.id", ondelete="CASCADE"),
+                                        primary_key=True)
+    household_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    state: Mapped[int] = mapped_column(SmallInteger)
+    distance_m: Mapped[float | None] = mapped_column(Float)
 
 
 # --- accounts --------------------------------------------------------------------------------

@@ -167,4 +167,34 @@ def tile(conn: Connection, layer: str, z: int, x: int, y: int,
     return bytes(data or b"")
 
 
-__all__ = ["tile", "layers", "version", "check_address", "TileError"]
+COVERAGE_FROM = 14       # below: the coverage page colours the grids by their share instead
+
+
+def coverage_tile(conn: Connection, run: int, z: int, x: int, y: int,
+                  grids: tuple[str, ...] | None, gcj02: bool = False) -> bytes:
+    """The households of a stored coverage run (``geodata.coverage_store``) in a tile, with
+    their state and distance, only those in ``grids`` (None: all; the privacy policy's
+    ``household_grids``); empty below ``COVERAGE_FROM``."""
+    check_address(z, x, y)
+    if z < COVERAGE_FROM:
+        return b""
+    envelope = "ST_Transform(ST_TileEnvelope(:z, :x, :y), 4326)"
+    if gcj02:
+        envelope = f"ST_Expand({envelope}, {GCJ02_MARGIN})"
+    source = f"""
+        SELECT h.code, g.code AS grid,
+               CASE s.state WHEN -1 THEN 'uncovered' WHEN -2 THEN 'off_network'
+                    ELSE r.labels[s.state + 1] END AS state,
+               CASE WHEN s.distance_m < 'Infinity' THEN round(s.distance_m) END AS distance_m,
+               h.geom
+        FROM coverage_runs r JOIN coverage_states s ON s.run_id = r.id
+        JOIN households h ON h.id = s.household_id JOIN grids g ON g.id = h.grid_id
+        WHERE r.id = :run AND h.geom && {envelope}
+          AND (CAST(:grids AS text[]) IS NULL OR g.code = ANY(CAST(:grids AS text[])))"""
+    data = conn.execute(text(_mvt(source, "coverage", gcj02)),
+                        {"z": z, "x": x, "y": y, "run": run,
+                         "grids": None if grids is None else list(grids)}).scalar_one()
+    return bytes(data or b"")
+
+
+__all__ = ["tile", "coverage_tile", "layers", "version", "check_address", "TileError"]

@@ -41,7 +41,7 @@ RULES: dict[str, frozenset | str] = {
     # coverage: figures for all; per-household answers only for those who may see households
     "coverage.page": PLANNING, "coverage_api.summary": PLANNING,
     "coverage_api.whatif": PLANNING, "coverage_api.siting": PLANNING,
-    "coverage_api.households": WRITERS,
+    "coverage_api.households": WRITERS, "coverage.tile": WRITERS,
     "admin.audit": frozenset({"admin"}),
 }
 

@@ -1,10 +1,14 @@
-"""The coverage map: indicative service areas drawn from the reached parts of the streets,
-households coloured by the smallest budget that covers them, straight-line circles dashed."""
+"""The coverage map: grids coloured by their coverage, indicative service areas drawn from the
+reached parts of the streets, households coloured by the smallest budget that covers them (as
+vector tiles of the stored run), straight-line circles dashed. Its size does not grow with the
+households: they come as tiles, and the service areas are left out beyond SERVICE_AREA_MAX."""
 from __future__ import annotations
 
 import json
+from urllib.parse import urlencode
 
 import folium
+import folium.plugins
 import numpy as np
 import shapely
 from branca.element import MacroElement, Template
@@ -13,7 +17,7 @@ from geodata import coverage as cv
 from geodata.gcj02 import wgs84_to_gcj02
 
 from .maps import (BASEMAPS, FACILITY_STYLES, Legend, escape_text, extent, for_display,
-                   new_map, part, tooltip)
+                   line_and_area_tiles, new_map, part, tooltip)
 
 TO_WGS84 = cv.TO_WGS84
 BUDGET_COLOURS = ["#006d2c", "#31a354", "#74c476", "#a1d99b", "#c7e9c0"]
@@ -41,26 +45,64 @@ class CoverageHooks(MacroElement):
         self.options = options
 
 
-def coverage_map(data: cv.CoverageData, res: cv.Result, kinds, grids: dict, roads: dict,
-                 households: list[dict], *, households_shown: bool = True,
-                 basemap: str = "none", tianditu_key: str | None = None) -> folium.Map:
-    """``households`` are the features the viewer may see (``cv.household_features``);
-    ``households_shown`` False draws no household layer at all (figures only)."""
-    bm = BASEMAPS.get(basemap, BASEMAPS["none"])
-    grids, roads = for_display(grids, bm), for_display(roads, bm)
-    m = new_map(extent(grids), bm, tianditu_key)
-    folium.GeoJson(grids, name="网格",
-                   style_function=lambda f: {"color": "#555", "weight": 2, "fillOpacity": 0.02},
-                   tooltip=tooltip(grids, ["name"], ["网格"])).add_to(m)
-    folium.GeoJson(roads, name="道路",
-                   style_function=lambda f: {"color": "#bbb", "weight": 2}).add_to(m)
+SERVICE_AREA_MAX = 20_000    # street parts drawn as service areas; beyond, left out (a note)
 
+
+def _share_colour(share: float | None) -> str:
+    """Red (none covered) through yellow to green (all covered)."""
+    if share is None:
+        return "#bdbdbd"
+    ramp = ["#d7301f", "#fc8d59", "#fee08b", "#d9ef8b", "#91cf60", "#1a9850"]
+    return ramp[min(int(share * len(ramp)), len(ramp) - 1)]
+
+
+def coverage_tiles(query: dict, palette: dict, gcj02: bool) -> folium.plugins.VectorGridProtobuf:
+    """Households coloured by state from /tiles/coverage (from zoom 14), for this page's
+    parameters (``query``)."""
+    url = "/tiles/coverage/{z}/{x}/{y}.mvt?" + urlencode(query | ({"gcj02": 1} if gcj02 else {}))
+    style = ("function (p) { var c = PALETTE[p.state] || '#555'; return {radius: 3, weight: 1, "
+             "color: c, fill: true, fillColor: c, fillOpacity: 0.9}; }"
+             ).replace("PALETTE", json.dumps(palette))
+    options = f'{{"vectorTileLayerStyles": {{"coverage": {style}}}, "maxNativeZoom": 22, ' \
+              '"interactive": false}'
+    return folium.plugins.VectorGridProtobuf(url, "住户（按覆盖状态，放大后显示）", options)
+
+
+def coverage_map(data: cv.CoverageData, res: cv.Result, kinds, grids: dict, roads: dict | None,
+                 figures: dict, query: dict, *, households_shown: bool = True,
+                 basemap: str = "none", tianditu_key: str | None = None) -> folium.Map:
+    """Grids coloured by the share the largest budget covers (``figures``: ``cv.summarise``),
+    roads (embedded when given, else vector tiles), service areas when they are few enough to
+    draw, facilities with their straight-line circles, and the households' states as vector
+    tiles for the parameters in ``query`` when ``households_shown``."""
+    bm = BASEMAPS.get(basemap, BASEMAPS["none"])
     budgets = res.budgets
+    largest = budgets.labels[-1]
+    for f in grids["features"]:
+        g = figures["grids"].get(f["properties"]["code"], {}).get(largest, {})
+        share = g.get("share_covered")
+        f["properties"]["share"] = "–" if share is None else f"{100 * share:.0f}%"
+        f["properties"]["colour"] = _share_colour(share)
+    grids = for_display(grids, bm)
+    m = new_map(extent(grids), bm, tianditu_key)
+    folium.GeoJson(grids, name=f"网格（{largest} 覆盖率）",
+                   style_function=lambda f: {"color": "#555", "weight": 2, "fillOpacity": 0.25,
+                                             "fillColor": f["properties"]["colour"]},
+                   tooltip=tooltip(grids, ["name", "share"], ["网格", f"{largest} 覆盖率"])
+                   ).add_to(m)
+    if roads is not None:
+        folium.GeoJson(for_display(roads, bm), name="道路",
+                       style_function=lambda f: {"color": "#bbb", "weight": 2}).add_to(m)
+    else:
+        line_and_area_tiles("roads", "道路").add_to(m)
+
     colours = dict(zip(budgets.labels, BUDGET_COLOURS))
-    for label, budget in reversed(list(zip(budgets.labels, budgets.metres))):
-        segs = cv.reached_segments(data, kinds, budget)
+    areas = {label: cv.reached_segments(data, kinds, budget)
+             for label, budget in zip(budgets.labels, budgets.metres)}
+    drawn = sum(len(a) for a in areas.values()) <= SERVICE_AREA_MAX
+    for label in reversed(budgets.labels) if drawn else ():
         fc = for_display({"features": [{"geometry": g, "properties": {"budget": label}}
-                                         for g in _wgs84(segs)]}, bm)
+                                         for g in _wgs84(areas[label])]}, bm)
         folium.GeoJson(fc, name=f"服务范围 {label}（示意）",
                        style_function=lambda f, c=colours[label]: {"color": c, "weight": 7,
                                                                     "opacity": 0.8}).add_to(m)
@@ -86,22 +128,10 @@ def coverage_map(data: cv.CoverageData, res: cv.Result, kinds, grids: dict, road
 
     palette = colours | {"uncovered": UNCOVERED, "off_network": OFF_NETWORK}
     if households_shown:
-        hh = for_display({"features": [
-            {"geometry": f["geometry"], "properties": {
-                "code": f["properties"]["code"], "state": f["properties"]["state"],
-                "distance_m": (None if f["properties"]["distance_m"] is None
-                               else round(f["properties"]["distance_m"]))}}
-            for f in households]}, bm)
-        folium.GeoJson(hh, name=f"住户（{len(households)}）",
-                       marker=folium.CircleMarker(radius=3, weight=1, fill=True,
-                                                  fill_opacity=0.9),
-                       style_function=lambda f: {"color": palette[f["properties"]["state"]],
-                                                 "fillColor": palette[f["properties"]["state"]]},
-                       tooltip=tooltip(hh, ["code", "distance_m"], ["住户", "步行距离（米）"]),
-                       ).add_to(m)
+        coverage_tiles(query, palette, bm.gcj02).add_to(m)
     facilities.add_to(m)
     folium.LayerControl(collapsed=False).add_to(m)
     Legend(part("coverage_legend", list(zip(budgets.labels, budgets.metres)), colours,
-                UNCOVERED, OFF_NETWORK, households_shown)).add_to(m)
+                UNCOVERED, OFF_NETWORK, households_shown, drawn)).add_to(m)
     CoverageHooks(gcj02=bm.gcj02).add_to(m)
     return m

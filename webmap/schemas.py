@@ -186,6 +186,13 @@ class CoverageArgs(Query):
                                                 "(default 150)"})
 
 
+class CoverageHouseholdArgs(CoverageArgs):
+    limit = fields.Integer(validate=validate.Range(1, 10_000), load_default=1000,
+                           metadata={"description": "households per page (1–10,000)"})
+    offset = fields.Integer(validate=validate.Range(0, 2**31 - 1), load_default=0,
+                            metadata={"description": "households to skip (from `next`)"})
+
+
 class SitingArgs(CoverageArgs):
     k = fields.Integer(validate=validate.Range(1, 20), load_default=3)
     method = Text(validate=validate.OneOf(["greedy", "exact"]), load_default="greedy")
@@ -240,6 +247,9 @@ class PagedFeatures(FeatureCollection):
 
 class CoverageFeatures(FeatureCollection):
     budgets = fields.Dict(keys=fields.String(), values=fields.Float(), required=True)
+    numberMatched = fields.Integer(required=True)
+    numberReturned = fields.Integer(required=True)
+    next = fields.String(metadata={"description": "the next page, when there is one"})
 
 
 class Summary(Schema):

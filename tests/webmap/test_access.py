@@ -42,6 +42,7 @@ REQUESTS = [
     ("coverage.page", "GET", "/coverage", None),
     ("coverage_api.summary", "GET", "/api/coverage", None),
     ("coverage_api.households", "GET", "/api/coverage/households", None),
+    ("coverage.tile", "GET", "/tiles/coverage/16/52323/27218.mvt", None),
     ("coverage_api.whatif", "POST", "/api/coverage/whatif", POINT3),
     ("coverage_api.siting", "GET", "/api/coverage/siting?minutes=5&k=1", None),
     ("admin.audit", "GET", "/admin/audit", None),
@@ -78,7 +79,7 @@ GRID_WRITES = {"incidents_api.create", "incidents_api.move", "incidents_api.medi
 EXPECTED = {
     None: PUBLIC,
     "planner": {e for e, *_ in REQUESTS} - GRID_WRITES - {"coverage_api.households",
-                                                          "admin.audit"},
+                                                          "coverage.tile", "admin.audit"},
     "head3": {e for e, *_ in REQUESTS} - {"admin.audit"},
     "worker3": {e for e, *_ in REQUESTS} - {"admin.audit"},
     # a worker of the first grid reads everything but writes nothing in the third grid

@@ -21,8 +21,11 @@ def test_summary_has_network_and_straight_line_figures(client):
 
 def test_households_geojson_agrees_with_the_summary(client):
     summary = client.get("/api/coverage?minutes=10").get_json()
-    fc = client.get("/api/coverage/households?minutes=10").get_json()
-    covered = [f for f in fc["features"] if f["properties"]["state"] == "10min"]
+    from .test_privacy import all_pages
+    features = all_pages(client, "/api/coverage/households?minutes=10&limit=400")
+    assert len(features) == summary["total"]["10min"]["households"]
+    assert len({f["properties"]["code"] for f in features}) == len(features)   # no repeats
+    covered = [f for f in features if f["properties"]["state"] == "10min"]
     assert len(covered) == summary["total"]["10min"]["covered"]
     for f in covered:
         assert f["properties"]["distance_m"] <= 600 and f["properties"]["facility"]
@@ -96,3 +99,45 @@ def test_the_seeds_circles_reach_households_and_an_empty_budget_says_why(client)
         as_text=True)
     assert "5min（300 米）内没有住户" in page
     assert f"距设施 {centre['nearest_m']:.0f} 米" in page
+
+
+def test_coverage_tiles_carry_the_states_of_one_stored_run(write_app):
+    """Tiles and the API agree household by household; every worker reads one stored run per
+    parameter set and data version, and a change of the data replaces it."""
+    import mapbox_vector_tile
+    from sqlalchemy import text
+    from webmap import engine
+    from .test_privacy import all_pages
+    from .test_tiles import tile_of
+    client = write_app.test_client()
+    states = {f["properties"]["code"]: f["properties"]["state"]
+              for f in all_pages(client, "/api/coverage/households?minutes=5,10")}
+    with engine(write_app).connect() as conn:
+        bbox = conn.execute(text("SELECT ST_XMin(e), ST_YMin(e), ST_XMax(e), ST_YMax(e) FROM "
+                                 "(SELECT ST_Extent(geom) AS e FROM households) x")).one()
+    z = 16
+    (x0, y1), (x1, y0) = tile_of(bbox[0], bbox[1], z), tile_of(bbox[2], bbox[3], z)
+    tiled = {}
+    for x in range(x0, x1 + 1):
+        for y in range(y0, y1 + 1):
+            r = client.get(f"/tiles/coverage/{z}/{x}/{y}.mvt?minutes=5,10")
+            assert r.status_code == 200 and r.headers["ETag"]
+            assert client.get(f"/tiles/coverage/{z}/{x}/{y}.mvt?minutes=5,10", headers={
+                "If-None-Match": r.headers["ETag"]}).status_code == 304
+            for f in mapbox_vector_tile.decode(r.get_data()).get("coverage", {}).get(
+                    "features", []):
+                tiled[f["properties"]["code"]] = f["properties"]["state"]
+    assert tiled == states
+    assert client.get("/tiles/coverage/13/6540/3350.mvt?minutes=5,10").get_data() == b""
+    with engine(write_app).begin() as conn:
+        assert conn.execute(text("SELECT count(*) FROM coverage_runs")).scalar() == 1
+        first = conn.execute(text("SELECT id FROM coverage_runs")).scalar()
+        conn.execute(text("UPDATE facilities SET geom = ST_Translate(geom, 0.0005, 0) "
+                          "WHERE code = 'FC01'"))
+    x, y = tile_of(*[(bbox[0] + bbox[2]) / 2, (bbox[1] + bbox[3]) / 2], z)
+    assert client.get(f"/tiles/coverage/{z}/{x}/{y}.mvt?minutes=5,10").status_code == 200
+    with engine(write_app).connect() as conn:
+        runs = conn.execute(text("SELECT id FROM coverage_runs")).scalars().all()
+        rows = conn.execute(text("SELECT count(*) FROM coverage_states")).scalar()
+    assert len(runs) == 1 and runs[0] != first and rows == len(states)
+    assert client.get("/tiles/coverage/16/0/0.mvt?minutes=abc").status_code == 400

@@ -115,24 +115,55 @@ def household_codes(text_: str) -> set[str]:
     return set(re.findall(r"\bHH\d{5}\b", text_))
 
 
+def all_pages(client, url):
+    """Every feature of a paged FeatureCollection, following ``next``."""
+    features = []
+    while url:
+        body = client.get(url).get_json()
+        features += body["features"]
+        url = body.get("next")
+    return features
+
+
+def coverage_tile_codes(client, bbox, z=16):
+    """The household codes in the coverage tiles over ``bbox`` (or None when refused)."""
+    import mapbox_vector_tile
+    from .test_tiles import tile_of
+    (x0, y1), (x1, y0) = tile_of(bbox[0], bbox[1], z), tile_of(bbox[2], bbox[3], z)
+    codes = set()
+    for x in range(x0, x1 + 1):
+        for y in range(y0, y1 + 1):
+            r = client.get(f"/tiles/coverage/{z}/{x}/{y}.mvt?minutes=5,10,15")
+            if r.status_code != 200:
+                return None
+            layer = mapbox_vector_tile.decode(r.get_data()).get("coverage", {})
+            codes |= {f["properties"]["code"] for f in layer.get("features", [])}
+    return codes
+
+
 def test_coverage_households_only_where_the_account_may_see_them(write_app):
+    """Per read path (page, paged API, tiles) and role: staff their grid's households, admins
+    all, planners none."""
     with engine(write_app).connect() as conn:
         grid_of = dict(conn.execute(text("""
             SELECT DISTINCT ON (h.id) h.code, g.code FROM households h
             JOIN grids g ON ST_Covers(g.geom, h.geom) ORDER BY h.id, g.code""")).all())
-    seen = {}
-    for user in ("planner", "worker3", "admin"):
+        bbox = conn.execute(text("SELECT ST_XMin(e), ST_YMin(e), ST_XMax(e), ST_YMax(e) FROM "
+                                 "(SELECT ST_Extent(geom) AS e FROM households) x")).one()
+    expected = {"planner": set(), "worker3": {c for c, g in grid_of.items() if g == G3},
+                "admin": set(grid_of)}
+    for user, visible in expected.items():
         client = client_as(write_app, user)
-        page = client.get("/coverage").get_data(as_text=True)
-        api = client.get("/api/coverage/households")
-        seen[user] = household_codes(page)
+        listed = household_codes(client.get("/coverage").get_data(as_text=True))
+        assert listed <= visible and bool(listed) == bool(visible), user
+        tiled = coverage_tile_codes(client, bbox)
         if user == "planner":
-            assert api.status_code == 403
+            assert client.get("/api/coverage/households").status_code == 403
+            assert tiled is None
         else:
-            assert household_codes(api.get_data(as_text=True)) == seen[user]
-    assert seen["planner"] == set()
-    assert seen["worker3"] and {grid_of[c] for c in seen["worker3"]} == {G3}
-    assert seen["admin"] == set(grid_of)
+            api = {f["properties"]["code"]
+                   for f in all_pages(client, "/api/coverage/households?limit=500")}
+            assert api == visible and tiled == visible, user
 
 
 def test_csv_cells_cannot_become_formulas(write_app):

@@ -5,11 +5,12 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from flask import Blueprint, abort, current_app, render_template, request
+from flask import (Blueprint, Response, abort, current_app, render_template, request,
+                   url_for)
 from flask_smorest import Blueprint as ApiBlueprint
 
 from geodata import coverage as cv
-from geodata import privacy, queries
+from geodata import coverage_store, privacy, queries, tiles
 from geodata.points import wgs84_point
 from geodata.siting import siting as best_sites
 from geodata.workflow import InvalidInput
@@ -17,7 +18,9 @@ from geodata.workflow import InvalidInput
 from .. import schemas as s
 from ..coverage_map import coverage_map
 from ..helpers import basemap_arg, get_db, notice, viewer
-from ..maps import available_basemaps, render_parts
+from ..jsonapi import error
+from .tiles import MVT
+from ..maps import BASEMAPS, available_basemaps, render_parts
 from ..openapi import answers
 
 bp = Blueprint("coverage", __name__)
@@ -77,18 +80,52 @@ def summary(args: dict):
 
 
 @api_bp.get("/api/coverage/households")
-@api_bp.arguments(s.CoverageArgs, location="query")
+@api_bp.arguments(s.CoverageHouseholdArgs, location="query")
 @api_bp.response(200, s.CoverageFeatures)
 @answers(api_bp, 400, 422)
 def households(args: dict):
-    """Each household's network distance, covering facility and state (GeoJSON); grid staff
+    """Each household's network distance, covering facility and state (GeoJSON), a page at a
+    time in code order (``limit``, ``offset``; ``next`` names the following page); grid staff
     get their own grids' households only."""
     kinds, budgets, cap = params(args)
     data = _data()
     res = cv.cached_distances(data, kinds, budgets, cap)
-    features = cv.household_features(data, res, privacy.household_grids(viewer()))
-    return {"type": "FeatureCollection", "budgets": dict(zip(budgets.labels, budgets.metres)),
-            "features": features}
+    limit, offset = args["limit"], args["offset"]
+    features, matched = cv.household_features(data, res, privacy.household_grids(viewer()),
+                                              offset, limit)
+    out = {"type": "FeatureCollection", "budgets": dict(zip(budgets.labels, budgets.metres)),
+           "numberMatched": matched, "numberReturned": len(features), "features": features}
+    if offset + len(features) < matched:
+        out["next"] = url_for("coverage_api.households", **(request.args.to_dict()
+                                                          | {"offset": offset + limit}))
+    return out
+
+
+@bp.get("/tiles/coverage/<int:z>/<int:x>/<int:y>.mvt")
+def tile(z: int, x: int, y: int):
+    """The households' states as a vector tile (from zoom 14), from the run stored for these
+    parameters; only the households the viewer may see one by one."""
+    shown = privacy.household_grids(viewer())
+    if shown == ():
+        return error(404, "per-household coverage is shown to grid staff and administrators; "
+                          "planners see the figures per grid")
+    try:
+        kinds, budgets, cap = params(request.args.to_dict())
+        shift = request.args.get("gcj02", "0")
+        if shift not in ("0", "1"):
+            raise InvalidInput("gcj02 must be 0 or 1")
+        data = _data()
+        with get_db().connect() as conn:
+            run = coverage_store.stored_run(conn, data, kinds, budgets, cap)
+            body = tiles.coverage_tile(conn, run, z, x, y, shown, shift == "1")
+    except (InvalidInput, tiles.TileError) as exc:
+        return error(400, str(exc))
+    response = Response(body, mimetype=MVT)
+    # a run id names one parameter set on one data version: its tiles never change
+    response.set_etag(f"run{run}-{'all' if shown is None else ','.join(shown)}-{shift}")
+    response.headers["Cache-Control"] = "private, no-cache"
+    response.headers["Vary"] = "Authorization, Cookie"
+    return response.make_conditional(request)
 
 
 @api_bp.post("/api/coverage/whatif")
@@ -120,24 +157,40 @@ def siting(args: dict):
     return out
 
 
+GRIDS_PER_PAGE = 25        # rows of the per-grid table on the page
+
+
 @bp.get("/coverage")
 def page():
     basemap = basemap_arg()
     try:
         kinds, budgets, cap = params({k: v for k, v in request.args.items() if v})
+        number = int(request.args.get("page", "1"))
+    except ValueError:
+        abort(400, "page must be a whole number")
     except InvalidInput as exc:
         abort(400, str(exc))
     data = _data()
     res = cv.cached_distances(data, kinds, budgets, cap)
     shown = privacy.household_grids(viewer())   # planners: figures only, no households
+    figures = cv.summarise(data, res)
+    codes = list(figures["grids"])
+    pages = max(1, math.ceil(len(codes) / GRIDS_PER_PAGE))
+    if not 1 <= number <= pages:
+        abort(404, f"page {number} does not exist: the table has {pages} page(s)")
+    on_page = codes[(number - 1) * GRIDS_PER_PAGE:number * GRIDS_PER_PAGE]
     with get_db().connect() as conn:
         grids_fc = queries.layer_features(conn, "grids", precision=6)
-        roads_fc = queries.layer_features(conn, "roads", precision=6)
-    m = coverage_map(data, res, kinds, grids_fc, roads_fc,
-                     cv.household_features(data, res, shown), households_shown=shown != (),
-                     basemap=basemap, tianditu_key=current_app.config["TIANDITU_KEY"])
+        roads_fc = (queries.layer_features(conn, "roads", precision=6)
+                    if BASEMAPS[basemap].gcj02 else None)   # else: road tiles
+    query = {k: v for k, v in request.args.items() if k not in ("page", "basemap") and v}
+    m = coverage_map(data, res, kinds, grids_fc, roads_fc, figures, query,
+                     households_shown=shown != (), basemap=basemap,
+                     tianditu_key=current_app.config["TIANDITU_KEY"])
     return render_template(
-        "coverage.html", map=render_parts(m), figures=cv.summarise(data, res),
-        uncovered=cv.uncovered_by_grid(data, res, shown), kinds=kinds, budgets=budgets,
-        cap=cap, args=request.args, basemap=basemap,
+        "coverage.html", map=render_parts(m), figures=figures, on_page=on_page,
+        page=number, pages=pages,
+        page_url=lambda n: url_for("coverage.page", **(request.args.to_dict() | {"page": n})),
+        uncovered=cv.uncovered_by_grid(data, res, shown, only=on_page), kinds=kinds,
+        budgets=budgets, cap=cap, args=request.args, basemap=basemap,
         basemaps=available_basemaps(current_app.config["TIANDITU_KEY"]), kind_sets=KIND_SETS)
