@@ -55,11 +55,12 @@ class Budgets:
 
 @dataclass
 class Households:
-    ids: np.ndarray         # households.id, to store results against
-    codes: np.ndarray
+    """Numbers only (ids, positions, grid indices): at a million households the codes and
+    building names would double the memory of every worker; the few shown are looked up
+    (``household_labels``)."""
+    ids: np.ndarray         # households.id, in id order
     xy: np.ndarray
-    grid: np.ndarray        # grid code of each household
-    building: np.ndarray    # building name (what a grid worker needs to find the door)
+    grid: np.ndarray        # each household's index in CoverageData.grids
 
 
 @dataclass
@@ -89,14 +90,15 @@ class CoverageData:
     facilities: Facilities
     grids: list[tuple[str, str]]   # (code, name)
 
-    @cached_property
+    @property
     def grid_index(self) -> np.ndarray:
-        """Each household's position in ``grids`` (len(grids) for none)."""
-        codes = np.array([code for code, _ in self.grids])  # sorted by code
-        idx = np.searchsorted(codes, self.households.grid)
-        found = (idx < len(codes)) & (codes[np.minimum(idx, len(codes) - 1)]
-                                      == self.households.grid)
-        return np.where(found, idx, len(codes)).astype(np.int64)
+        """Each household's position in ``grids``."""
+        return self.households.grid
+
+    def grid_positions(self, codes) -> np.ndarray:
+        """The positions in ``grids`` of these grid codes (unknown ones left out)."""
+        where = {code: i for i, (code, _) in enumerate(self.grids)}
+        return np.array([where[c] for c in codes if c in where], dtype=np.int64)
 
     @cached_property
     def _sources(self) -> dict:
@@ -157,6 +159,43 @@ def load(conn: Connection) -> CoverageData:
     return data
 
 
+# households as PostgreSQL sends them in a binary COPY: field count, then length and value
+# of each field (big-endian); fixed-size, so numpy reads the stream as it is
+HOUSEHOLD_ROW = np.dtype([("fields", ">i2"), ("l1", ">i4"), ("id", ">i4"), ("l2", ">i4"),
+                          ("x", ">f8"), ("l3", ">i4"), ("y", ">f8"), ("l4", ">i4"),
+                          ("grid", ">i4")])
+COPY_HEADER_BYTES = 19      # signature (11), flags (4), header extension length (4)
+
+
+def _read_households(conn: Connection) -> Households:
+    """Every household in a grid: id, position in metres and grid index, as one binary COPY
+    read straight into numpy (no Python object per household)."""
+    sql = f"""
+        COPY (WITH gi AS (SELECT id, (row_number() OVER (ORDER BY code) - 1)::int AS i
+                          FROM grids)
+              SELECT h.id, ST_X(p), ST_Y(p), gi.i
+              FROM (SELECT id, grid_id, ST_Transform(geom, {METRIC_SRID}) AS p
+                    FROM households) h JOIN gi ON gi.id = h.grid_id ORDER BY h.id)
+        TO STDOUT (FORMAT binary)"""
+    buf = bytearray()
+    cursor = conn.connection.driver_connection.cursor()
+    with cursor.copy(sql) as copy:
+        for chunk in copy:
+            buf += chunk
+    rows = np.frombuffer(bytes(buf[COPY_HEADER_BYTES:-2]), HOUSEHOLD_ROW)
+    return Households(ids=rows["id"].astype(np.int64),
+                      xy=np.column_stack([rows["x"], rows["y"]]).astype(np.float64),
+                      grid=rows["grid"].astype(np.int64))
+
+
+def household_labels(conn: Connection, ids) -> dict[int, tuple[str, str]]:
+    """Code and building name of these households (a page of them), by id."""
+    rows = conn.execute(text("""SELECT h.id, h.code, b.name FROM households h
+                                JOIN buildings b ON b.id = h.building_id
+                                WHERE h.id = ANY(:ids)"""), {"ids": [int(i) for i in ids]})
+    return {r[0]: (r[1], r[2]) for r in rows}
+
+
 def _xy(wkb_list) -> np.ndarray:
     return shapely.get_coordinates(shapely.from_wkb(np.array(wkb_list, dtype=object)))
 
@@ -165,17 +204,11 @@ def _read(conn: Connection, version: tuple) -> CoverageData:
     roads = conn.execute(text(f"SELECT ST_AsBinary(ST_Transform(geom, {METRIC_SRID})) "
                               "FROM roads")).scalars().all()
     lines = shapely.from_wkb(np.array([bytes(r) for r in roads], dtype=object))
-    hh = conn.execute(text(f"""
-        SELECT h.code, ST_AsBinary(ST_Transform(h.geom, {METRIC_SRID})), g.code, b.name, h.id
-        FROM households h JOIN grids g ON g.id = h.grid_id
-        JOIN buildings b ON b.id = h.building_id ORDER BY h.code""")).all()
     fac = conn.execute(text(f"""
         SELECT code, name, kind, ST_AsBinary(ST_Transform(geom, {METRIC_SRID}))
         FROM facilities ORDER BY code""")).all()
     grids = [tuple(r) for r in conn.execute(text("SELECT code, name FROM grids ORDER BY code"))]
-    households = Households(
-        ids=np.array([r[4] for r in hh], dtype=np.int64), codes=np.array([r[0] for r in hh]), xy=_xy([bytes(r[1]) for r in hh]).reshape(-1, 2),
-        grid=np.array([r[2] for r in hh]), building=np.array([r[3] for r in hh]))
+    households = _read_households(conn)
     facilities = Facilities(
         codes=np.array([r[0] for r in fac]), names=np.array([r[1] for r in fac]),
         kinds=np.array([r[2] for r in fac]), xy=_xy([bytes(r[3]) for r in fac]).reshape(-1, 2))
@@ -326,46 +359,52 @@ def visible(data: CoverageData, grids: tuple[str, ...] | None) -> np.ndarray:
     """Which households lie in ``grids`` (None: all): the per-household answers a viewer may
     see (``geodata.privacy.household_grids``)."""
     if grids is None:
-        return np.ones(len(data.households.codes), bool)
-    return np.isin(data.households.grid, list(grids))
+        return np.ones(len(data.households.ids), bool)
+    return np.isin(data.households.grid, data.grid_positions(grids))
 
 
-def household_features(data: CoverageData, res: Result, grids: tuple[str, ...] | None,
-                       offset: int = 0, limit: int | None = None) -> tuple[list[dict], int]:
-    """GeoJSON features (WGS 84) of the households in ``grids``, a page of them (in code
+def household_features(conn: Connection, data: CoverageData, res: Result,
+                       grids: tuple[str, ...] | None, offset: int = 0,
+                       limit: int | None = None) -> tuple[list[dict], int]:
+    """GeoJSON features (WGS 84) of the households in ``grids``, a page of them (in id
     order): network distance, covering facility, state and straight-line distance; and how
     many there are in all."""
     every = np.flatnonzero(visible(data, grids))
     idx = every[offset:None if limit is None else offset + limit]
+    labels = household_labels(conn, data.households.ids[idx])
     lon, lat = TO_WGS84.transform(data.households.xy[idx, 0], data.households.xy[idx, 1])
     state, d, f = household_states(res)[idx], res.distance[idx], res.facility[idx]
     return [{"type": "Feature",
              "geometry": {"type": "Point", "coordinates": [round(float(x), 7),
                                                            round(float(y), 7)]},
              "properties": {
-                 "code": str(data.households.codes[i]), "grid": str(data.households.grid[i]),
+                 "code": labels[int(data.households.ids[i])][0],
+                 "grid": data.grids[data.households.grid[i]][0],
                  "distance_m": None if not np.isfinite(di) else round(float(di), 1),
                  "facility": None if fi < 0 else str(data.facilities.codes[fi]),
                  "state": str(st), "straight_line_m": round(float(res.straight[i]), 1)}}
             for i, x, y, st, di, fi in zip(idx, lon, lat, state, d, f)], len(every)
 
 
-def uncovered_by_grid(data: CoverageData, res: Result, grids: tuple[str, ...] | None,
-                      only: list[str] | None = None, limit: int = 50) -> dict[str, dict]:
+def uncovered_by_grid(conn: Connection, data: CoverageData, res: Result,
+                      grids: tuple[str, ...] | None, only: list[str] | None = None,
+                      limit: int = 50) -> dict[str, dict]:
     """Per grid in ``grids`` (None: all) and ``only`` (a page of grids), the households no
     budget covers (on the network): how many, and the first ``limit`` of them with code and
     building, what a grid worker needs to find the door."""
     largest = res.budgets.metres[-1]
     missing = ~(res.distance <= largest) & ~res.off_network & visible(data, grids)
-    out = {}
+    out, first = {}, {}
     for i, (code, _) in enumerate(data.grids):   # a page of grids: one vectorised mask each
         if (grids is not None and code not in grids) or (only is not None and code not in only):
             continue
         idx = np.flatnonzero(missing & (data.grid_index == i))
-        out[code] = {"count": len(idx), "rows": [
-            {"code": str(data.households.codes[i]), "building": str(data.households.building[i])}
-            for i in idx[:limit]]}
-    return out
+        out[code], first[code] = len(idx), data.households.ids[idx[:limit]]
+    labels = household_labels(conn, np.concatenate([np.zeros(0, np.int64), *first.values()]))
+    return {code: {"count": n, "rows": sorted(
+                ({"code": labels[int(h)][0], "building": labels[int(h)][1]}
+                 for h in first[code]), key=lambda r: r["code"])}
+            for code, n in out.items()}
 
 
 def reached_segments(data: CoverageData, kinds, budget: float) -> np.ndarray:

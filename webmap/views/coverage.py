@@ -91,8 +91,10 @@ def households(args: dict):
     data = _data()
     res = cv.cached_distances(data, kinds, budgets, cap)
     limit, offset = args["limit"], args["offset"]
-    features, matched = cv.household_features(data, res, privacy.household_grids(viewer()),
-                                              offset, limit)
+    with get_db().connect() as conn:
+        features, matched = cv.household_features(conn, data, res,
+                                                  privacy.household_grids(viewer()),
+                                                  offset, limit)
     out = {"type": "FeatureCollection", "budgets": dict(zip(budgets.labels, budgets.metres)),
            "numberMatched": matched, "numberReturned": len(features), "features": features}
     if offset + len(features) < matched:
@@ -183,6 +185,7 @@ def page():
         grids_fc = queries.layer_features(conn, "grids", precision=6)
         roads_fc = (queries.layer_features(conn, "roads", precision=6)
                     if BASEMAPS[basemap].gcj02 else None)   # else: road tiles
+        uncovered = cv.uncovered_by_grid(conn, data, res, shown, only=on_page)
     query = {k: v for k, v in request.args.items() if k not in ("page", "basemap") and v}
     m = coverage_map(data, res, kinds, grids_fc, roads_fc, figures, query,
                      households_shown=shown != (), basemap=basemap,
@@ -191,6 +194,6 @@ def page():
         "coverage.html", map=render_parts(m), figures=figures, on_page=on_page,
         page=number, pages=pages,
         page_url=lambda n: url_for("coverage.page", **(request.args.to_dict() | {"page": n})),
-        uncovered=cv.uncovered_by_grid(data, res, shown, only=on_page), kinds=kinds,
+        uncovered=uncovered, kinds=kinds,
         budgets=budgets, cap=cap, args=request.args, basemap=basemap,
         basemaps=available_basemaps(current_app.config["TIANDITU_KEY"]), kind_sets=KIND_SETS)
