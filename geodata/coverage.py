@@ -409,7 +409,8 @@ def uncovered_by_grid(conn: Connection, data: CoverageData, res: Result,
 
 def reached_segments(data: CoverageData, kinds, budget: float) -> np.ndarray:
     """The reached parts of the streets within ``budget`` (partly reached edges included),
-    as LineStrings in metres: the indicative picture of a service area."""
+    as an (n, 2, 2) array of segment ends in metres: the indicative picture of a service area
+    (``shapely.linestrings`` makes them lines)."""
     src = data.sources(kinds)
     fsnap, net = src.snap, data.net
     r = reach(net, fsnap, budget, src.graph)
@@ -433,5 +434,4 @@ def reached_segments(data: CoverageData, kinds, budget: float) -> np.ndarray:
         hi = np.clip(fsnap.frac + room / net.length[e], 0, 1)
         segs.append(np.stack([a[e] + (b - a)[e] * lo[:, None],
                               a[e] + (b - a)[e] * hi[:, None]], axis=1))
-    coords = np.concatenate(segs)
-    return shapely.linestrings(coords)
+    return np.concatenate(segs)

@@ -14,10 +14,9 @@ import shapely
 from branca.element import MacroElement, Template
 
 from geodata import coverage as cv
-from geodata.gcj02 import wgs84_to_gcj02
 
-from .maps import (BASEMAPS, FACILITY_STYLES, Legend, escape_text, extent, for_display,
-                   line_and_area_tiles, new_map, part, tooltip)
+from .maps import (BASEMAPS, FACILITY_STYLES, Legend, icon_layer, escape_text, extent,
+                   for_display, line_and_area_tiles, new_map, part, tooltip)
 
 TO_WGS84 = cv.TO_WGS84
 BUDGET_COLOURS = ["#006d2c", "#31a354", "#74c476", "#a1d99b", "#c7e9c0"]
@@ -102,34 +101,38 @@ def coverage_map(data: cv.CoverageData, res: cv.Result, kinds, grids: dict, road
     drawn = sum(len(a) for a in areas.values()) <= SERVICE_AREA_MAX
     for label in reversed(budgets.labels) if drawn else ():
         fc = for_display({"features": [{"geometry": g, "properties": {"budget": label}}
-                                         for g in _wgs84(areas[label])]}, bm)
+                                         for g in _wgs84(shapely.linestrings(areas[label]))]},
+                         bm)
         folium.GeoJson(fc, name=f"服务范围 {label}（示意）",
                        style_function=lambda f, c=colours[label]: {"color": c, "weight": 7,
                                                                     "opacity": 0.8}).add_to(m)
 
+    # facilities and their straight-line circles: one GeoJSON layer each (a folium element per
+    # marker would cost ~1 ms each to render: seconds for a city's hundreds of facilities)
     chosen = np.flatnonzero(np.isin(data.facilities.kinds, kinds))
-    fac_pts = _wgs84(shapely.points(data.facilities.xy[chosen]))
-    circles = folium.FeatureGroup(name="直线距离圆（对比）")
-    facilities = folium.FeatureGroup(name="设施")
-    for i, p in zip(chosen, fac_pts):
-        lon, lat = p["coordinates"]
-        if bm.gcj02:
-            lon, lat = (float(v) for v in wgs84_to_gcj02(lon, lat))
-        for budget in budgets.metres:
-            folium.Circle([lat, lon], radius=budget, color="#555", weight=1, fill=False,
-                          dash_array="6 6").add_to(circles)
+    points = []
+    for i, p in zip(chosen, _wgs84(shapely.points(data.facilities.xy[chosen]))):
         kind = str(data.facilities.kinds[i])
-        label, badge, colour = FACILITY_STYLES.get(kind, ("", "•", "#555"))
-        folium.Marker([lat, lon], tooltip=escape_text(str(data.facilities.names[i])),
-                      icon=folium.DivIcon(html=part("facility_badge", kind, badge, colour),
-                                          icon_size=(22, 22), icon_anchor=(11, 11))
-                      ).add_to(facilities)
+        _, badge, colour = FACILITY_STYLES.get(kind, ("", "•", "#555"))
+        points.append({"type": "Feature", "geometry": p, "properties": {
+            "name": str(data.facilities.names[i]),
+            "html": part("facility_badge", kind, badge, colour)}})
+    points = for_display({"type": "FeatureCollection", "features": points}, bm,
+                         escape_props=False)
+    for f in points["features"]:
+        f["properties"]["name"] = escape_text(f["properties"]["name"])
+    circles = folium.FeatureGroup(name="直线距离圆（对比）")
+    for budget in budgets.metres:
+        folium.GeoJson(points, marker=folium.Circle(radius=budget, color="#555", weight=1,
+                                                    fill=False, dash_array="6 6"),
+                       style_function=lambda f: {}).add_to(circles)
     circles.add_to(m)
 
     palette = colours | {"uncovered": UNCOVERED, "off_network": OFF_NETWORK}
     if households_shown:
         coverage_tiles(query, palette, bm.gcj02).add_to(m)
-    facilities.add_to(m)
+    icon_layer(points, "设施", size=(22, 22),
+                tooltip=tooltip(points, ["name"], ["设施"])).add_to(m)
     folium.LayerControl(collapsed=False).add_to(m)
     Legend(part("coverage_legend", list(zip(budgets.labels, budgets.metres)), colours,
                 UNCOVERED, OFF_NETWORK, households_shown, drawn)).add_to(m)

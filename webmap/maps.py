@@ -243,7 +243,7 @@ def community_map(layers: dict[str, dict], *, basemap: str = "none",
     if grids["features"]:
         labels = for_display(_points_of(layers["grids"], lambda g: part("grid_label", g)), bm,
                              escape_props=False)
-        _icon_layer(labels, "网格标注", size=(170, 54)).add_to(m)
+        icon_layer(labels, "网格标注", size=(170, 54)).add_to(m)
 
     compounds = shown["compounds"]
     for f in compounds["features"]:
@@ -310,7 +310,7 @@ def community_map(layers: dict[str, dict], *, basemap: str = "none",
         p["kind_label"] = label
         p["opening_hours"] = p["opening_hours"] or "—"
         p["html"] = part("facility_badge", p["kind"], badge, colour)
-    _icon_layer(facilities, "设施", size=(22, 22), tooltip=tooltip(
+    icon_layer(facilities, "设施", size=(22, 22), tooltip=tooltip(
         facilities, ["name", "kind_label", "opening_hours"], ["设施", "类型", "开放时间"],
     )).add_to(m)
 
@@ -322,7 +322,7 @@ def community_map(layers: dict[str, dict], *, basemap: str = "none",
     return m
 
 
-def _icon_layer(fc: dict, name: str, size: tuple[int, int], tooltip=None) -> folium.GeoJson:
+def icon_layer(fc: dict, name: str, size: tuple[int, int], tooltip=None) -> folium.GeoJson:
     """Point features drawn as DivIcons whose HTML comes from each feature's ``html``
     property (one layer and one icon template, however many points)."""
     icon = folium.DivIcon(html="", icon_size=size, icon_anchor=(size[0] // 2, size[1] // 2),
