@@ -102,7 +102,7 @@ def main() -> None:
             cs.load_city(url, nodes, edges, households, facilities)
             load_s = time.perf_counter() - t
             measure(f"synthetic city: {n:,} households, {len(edges):,} road segments "
-                    f"(loaded in {load_s:.0f} s)", url, "511702999000001",
+                    f"(loaded in {load_s:.0f} s)", url, cs.FIRST_GRID,
                     cs.lonlat(households[::STRIDE]))
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
     print(f"\npeak memory of this process (app and benchmark): {peak:.2f} GB; "

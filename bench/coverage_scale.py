@@ -81,28 +81,59 @@ def copy_csv(pg, table: str, columns: str, frame_lines) -> None:
             cp.write(buf.getvalue())
 
 
+def grid_code(gx: int, gy: int) -> str:
+    """The synthetic city is a district of 4 subdistricts (8 × 8 grid tiles each), each of 4
+    communities (4 × 4 tiles), each of 16 grids: codes district(6) + subdistrict(3) +
+    community(3) + grid(3), as real grid codes are built."""
+    sub = (gx // 8) * 2 + gy // 8 + 1
+    community = ((gx % 8) // 4) * 2 + (gy % 8) // 4 + 1
+    return f"{DISTRICT}{sub:03d}{community:03d}{(gx % 4) * 4 + gy % 4 + 1:03d}"
+
+
+DISTRICT = "511702"
+FIRST_GRID = grid_code(0, 0)
+
+
+def _ring(lo, hi) -> str:
+    corners = lonlat(np.array([lo, [hi[0], lo[1]], hi, [lo[0], hi[1]], lo]))
+    return "((" + ", ".join(f"{x:.7f} {y:.7f}" for x, y in corners) + "))"
+
+
 def load_city(url: str, nodes, edges, households, facilities) -> None:
     lo, hi = nodes.min(axis=0) - 300, nodes.max(axis=0) + 300
     step = (hi - lo) / GRID_TILES
     pg_url = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
     with psycopg.connect(pg_url, autocommit=False) as pg:
         with pg.cursor() as cur:
-            # indexes are rebuilt after the bulk load: much faster than maintaining them
+            # indexes are rebuilt after the bulk load, and each household's and road's grid is
+            # known here (its tile): much faster than maintaining them row by row
             cur.execute("DROP INDEX idx_households_geom; DROP INDEX idx_roads_geom")
-            corners = lonlat(np.array([lo, [hi[0], lo[1]], hi, [lo[0], hi[1]]]))
-            ring = ", ".join(f"{x} {y}" for x, y in np.vstack([corners, corners[:1]]))
-            cur.execute(f"INSERT INTO community (code, name, geom) VALUES ('511702999999', "
-                        f"'合成城市（基准测试）', ST_GeomFromText('MULTIPOLYGON((({ring})))', 4326))")
+            cur.execute("ALTER TABLE households DISABLE TRIGGER households_grid_id; "
+                        "ALTER TABLE roads DISABLE TRIGGER roads_grid_id; "
+                        "ALTER TABLE grids DISABLE TRIGGER grids_reassign")
+            areas = []
+            for sx in range(2):
+                for sy in range(2):
+                    sub = f"{DISTRICT}{sx * 2 + sy + 1:03d}"
+                    areas.append(f"{sub},subdistrict,街道{sx * 2 + sy + 1}（合成）\n")
+                    for cx in range(2):
+                        for cy in range(2):
+                            a = lo + step * [sx * 8 + cx * 4, sy * 8 + cy * 4]
+                            code = grid_code(sx * 8 + cx * 4, sy * 8 + cy * 4)[:12]
+                            cur.execute(
+                                "INSERT INTO community (code, name, geom) VALUES (%s, %s, "
+                                "ST_GeomFromText(%s, 4326))",
+                                (code, f"合成社区{code[-5:]}（基准测试）",
+                                 f"MULTIPOLYGON({_ring(a, a + step * 4)})"))
+            areas.append(f"{DISTRICT},district,合成城区（基准测试）\n")
+            copy_csv(pg, "admin_areas", "code, level, name", areas)
         grid_lines, building_lines = [], []
         for gx in range(GRID_TILES):
             for gy in range(GRID_TILES):
                 a = lo + step * [gx, gy]
-                b = a + step
-                c = lonlat(np.array([a, [b[0], a[1]], b, [a[0], b[1]], a]))
-                code = f"511702999{gx * GRID_TILES + gy + 1:06d}"
-                poly = "POLYGON((" + ", ".join(f"{x:.7f} {y:.7f}" for x, y in c) + "))"
-                grid_lines.append(f'{code},网格{gx}-{gy},"SRID=4326;{poly}"\n')
-                m = lonlat(((a + b) / 2 + [[0, 0], [5, 0], [5, 5], [0, 5], [0, 0]]))
+                grid_lines.append(f'{grid_code(gx, gy)},网格{gx}-{gy},'
+                                  f'"SRID=4326;POLYGON{_ring(a, a + step)}"\n')
+                m = lonlat(((a + a + step) / 2 + [[0, 0], [5, 0], [5, 5], [0, 5], [0, 0]]))
                 bpoly = "POLYGON((" + ", ".join(f"{x:.7f} {y:.7f}" for x, y in m) + "))"
                 building_lines.append(f"B{gx * GRID_TILES + gy + 1},楼{gx}-{gy},1,"
                                       f'"SRID=4326;{bpoly}"\n')
@@ -111,24 +142,37 @@ def load_city(url: str, nodes, edges, households, facilities) -> None:
         with pg.cursor() as cur:
             cur.execute("SELECT code, id FROM buildings")
             bid = dict(cur.fetchall())
-        # grid tile of each household -> its building
+            cur.execute("SELECT code, id FROM grids")
+            gid = dict(cur.fetchall())
+        tile_ids = np.array([[gid[grid_code(gx, gy)] for gy in range(GRID_TILES)]
+                             for gx in range(GRID_TILES)])
+
+        def grid_of(xy):
+            t = np.clip(((xy - lo) // step).astype(int), 0, GRID_TILES - 1)
+            return tile_ids[t[:, 0], t[:, 1]]
+        # grid tile of each household -> its building and grid
         tile = np.clip(((households - lo) // step).astype(int), 0, GRID_TILES - 1)
         b_ids = np.array([bid[f"B{i + 1}"] for i in range(GRID_TILES ** 2)])
         hh_building = b_ids[tile[:, 0] * GRID_TILES + tile[:, 1]]
         ll = lonlat(households)
-        copy_csv(pg, "households", "code, building_id, unit_room, residents, minors, "
+        copy_csv(pg, "households", "code, building_id, grid_id, unit_room, residents, minors, "
                  "elderly_alone, party_member, low_income, geom",
-                 (f"H{i},{b},1,2,0,f,f,f,SRID=4326;POINT({x:.7f} {y:.7f})\n"
-                  for i, (b, (x, y)) in enumerate(zip(hh_building, ll))))
+                 (f"H{i},{b},{g},1,2,0,f,f,f,SRID=4326;POINT({x:.7f} {y:.7f})\n"
+                  for i, (b, g, (x, y)) in enumerate(zip(hh_building, grid_of(households),
+                                                         ll))))
         a, b = lonlat(nodes[edges[:, 0]]), lonlat(nodes[edges[:, 1]])
-        copy_csv(pg, "roads", "code, name, class, geom",
-                 (f'R{i},街道,lane,"SRID=4326;LINESTRING({p[0]:.7f} {p[1]:.7f}, '
-                  f'{q[0]:.7f} {q[1]:.7f})"\n' for i, (p, q) in enumerate(zip(a, b))))
+        mid = grid_of((nodes[edges[:, 0]] + nodes[edges[:, 1]]) / 2)
+        copy_csv(pg, "roads", "code, name, class, grid_id, geom",
+                 (f'R{i},街道,lane,{g},"SRID=4326;LINESTRING({p[0]:.7f} {p[1]:.7f}, '
+                  f'{q[0]:.7f} {q[1]:.7f})"\n' for i, (p, q, g) in enumerate(zip(a, b, mid))))
         fl = lonlat(facilities)
         copy_csv(pg, "facilities", "code, name, kind, geom",
                  (f"F{i},党群服务站{i},party_service_center,SRID=4326;POINT({x:.7f} {y:.7f})\n"
                   for i, (x, y) in enumerate(fl)))
         with pg.cursor() as cur:
+            cur.execute("ALTER TABLE households ENABLE TRIGGER households_grid_id; "
+                        "ALTER TABLE roads ENABLE TRIGGER roads_grid_id; "
+                        "ALTER TABLE grids ENABLE TRIGGER grids_reassign")
             cur.execute("CREATE INDEX idx_households_geom ON households USING gist (geom)")
             cur.execute("CREATE INDEX idx_roads_geom ON roads USING gist (geom)")
             cur.execute("ANALYZE")

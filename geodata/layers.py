@@ -64,6 +64,8 @@ class Layer:
 
 
 LAYERS: dict[str, Layer] = {layer.name: layer for layer in [
+    Layer("admin_areas", "行政区划", models.AdminArea, None,
+          choices={"level": ("district", "subdistrict")}),
     Layer("community", "社区边界", models.Community, "MULTIPOLYGON", public=("code", "name")),
     Layer("grids", "网格", models.Grid, "POLYGON", public=("code", "name")),
     Layer("grid_staff", "网格员", models.GridStaff, None,

@@ -55,6 +55,19 @@ class Community(Base):
     geom: Mapped[WKBElement] = mapped_column(Geometry("MULTIPOLYGON", srid=SRID))
 
 
+class AdminArea(Base):
+    """A district (区县, 6 digits) or subdistrict (街道/乡镇, 9 digits) above the communities:
+    the hierarchy is read from the codes (a community's code begins with its subdistrict's)."""
+    __tablename__ = "admin_areas"
+    __table_args__ = (CheckConstraint("(level = 'district' AND code ~ '^[0-9]{6}$') OR "
+                                      "(level = 'subdistrict' AND code ~ '^[0-9]{9}$')",
+                                      name="admin_areas_code_matches_level"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(9), unique=True)
+    level: Mapped[str] = mapped_column(String(12))
+    name: Mapped[str] = mapped_column(Text)
+
+
 class Grid(Base):
     """A comprehensive grid (综合网格). Code: district(6) + subdistrict(3) + community(3) + seq(3)."""
     __tablename__ = "grids"

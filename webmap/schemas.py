@@ -252,6 +252,30 @@ class CoverageFeatures(FeatureCollection):
     next = fields.String(metadata={"description": "the next page, when there is one"})
 
 
+class AreaFigureRow(Schema):
+    code = fields.String(required=True)
+    level = fields.String(required=True)
+    name = fields.String(required=True, allow_none=True)
+    grids = fields.Integer(required=True)
+    households = fields.Integer(required=True)
+    residents = fields.Integer(required=True)
+    elderly_alone = fields.Integer(required=True)
+    with_minors = fields.Integer(required=True)
+    low_income = fields.Integer(required=True)
+    road_km = fields.Float(required=True)
+    open_incidents = fields.Integer(required=True)
+    overdue_incidents = fields.Integer(required=True)
+
+
+class AreaFigures(Schema):
+    code = fields.String(required=True, allow_none=True)
+    level = fields.String(required=True, allow_none=True,
+                          metadata={"description": "district, subdistrict, community or grid"})
+    name = fields.String(required=True, allow_none=True)
+    totals = fields.Dict(keys=fields.String(), values=fields.Float(), required=True)
+    children = fields.List(fields.Nested(AreaFigureRow), required=True)
+
+
 class Summary(Schema):
     grids = fields.Integer(required=True)
     households = fields.Integer(required=True)

@@ -14,6 +14,7 @@ from ..layers import get_layer
 DATA_DIR = Path(__file__).resolve().parent / "data"
 NOTE = "示意数据 Illustrative data: generated, not surveyed"
 FILES = {  # layer → file name, in load order (references point backwards)
+    "admin_areas": "admin_areas.csv",
     "community": "community.geojson",
     "grids": "grids.geojson",
     "grid_staff": "grid_staff.csv",

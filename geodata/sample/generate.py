@@ -394,6 +394,10 @@ def generate(seed: int = SEED) -> dict[str, pd.DataFrame]:
     out["community"] = gpd.GeoDataFrame(
         dict(code=[COMMUNITY_CODE], name=["石龙溪社区"]),
         geometry=[shapely.MultiPolygon([community])], crs=4326)
+    # the real district and subdistrict above it (their codes are published; see domain notes)
+    out["admin_areas"] = pd.DataFrame(dict(code=[DISTRICT, DISTRICT + SUBDISTRICT],
+                                           level=["district", "subdistrict"],
+                                           name=["通川区", "凤北街道"]))
     return out
 
 

@@ -39,6 +39,8 @@ REQUESTS = [
     ("incidents_api.mediation", "PUT", "/api/incidents/{id}/mediation", {"outcome": "x"}),
     ("incidents_api.upload", "POST", "/api/incidents/{id}/photos", "photo"),
     ("media.file", "GET", "/media/nothing.jpg", None),
+    ("api.areas_top", "GET", "/api/areas", None),
+    ("api.area", "GET", "/api/areas/511702005", None),
     ("coverage.page", "GET", "/coverage", None),
     ("coverage_api.summary", "GET", "/api/coverage", None),
     ("coverage_api.households", "GET", "/api/coverage/households", None),

@@ -1,10 +1,11 @@
-"""JSON API: summary, public layers as GeoJSON, per-grid figures."""
+"""JSON API: summary, public layers as GeoJSON, per-grid figures, figures per level of the
+administrative hierarchy."""
 from __future__ import annotations
 
 from flask import Response
 from flask_smorest import Blueprint
 
-from geodata import queries
+from geodata import areas, queries
 from geodata.layers import MAP_LAYERS
 from geodata.workflow import InvalidInput, NotFound
 
@@ -84,3 +85,23 @@ def grid(code: str):
     if figures is None:
         raise NotFound(f"no grid with code {code!r}")
     return figures
+
+
+@bp.get("/areas")
+@bp.response(200, s.AreaFigures)
+@answers(bp)
+def areas_top():
+    """The top of the administrative hierarchy: the figures of every district in the
+    database (sums over their grids)."""
+    with get_db().connect() as conn:
+        return areas.figures(conn)
+
+
+@bp.get("/areas/<code>")
+@bp.response(200, s.AreaFigures)
+@answers(bp, 404, 422)
+def area(code: str):
+    """An area's figures and its children's one level down: a district's subdistricts, a
+    subdistrict's communities, a community's grids (codes of 6, 9, 12 or 15 digits)."""
+    with get_db().connect() as conn:
+        return areas.figures(conn, code)
