@@ -1,9 +1,11 @@
 """City-scale benchmark of the pages, tiles and OGC API: the sample (1,327 households) and
 synthetic cities (the street lattice of coverage_scale.py) of 100k and 1M households, each in a
 throwaway database. For each: server time (median of REPEAT, the first request reported apart)
-and size (identity and brotli) of the map pages, vector-tile p50/p99 over a zoom 12–18 sample,
-and an OGC API items page of 1,000 features. In-process (Flask's test client): server time
-without the network.
+and size (identity and brotli) of the map pages, vector-tile p50/p99 over a zoom 12–18 sample
+(the first tile of each layer, which builds what the layer derives, reported apart), an OGC API
+items page of 1,000 features, and the peak memory of 3 gunicorn workers together once each has
+served every page and the coverage. In-process (Flask's test client): server time without the
+network. The synthetic cities are 4 subdistricts × 4 communities × 16 grids.
 
     make bench-city                                  # or: .venv/bin/python bench/city.py
     CITIES=100000 make bench-city                    # only the 100k city
@@ -13,8 +15,14 @@ from __future__ import annotations
 import math
 import os
 import resource
+import socket
 import statistics
+import subprocess
+import sys
 import time
+import urllib.request
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 from common import admin_token, machine, sample_database  # also puts the project on sys.path
 
@@ -25,7 +33,9 @@ import coverage_scale as cs
 CITIES = [int(v) for v in os.environ.get("CITIES", "100000,1000000").split(",") if v]
 REPEAT = int(os.environ.get("REPEAT", "5"))
 TILES = int(os.environ.get("TILES", "200"))
-COVERAGE_PAGE_UP_TO = 200_000      # households; beyond, /coverage is known to take minutes
+WORKERS = 3                        # gunicorn workers whose memory is measured together
+ROOT = Path(__file__).resolve().parent.parent
+COVERAGE_QUERY = "kinds=party_service_center&minutes=5,10,15"
 STRIDE = 1                         # households per sample point (set per city below)
 
 
@@ -58,28 +68,77 @@ def measure(label: str, url: str, grid_code: str, points: np.ndarray) -> None:
     app.test_client_class = client_class(token)
     admin = app.test_client()
     print(f"\n== {label}")
-    for path in ("/", f"/grids/{grid_code}", "/coverage?kinds=party_service_center&minutes=15"):
-        if path.startswith("/coverage") and len(points) * STRIDE > COVERAGE_PAGE_UP_TO:
-            print(f"  {path[:40]:40s} not measured: the page still embeds every household")
-            continue
+    for path in ("/", f"/grids/{grid_code}", f"/coverage?{COVERAGE_QUERY}",
+                 f"/api/areas/{grid_code[:9]}"):
         print(f"  {path[:40]:40s} {page_figures(admin, path)}")
     rng = np.random.default_rng(3)
-    for layer in ("households", "roads", "incidents"):
-        times, sizes = [], []
-        for i in range(TILES):
+    for layer in ("households", "roads", "buildings", "incidents", "coverage"):
+        times, sizes, first = [], [], None
+        for i in range(TILES + 1):
             z = 12 + i % 7
             lon, lat = points[rng.integers(0, len(points))]
             x, y = tile_of(lon, lat, z)
-            ms, r = timed(admin, f"/tiles/{layer}/{z}/{x}/{y}.mvt")
+            query = f"?{COVERAGE_QUERY}" if layer == "coverage" else ""
+            ms, r = timed(admin, f"/tiles/{layer}/{z}/{x}/{y}.mvt{query}")
             assert r.status_code == 200
-            times.append(ms)
             sizes.append(len(r.get_data()))
+            if first is None:   # builds what the layer derives (cells, the stored run)
+                first = ms
+            else:
+                times.append(ms)
         print(f"  tiles {layer:12s} p50 {np.percentile(times, 50):6.1f} ms  p99 "
               f"{np.percentile(times, 99):6.1f} ms  max {max(sizes) / 1e3:7.1f} kB  "
-              f"(z12–18, {TILES} tiles)")
+              f"first {first:6.0f} ms  (z12–18, {TILES} tiles)")
     print(f"  {'OGC items, 1,000 households':40s} "
           f"{page_figures(admin, '/ogc/collections/households/items?limit=1000')}")
     app.extensions["geodata_engine"].dispose()
+    print(f"  {WORKERS} gunicorn workers, each having served every page, tile layer and the "
+          f"coverage: peak memory together {workers_memory(url, token, grid_code, points):.2f} GB")
+
+
+def workers_memory(url: str, token: str, grid_code: str, points) -> float:
+    """Serve the pages, tiles and coverage from WORKERS gunicorn workers (requests in parallel,
+    so that every worker answers some of each, coverage included) and add up the workers'
+    peak resident memory (VmHWM)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    server = subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", "--workers", str(WORKERS), "--timeout", "300",
+         "--bind", f"127.0.0.1:{port}", "--log-level", "warning", "app:app"],
+        cwd=ROOT, env=os.environ | {"DATABASE_URL": url})
+    try:
+        for _ in range(200):
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+                break
+            except OSError:
+                time.sleep(0.1)
+        lon, lat = points[len(points) // 2]
+        paths = ["/", f"/grids/{grid_code}", f"/coverage?{COVERAGE_QUERY}"] + [
+            f"/tiles/{layer}/{z}/{x}/{y}.mvt" + (f"?{COVERAGE_QUERY}" if layer == "coverage"
+                                                  else "")
+            for layer in ("households", "roads", "coverage") for z in (12, 14, 16)
+            for x, y in [tile_of(lon, lat, z)]]
+
+        def get(path):
+            req = urllib.request.Request(f"http://127.0.0.1:{port}{path}",
+                                         headers={"Authorization": f"Bearer {token}"})
+            with urllib.request.urlopen(req, timeout=300) as r:
+                return r.status
+        with ThreadPoolExecutor(WORKERS * 2) as pool:
+            assert set(pool.map(get, paths * WORKERS * 2)) == {200}
+        children = subprocess.run(["pgrep", "-P", str(server.pid)], capture_output=True,
+                                  text=True).stdout.split()
+        peak_kb = 0
+        for pid in children:
+            status = Path(f"/proc/{pid}/status").read_text()
+            peak_kb += int(next(line.split()[1] for line in status.splitlines()
+                                if line.startswith("VmHWM")))
+        return peak_kb / 2**20
+    finally:
+        server.terminate()
+        server.wait(timeout=60)
 
 
 def main() -> None:

@@ -167,7 +167,7 @@ def tile(conn: Connection, layer: str, z: int, x: int, y: int,
     return bytes(data or b"")
 
 
-COVERAGE_FROM = 14       # below: the coverage page colours the grids by their share instead
+COVERAGE_FROM = 15       # below: the coverage page colours the grids by their share instead
 
 
 def coverage_tile(conn: Connection, run: int, z: int, x: int, y: int,

@@ -56,7 +56,7 @@ def _share_colour(share: float | None) -> str:
 
 
 def coverage_tiles(query: dict, palette: dict, gcj02: bool) -> folium.plugins.VectorGridProtobuf:
-    """Households coloured by state from /tiles/coverage (from zoom 14), for this page's
+    """Households coloured by state from /tiles/coverage (from zoom 15), for this page's
     parameters (``query``)."""
     url = "/tiles/coverage/{z}/{x}/{y}.mvt?" + urlencode(query | ({"gcj02": 1} if gcj02 else {}))
     style = ("function (p) { var c = PALETTE[p.state] || '#555'; return {radius: 3, weight: 1, "

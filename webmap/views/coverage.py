@@ -105,7 +105,7 @@ def households(args: dict):
 
 @bp.get("/tiles/coverage/<int:z>/<int:x>/<int:y>.mvt")
 def tile(z: int, x: int, y: int):
-    """The households' states as a vector tile (from zoom 14), from the run stored for these
+    """The households' states as a vector tile (from zoom 15), from the run stored for these
     parameters; only the households the viewer may see one by one."""
     shown = privacy.household_grids(viewer())
     if shown == ():
