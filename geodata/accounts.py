@@ -28,8 +28,15 @@ LOGIN_WINDOW_MINUTES = 15
 LOGIN_LIMITS = {"account_address": 10, "address": 50, "account": 100}
 
 
+AREA_LENGTHS = {6: "区县", 9: "街道", 12: "社区"}   # what an admin's or planner's scope may be
+
+
 @dataclass(frozen=True)
 class Account:
+    """``grid_codes``: for grid heads and workers the grids they work in (15 digits); for
+    admins and planners the areas they are scoped to — districts (6 digits), subdistricts (9)
+    or communities (12) — or none for the whole platform. Codes are prefixes of grid codes, so
+    one rule (``geodata.scope``) covers every level."""
     id: int
     name: str
     role: str
@@ -39,6 +46,10 @@ class Account:
     def is_admin(self) -> bool:
         return self.role == "admin"
 
+    def in_areas(self, grid_code: str) -> bool:
+        """Whether a grid lies in this admin's or planner's areas (all when unscoped)."""
+        return not self.grid_codes or any(grid_code.startswith(a) for a in self.grid_codes)
+
     @classmethod
     def open311_client(cls, client: str) -> "Account":
         """The acting account of an Open311 client (an API key, not a person): it may report
@@ -46,17 +57,28 @@ class Account:
         return cls(0, f"open311:{client}", "open311_client")
 
     def may_act_in(self, grid_code: str) -> bool:
-        """Grid heads and workers act in their own grids; admins everywhere."""
-        return self.is_admin or (self.role in GRID_ROLES and grid_code in self.grid_codes)
+        """Grid heads and workers act in their own grids; admins in their areas."""
+        if self.is_admin:
+            return self.in_areas(grid_code)
+        return self.role in GRID_ROLES and grid_code in self.grid_codes
 
     def write_grids(self) -> tuple[str, ...] | None:
-        """The grids this account may change incidents in; None means every grid. Planners
-        (and anyone else) may change nothing: Forbidden."""
+        """The code prefixes of the grids this account may change incidents in (grid codes,
+        or an admin's areas); None means every grid. Planners (and anyone else) may change
+        nothing: Forbidden."""
         if self.is_admin:
-            return None
+            return self.grid_codes or None
         if self.role in GRID_ROLES:
             return self.grid_codes
         raise Forbidden(f"a {self.role} may not change incidents")
+
+    def read_areas(self) -> tuple[str, ...] | None:
+        """The code prefixes of what this account reads (grids, households, incidents and
+        every figure); None means everything. Grid staff read the communities they work in
+        (a neighbouring grid's cases matter at the edge) and act only in their grids."""
+        if self.role in GRID_ROLES:
+            return tuple(sorted({g[:12] for g in self.grid_codes}))
+        return self.grid_codes or None
 
 
 def audit(conn: Connection, actor: str, action: str, target: str | None = None,
@@ -75,12 +97,15 @@ def create_user(conn: Connection, name: str, role: str, password: str,
         raise InvalidInput(f"the password needs at least {MIN_PASSWORD} characters")
     if role in GRID_ROLES and not grid_codes:
         raise InvalidInput(f"a {role} needs at least one --grid")
-    if role not in GRID_ROLES and grid_codes:
-        raise InvalidInput(f"only grid heads and workers have grids, not a {role}")
-    known = set(conn.execute(text("SELECT code FROM grids")).scalars())
-    unknown = [g for g in grid_codes if g not in known]
+    if role not in GRID_ROLES and any(len(c) not in AREA_LENGTHS for c in grid_codes):
+        raise InvalidInput(f"a {role} is scoped to areas: district (6 digits), subdistrict (9) "
+                           "or community (12) codes")
+    if role in GRID_ROLES and any(len(c) != 15 for c in grid_codes):
+        raise InvalidInput("grid codes have 15 digits")
+    unknown = [c for c in grid_codes if not conn.execute(text(
+        "SELECT EXISTS (SELECT 1 FROM grids WHERE starts_with(code, :c))"), {"c": c}).scalar()]
     if unknown:
-        raise InvalidInput(f"unknown grid code(s): {', '.join(unknown)}")
+        raise InvalidInput(f"no grid has or lies in the code(s): {', '.join(unknown)}")
     try:
         with conn.begin_nested():
             row = conn.execute(text("""

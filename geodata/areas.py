@@ -10,6 +10,7 @@ import re
 from sqlalchemy import Connection, text
 
 from . import derived
+from .scope import IN_AREAS
 from .workflow import OPEN_STATES, InvalidInput, NotFound
 
 LEVELS = {6: "district", 9: "subdistrict", 12: "community", 15: "grid"}
@@ -31,16 +32,17 @@ def check_code(code: str) -> str:
     return LEVELS[len(code)]
 
 
-def figures(conn: Connection, code: str | None = None) -> dict:
+def figures(conn: Connection, code: str | None, areas: list[str] | None) -> dict:
     """An area's figures (None: everything in the database) and its children's one level
     down: grids, households, residents, flagged households, road km, open and overdue
-    incidents. NotFound when no grid lies in the area."""
+    incidents; only the grids in ``areas`` (the reader's, ``scope.read_areas``; None: all).
+    NotFound when no such grid lies in the area."""
     level = check_code(code) if code else None
     derived.ensure(conn, derived.GRID_STATS)
     length = CHILD_LENGTH[len(code or "")]
-    rows = conn.execute(text("""
-        WITH g AS (SELECT id, code, left(code, :n) AS child FROM grids
-                   WHERE starts_with(code, :prefix)),
+    rows = conn.execute(text(f"""
+        WITH g AS (SELECT id, code, left(code, :n) AS child FROM grids g
+                   WHERE starts_with(code, :prefix) AND {IN_AREAS.format(g="g")}),
              inc AS (SELECT g.child, count(*) FILTER (WHERE i.state = ANY(:open)) AS open,
                             count(*) FILTER (WHERE i.state = ANY(:open) AND i.deadline < now())
                               AS overdue
@@ -60,7 +62,8 @@ def figures(conn: Connection, code: str | None = None) -> dict:
         FROM g LEFT JOIN grid_stats st ON st.grid_id = g.id
         LEFT JOIN inc ON inc.child = g.child LEFT JOIN roads r ON r.child = g.child
         GROUP BY g.child ORDER BY g.child"""),
-        {"n": length, "prefix": code or "", "open": list(OPEN_STATES)}).mappings().all()
+        {"n": length, "prefix": code or "", "open": list(OPEN_STATES),
+         "areas": areas}).mappings().all()
     if code and not rows:
         raise NotFound(f"no grid lies in area {code}")
     codes = [r["code"] for r in rows] + ([code] if code else [])

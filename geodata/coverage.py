@@ -95,10 +95,12 @@ class CoverageData:
         """Each household's position in ``grids``."""
         return self.households.grid
 
-    def grid_positions(self, codes) -> np.ndarray:
-        """The positions in ``grids`` of these grid codes (unknown ones left out)."""
-        where = {code: i for i, (code, _) in enumerate(self.grids)}
-        return np.array([where[c] for c in codes if c in where], dtype=np.int64)
+    def grid_positions(self, prefixes) -> np.ndarray:
+        """The positions in ``grids`` of the grids whose codes begin with one of ``prefixes``
+        (grid codes, or the codes of areas that hold grids)."""
+        prefixes = tuple(prefixes)
+        return np.array([i for i, (code, _) in enumerate(self.grids)
+                         if code.startswith(prefixes)], dtype=np.int64)
 
     @cached_property
     def _sources(self) -> dict:
@@ -279,16 +281,19 @@ def cached_distances(data: CoverageData, kinds, budgets: Budgets,
     return hit
 
 
-def summarise(data: CoverageData, res: Result) -> dict:
+def summarise(data: CoverageData, res: Result, areas: list[str] | None = None) -> dict:
     """Per grid and in total: covered / uncovered / off-network counts and shares, on the
-    network and inside the straight-line circle."""
-    codes = [code for code, _ in data.grids]
+    network and inside the straight-line circle; only the grids in ``areas`` (the reader's,
+    ``scope.read_areas``; None: all), the total theirs."""
+    shown = (np.arange(len(data.grids)) if areas is None
+             else data.grid_positions(areas))
     gi = data.grid_index
-    n_grids = len(codes)
+    n_grids = len(data.grids)
+    inside = np.isin(gi, shown)
 
-    def count(mask):  # per grid, then the total in the last slot
+    def count(mask):  # per grid, then the total of the shown grids in the last slot
         per = np.bincount(gi[mask], minlength=n_grids + 1)[:n_grids]
-        return np.append(per, mask.sum())
+        return np.append(per, per[shown].sum())
 
     households = count(np.ones(len(res.distance), bool))
     off = count(res.off_network)
@@ -310,18 +315,20 @@ def summarise(data: CoverageData, res: Result) -> dict:
             }
         return out
 
-    reached = res.distance[np.isfinite(res.distance)]
+    reached = res.distance[np.isfinite(res.distance) & inside]
     return {"budgets": dict(zip(res.budgets.labels, res.budgets.metres)),
             # the nearest household along the roads, to say why a budget reaches none
             "nearest_m": round(float(reached.min()), 1) if len(reached) else None,
             "total": figures(n_grids),
-            "grids": {code: {"name": name, **figures(i)}
-                      for i, (code, name) in enumerate(data.grids)}}
+            "grids": {data.grids[i][0]: {"name": data.grids[i][1], **figures(i)}
+                      for i in shown}}
 
 
 def whatif(data: CoverageData, kinds, budgets: Budgets, site_xy: np.ndarray,
-           cap: float = ACCESS_CAP_M, base: Result | None = None) -> dict:
-    """How many more households each budget covers, per grid, with a facility at ``site_xy``.
+           cap: float = ACCESS_CAP_M, base: Result | None = None,
+           areas: list[str] | None = None) -> dict:
+    """How many more households each budget covers, per grid, with a facility at ``site_xy``;
+    only the grids in ``areas`` (None: all), the total theirs.
 
     One bounded Dijkstra from the site's two edge ends on top of the current distances."""
     base = base or cached_distances(data, kinds, budgets, cap)
@@ -336,12 +343,13 @@ def whatif(data: CoverageData, kinds, budgets: Budgets, site_xy: np.ndarray,
     r = Reach(node_dist, np.where(np.isfinite(node_dist), 0, -1))
     new, _ = point_distances(data.net, data.household_snap, r, site, limit)
     new = np.where(base.off_network, np.nan, new)
+    shown = (np.arange(len(data.grids)) if areas is None else data.grid_positions(areas))
     gains = {}
     for label, budget in zip(budgets.labels, budgets.metres):
         gained = (new <= budget) & ~(base.distance <= budget)
         per = np.bincount(data.grid_index[gained], minlength=len(data.grids) + 1)
-        gains[label] = {"total": int(gained.sum()),
-                        "grids": {code: int(per[i]) for i, (code, _) in enumerate(data.grids)}}
+        gains[label] = {"total": int(per[shown].sum()),
+                        "grids": {data.grids[i][0]: int(per[i]) for i in shown}}
     return {"site": {"snapped_to_road_m": round(float(site.access[0]), 1)}, "gains": gains}
 
 
@@ -396,7 +404,8 @@ def uncovered_by_grid(conn: Connection, data: CoverageData, res: Result,
     missing = ~(res.distance <= largest) & ~res.off_network & visible(data, grids)
     out, first = {}, {}
     for i, (code, _) in enumerate(data.grids):   # a page of grids: one vectorised mask each
-        if (grids is not None and code not in grids) or (only is not None and code not in only):
+        if ((grids is not None and not code.startswith(tuple(grids)))
+                or (only is not None and code not in only)):
             continue
         idx = np.flatnonzero(missing & (data.grid_index == i))
         out[code], first[code] = len(idx), data.households.ids[idx[:limit]]

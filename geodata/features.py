@@ -19,6 +19,7 @@ from .incidents import Filters
 from .incidents.public import public_count, public_requests
 from .layers import get_layer
 from .queries import LAYER_ALIAS, layer_sql
+from .scope import read_areas
 from .workflow import STATE_LABELS
 
 CRS84 = "http://www.opengis.net/def/crs/OGC/1.3/CRS84"
@@ -61,7 +62,8 @@ def _geometry_sql(geom: str, crs: str) -> str:
     return f"ST_FlipCoordinates({out})" if lat_first else out
 
 
-def _layer_page(conn, name, bbox, limit, offset, crs, fid=None) -> tuple[list[dict], int]:
+def _layer_page(conn, name, bbox, limit, offset, crs, fid=None,
+                areas=None) -> tuple[list[dict], int]:
     alias = LAYER_ALIAS[name]
     where, params = ["TRUE"], {}
     if bbox is not None:
@@ -70,7 +72,8 @@ def _layer_page(conn, name, bbox, limit, offset, crs, fid=None) -> tuple[list[di
     if fid is not None:
         where.append(f"{alias}.code = :fid")
         params["fid"] = fid
-    sql = layer_sql(conn, name, " AND ".join(where))
+    sql, more = layer_sql(conn, name, " AND ".join(where), areas)
+    params |= more
     matched = conn.execute(text(f"SELECT count(*) FROM ({sql}) t"), params).scalar_one()
     rows = conn.execute(text(f"""
         SELECT t.code, ST_AsGeoJSON({_geometry_sql('t.geom', crs)}, 7)::json AS geometry,
@@ -101,21 +104,24 @@ def _incident_page(conn, bbox, limit, offset, crs, fid=None) -> tuple[list[dict]
 
 
 def items(conn: Connection, name: str, *, bbox=None, limit: int = DEFAULT_LIMIT,
-          offset: int = 0, crs: str = CRS84) -> tuple[list[dict], int]:
-    """One page of a collection's features, and how many match in all (``numberMatched``)."""
+          offset: int = 0, crs: str = CRS84,
+          viewer: Account | None) -> tuple[list[dict], int]:
+    """One page of a collection's features, and how many match in all (``numberMatched``);
+    grids and households only in the viewer's areas (the incidents are the public view)."""
     if name == INCIDENTS:
         return _incident_page(conn, bbox, limit, offset, crs)
-    return _layer_page(conn, name, bbox, limit, offset, crs)
+    return _layer_page(conn, name, bbox, limit, offset, crs, areas=read_areas(viewer))
 
 
-def item(conn: Connection, name: str, fid: str, crs: str = CRS84) -> dict | None:
+def item(conn: Connection, name: str, fid: str, crs: str, viewer: Account | None
+         ) -> dict | None:
     """One feature by its id (a layer's code, an incident's number), or None."""
     if name == INCIDENTS:
         if not fid.isdigit() or int(fid) >= 2**31:
             return None
         found, _ = _incident_page(conn, None, 1, 0, crs, int(fid))
     else:
-        found, _ = _layer_page(conn, name, None, 1, 0, crs, fid)
+        found, _ = _layer_page(conn, name, None, 1, 0, crs, fid, read_areas(viewer))
     return found[0] if found else None
 
 

@@ -38,11 +38,12 @@ def sees_personal(viewer: Account | None, grid_code: str | None) -> bool:
 
 
 def household_grids(viewer: Account | None) -> tuple[str, ...] | None:
-    """The grids whose households ``viewer`` may see one by one; None means all of them."""
+    """The grids whose households ``viewer`` may see one by one, as code prefixes (grids, or
+    an admin's areas); None means all of them."""
     if viewer is None:
         return ()
     if viewer.is_admin:
-        return None
+        return viewer.grid_codes or None      # an admin's areas, as code prefixes
     return viewer.grid_codes if viewer.role in GRID_ROLES else ()
 
 

@@ -12,6 +12,7 @@ import json
 from sqlalchemy import Connection, text
 
 from . import derived
+from .scope import IN_AREAS
 from .db import plain
 from .layers import METRIC_SRID, get_layer
 
@@ -64,16 +65,27 @@ LAYER_ALIAS = {"grids": "g", "compounds": "c", "buildings": "b", "households": "
                "parking_lots": "p", "facilities": "f"}
 
 
-def layer_sql(conn: Connection, layer: str, where: str) -> str:
+# the layers whose features belong to grids, and so follow the reader's areas
+SCOPED = {"grids": IN_AREAS.format(g="g"),
+          "households": f"h.grid_id IN (SELECT ga.id FROM grids ga WHERE {IN_AREAS.format(g='ga')})"}
+
+
+def layer_sql(conn: Connection, layer: str, where: str,
+              areas: list[str] | None = None) -> tuple[str, dict]:
     """The SELECT of a layer's public features that meet ``where`` (SQL on the layer's alias,
-    ``LAYER_ALIAS``), with the derived figures it reads brought up to date."""
+    ``LAYER_ALIAS``) and lie in ``areas`` (``scope.read_areas``; None: everywhere; only grids
+    and households are scoped), and its parameters; the derived figures it reads are brought
+    up to date first."""
     if layer == "grids":
         derived.ensure(conn, derived.GRID_STATS)
-    return LAYER_SQL[layer].format(where=where)
+    if areas is not None and layer in SCOPED:
+        where = f"({where}) AND {SCOPED[layer]}"
+        return LAYER_SQL[layer].format(where=where), {"areas": list(areas)}
+    return LAYER_SQL[layer].format(where=where), {}
 
 
 def _layer_select(conn: Connection, layer: str,
-                  bbox: tuple[float, float, float, float] | None):
+                  bbox: tuple[float, float, float, float] | None, areas: list[str] | None):
     get_layer(layer, spatial_only=True)
     alias = LAYER_ALIAS[layer]
     where = "TRUE"
@@ -81,12 +93,14 @@ def _layer_select(conn: Connection, layer: str,
     if bbox is not None:
         where = f"{alias}.geom && ST_MakeEnvelope(:minx, :miny, :maxx, :maxy, 4326)"
         params = dict(zip(("minx", "miny", "maxx", "maxy"), bbox))
-    return layer_sql(conn, layer, where) + f" ORDER BY {alias}.code", params
+    sql, more = layer_sql(conn, layer, where, areas)
+    return sql + f" ORDER BY {alias}.code", params | more
 
 
-def layer_geojson(conn: Connection, layer: str, bbox=None, precision: int = 7) -> str:
+def layer_geojson(conn: Connection, layer: str, bbox=None, precision: int = 7,
+                  areas: list[str] | None = None) -> str:
     """A layer's public features as a GeoJSON FeatureCollection (text), built in PostGIS."""
-    sql, params = _layer_select(conn, layer, bbox)
+    sql, params = _layer_select(conn, layer, bbox, areas)
     return conn.execute(text(f"""
         SELECT json_build_object('type', 'FeatureCollection', 'features',
                  coalesce(json_agg(ST_AsGeoJSON(t.*, 'geom', {int(precision)})::json),
@@ -94,34 +108,53 @@ def layer_geojson(conn: Connection, layer: str, bbox=None, precision: int = 7) -
         FROM ({sql}) t"""), params).scalar_one()
 
 
-def layer_features(conn: Connection, layer: str, bbox=None, precision: int = 7) -> dict:
+def layer_features(conn: Connection, layer: str, bbox=None, precision: int = 7,
+                   areas: list[str] | None = None) -> dict:
     """A layer's public features as a GeoJSON FeatureCollection (dict)."""
-    return json.loads(layer_geojson(conn, layer, bbox, precision))
+    return json.loads(layer_geojson(conn, layer, bbox, precision, areas))
 
 
-def summary(conn: Connection) -> dict:
+def summary(conn: Connection, areas: list[str] | None = None) -> dict:
+    """Counts, road km by class and facilities by kind: of everything, or of what lies in
+    ``areas`` (the grids there, their households and roads; the buildings, compounds, parking
+    lots and facilities inside those grids)."""
     derived.ensure(conn, derived.GRID_STATS)
-    row = conn.execute(text("""
-        SELECT (SELECT count(*) FROM grids) AS grids,
-               (SELECT coalesce(sum(households), 0) FROM grid_stats) AS households,
-               (SELECT coalesce(sum(residents), 0) FROM grid_stats) AS residents,
-               (SELECT count(*) FROM buildings) AS buildings,
-               (SELECT count(*) FROM compounds) AS compounds,
-               (SELECT count(*) FROM parking_lots) AS parking_lots,
-               (SELECT coalesce(json_object_agg(class, km), '{}') FROM (
+    if areas is None:
+        within = {"grid": "TRUE", "stats": "TRUE", "point": "TRUE", "area": "TRUE"}
+    else:
+        inside = "EXISTS (SELECT 1 FROM sg WHERE {test})"
+        within = {"grid": "g.id IN (SELECT id FROM sg)",
+                  "stats": "st.grid_id IN (SELECT id FROM sg)",
+                  "point": inside.format(test="ST_Covers(sg.geom, x.geom)"),
+                  "area": inside.format(test="ST_Intersects(sg.geom, x.geom)")}
+    building = within["point"].replace("x.geom", "ST_PointOnSurface(x.geom)")
+    row = conn.execute(text(f"""
+        WITH sg AS (SELECT g.id, g.geom FROM grids g WHERE {IN_AREAS.format(g="g")})
+        SELECT (SELECT count(*) FROM grids g WHERE {within["grid"]}) AS grids,
+               (SELECT coalesce(sum(households), 0) FROM grid_stats st
+                 WHERE {within["stats"]}) AS households,
+               (SELECT coalesce(sum(residents), 0) FROM grid_stats st
+                 WHERE {within["stats"]}) AS residents,
+               (SELECT count(*) FROM buildings x WHERE {building}) AS buildings,
+               (SELECT count(*) FROM compounds x WHERE {within["area"]}) AS compounds,
+               (SELECT count(*) FROM parking_lots x WHERE {within["area"]}) AS parking_lots,
+               (SELECT coalesce(json_object_agg(class, km), '{{}}') FROM (
                    SELECT key AS class, round((sum(value::float8) / 1000)::numeric, 3) AS km
-                   FROM grid_stats, jsonb_each_text(road_m_by_class)
+                   FROM grid_stats st, jsonb_each_text(st.road_m_by_class)
+                   WHERE {within["stats"]}
                    GROUP BY key ORDER BY key) r) AS road_km_by_class,
-               (SELECT coalesce(json_object_agg(kind, n), '{}') FROM (
-                   SELECT kind, count(*) AS n FROM facilities GROUP BY kind ORDER BY kind) f)
-                 AS facilities_by_kind
-    """)).mappings().one()
+               (SELECT coalesce(json_object_agg(kind, n), '{{}}') FROM (
+                   SELECT kind, count(*) AS n FROM facilities x WHERE {within["point"]}
+                   GROUP BY kind ORDER BY kind) f) AS facilities_by_kind
+    """), {"areas": areas}).mappings().one()
     return plain(row)
 
 
-def grid_codes(conn: Connection) -> list[dict]:
+def grid_codes(conn: Connection, areas: list[str] | None = None) -> list[dict]:
+    """Codes and names of the grids in ``areas`` (None: all)."""
     return [dict(r) for r in conn.execute(text(
-        "SELECT code, name FROM grids ORDER BY code")).mappings()]
+        f"SELECT code, name FROM grids g WHERE {IN_AREAS.format(g='g')} ORDER BY code"),
+        {"areas": areas}).mappings()]
 
 
 def grid_figures(conn: Connection, code: str) -> dict | None:

@@ -1,5 +1,12 @@
-"""Grid scope of writes: who may change incidents where, as one SQL condition that every write
-statement carries in its ``WHERE`` (so the rule holds however the statement is reached)."""
+"""Scope: who may change what where (``IN_SCOPE``, in every write statement's ``WHERE``) and
+who reads what (``IN_AREAS`` and ``read_areas``, in every read of grids, households, incidents
+and figures), each as one SQL condition on a grid's code, so the rule holds however the
+statement is reached. Scopes are code prefixes: a grid (15 digits), a community (12), a
+subdistrict (9) or a district (6).
+
+The shared geography — roads, buildings, compounds, parking lots, facilities, community
+boundaries — is read by every account; what is about people and cases is scoped.
+"""
 from __future__ import annotations
 
 from sqlalchemy import Connection, text
@@ -8,7 +15,25 @@ from .accounts import Account
 from .workflow import Forbidden, NotFound
 
 # The condition on the grid aliased ``{g}``, with the bind parameter ``:grids`` (None: all).
-IN_SCOPE = "(CAST(:grids AS text[]) IS NULL OR {g}.code = ANY(CAST(:grids AS text[])))"
+IN_SCOPE = ("(CAST(:grids AS text[]) IS NULL OR EXISTS (SELECT 1 FROM "
+            "unnest(CAST(:grids AS text[])) p WHERE starts_with({g}.code, p)))")
+# The same on what a viewer reads, with ``:areas`` (``read_areas``; None: everything).
+IN_AREAS = ("(CAST(:areas AS text[]) IS NULL OR EXISTS (SELECT 1 FROM "
+            "unnest(CAST(:areas AS text[])) a WHERE starts_with({g}.code, a)))")
+
+
+def read_areas(viewer: Account | None) -> list[str] | None:
+    """The code prefixes ``viewer`` reads (None: everything). The public reads only the public
+    views (public incidents, Open311), which are not scoped."""
+    if viewer is None:
+        return None
+    areas = viewer.read_areas()
+    return None if areas is None else list(areas)
+
+
+def reads(viewer: Account | None, grid_code: str) -> bool:
+    areas = read_areas(viewer)
+    return areas is None or any(grid_code.startswith(a) for a in areas)
 
 
 def write_grids(actor: Account, *, placing: bool = False) -> list[str] | None:
@@ -26,6 +51,6 @@ def refuse_missing(conn: Connection, incident_id: int, grids: list[str] | None) 
                              "WHERE i.id = :id"), {"id": incident_id}).scalar_one_or_none()
     if grid is None:
         raise NotFound(f"no incident {incident_id}")
-    if grids is not None and grid not in grids:
+    if grids is not None and not any(grid.startswith(p) for p in grids):
         raise Forbidden(f"incident {incident_id} lies in grid {grid}; you act in "
                         f"{', '.join(grids) or 'no grid'}")

@@ -79,14 +79,17 @@ def catchments(data: CoverageData, sites_xy: np.ndarray, budget: float,
 
 def siting(data: CoverageData, kinds, budget: float, k: int, *, method: str = "greedy",
            sites_xy: np.ndarray | None = None, cap: float = ACCESS_CAP_M,
-           max_candidates: int = 2000) -> dict:
-    """The k sites that cover the most households the budget leaves uncovered: greedy (within
-    1 − 1/e of the best) or exact maximal covering (HiGHS through scipy's ``milp``)."""
+           max_candidates: int = 2000, areas: list[str] | None = None) -> dict:
+    """The k sites that cover the most households the budget leaves uncovered (in ``areas``,
+    the reader's; None: all): greedy (within 1 − 1/e of the best) or exact maximal covering
+    (HiGHS through scipy's ``milp``)."""
     budgets = Budgets.from_metres([budget])
     base = cached_distances(data, kinds, budgets, cap)
     if sites_xy is None:
         sites_xy = candidate_sites(data, base, budget, max_candidates=max_candidates)
     uncovered = ~(base.distance <= budget) & ~base.off_network
+    if areas is not None:
+        uncovered &= np.isin(data.grid_index, data.grid_positions(areas))
     cover = catchments(data, sites_xy, budget, cap)[:, uncovered].tocsc().tocsr()
     cover.data[:] = 1
     if method == "exact":

@@ -16,6 +16,7 @@ import hashlib
 from sqlalchemy import Connection, text
 
 from . import derived, privacy
+from .scope import IN_AREAS, IN_SCOPE, read_areas
 from .accounts import Account
 from .incidents.public import PUBLIC_SQL
 from .incidents.reading import INCIDENT_JOINS, OPEN_ARRAY
@@ -137,6 +138,8 @@ def tile(conn: Connection, layer: str, z: int, x: int, y: int,
     envelope = "ST_Transform(ST_TileEnvelope(:z, :x, :y), 4326)"
     if gcj02:   # what lies just outside may be shifted in
         envelope = f"ST_Expand({envelope}, {GCJ02_MARGIN})"
+    areas = read_areas(viewer)
+    params = {"z": z, "x": x, "y": y, "areas": areas}
     if layer == INCIDENTS:
         if viewer is None:   # the public view, its points already blurred in SQL
             source = (PUBLIC_SQL.format(where="TRUE", shown_where=f"shown && {envelope}")
@@ -148,7 +151,7 @@ def tile(conn: Connection, layer: str, z: int, x: int, y: int,
                                 (i.state = ANY({OPEN_ARRAY}) AND i.deadline < now())
                                   AS overdue, i.geom
                          FROM incidents i {INCIDENT_JOINS}
-                         WHERE i.geom && {envelope}"""
+                         WHERE i.geom && {envelope} AND {IN_AREAS.format(g="g")}"""
     else:
         alias = LAYER_ALIAS[layer]
         where = f"{alias}.geom && {envelope}"
@@ -157,13 +160,15 @@ def tile(conn: Connection, layer: str, z: int, x: int, y: int,
             where += " AND r.class IN (" + ", ".join(f"'{c}'" for c in shown) + ")"
         elif layer == "buildings" and z < BUILDINGS_FROM:
             where = "FALSE"
-        source = layer_sql(conn, layer, where)
-    if layer == "households" and z < POINTS_FROM:
+        source, more = layer_sql(conn, layer, where, areas)
+        params |= more
+    # low zooms count per cell: households from the derived cells, unless the viewer reads
+    # only some areas (then counted on the fly, like the incidents, which are few)
+    if layer == "households" and z < POINTS_FROM and areas is None:
         return _household_cells(conn, z, x, y, gcj02)
-    if layer == INCIDENTS and z < POINTS_FROM:
+    if layer in ("households", INCIDENTS) and z < POINTS_FROM:
         source, gcj02 = _per_cell(source, layer, gcj02), False   # cells of shifted positions
-    data = conn.execute(text(_mvt(source, layer, gcj02)),
-                        {"z": z, "x": x, "y": y}).scalar_one()
+    data = conn.execute(text(_mvt(source, layer, gcj02)), params).scalar_one()
     return bytes(data or b"")
 
 
@@ -190,7 +195,7 @@ def coverage_tile(conn: Connection, run: int, z: int, x: int, y: int,
         FROM coverage_runs r JOIN coverage_states s ON s.run_id = r.id
         JOIN households h ON h.id = s.household_id JOIN grids g ON g.id = h.grid_id
         WHERE r.id = :run AND h.geom && {envelope}
-          AND (CAST(:grids AS text[]) IS NULL OR g.code = ANY(CAST(:grids AS text[])))"""
+          AND {IN_SCOPE.format(g="g")}"""
     data = conn.execute(text(_mvt(source, "coverage", gcj02)),
                         {"z": z, "x": x, "y": y, "run": run,
                          "grids": None if grids is None else list(grids)}).scalar_one()

@@ -52,19 +52,24 @@ LAYER = click.Choice(list(LAYERS))
 @click.option("--role", required=True, type=click.Choice(list(ROLES)))
 @click.option("--grid", "grids", multiple=True, help="Grid code (grid heads and workers; "
                                                      "repeat for several).")
+@click.option("--area", "areas", multiple=True,
+              help="Scope an admin or planner to a district (6 digits), subdistrict (9) or "
+                   "community (12) code; repeat for several; none: the whole platform.")
 @click.option("--password-stdin", is_flag=True, required=True,
               help="Read the password from standard input (never from the command line).")
-def users_create(name: str, role: str, grids: tuple[str, ...], password_stdin: bool):
-    """Create the account NAME with a ROLE (and its grids)."""
+def users_create(name: str, role: str, grids: tuple[str, ...], areas: tuple[str, ...],
+                 password_stdin: bool):
+    """Create the account NAME with a ROLE (and its grids, or its areas)."""
     password = sys.stdin.readline().rstrip("\n")
     try:
         with get_db().begin() as conn:
-            account = accounts.create_user(conn, name, role, password, grids,
+            account = accounts.create_user(conn, name, role, password, grids + areas,
                                            actor=f"cli:{getpass.getuser()}")
     except accounts.InvalidInput as exc:
         raise click.ClickException(str(exc)) from None
     click.echo(f"user {account.name} created ({account.role}"
-               + (f", grids {', '.join(account.grid_codes)}" if account.grid_codes else "") + ")")
+               + (f", {'grids' if grids else 'areas'} {', '.join(account.grid_codes)}"
+                  if account.grid_codes else "") + ")")
 
 
 @users_cli.command("deactivate")

@@ -50,7 +50,10 @@ def form_filters(args) -> Filters:
 
 
 def filters_of(args: dict) -> Filters:
-    """Filters from query parameters already checked by ``schemas.FilterArgs``."""
+    """Filters from query parameters already checked by ``schemas.FilterArgs``, within what
+    the viewer reads (``scope.read_areas``): every list, map, CSV and dashboard of incidents
+    comes through here."""
+    from geodata.scope import read_areas
     def day(d):
         return datetime.combine(d, time(), CST) if d else None
     until = day(args.get("until"))
@@ -58,7 +61,8 @@ def filters_of(args: dict) -> Filters:
                    categories=tuple(c for c in args.get("category", "").split(",") if c),
                    grid=args.get("grid"), since=day(args.get("since")),
                    until=until + timedelta(days=1) if until else None,
-                   overdue=None if args.get("overdue") is None else args["overdue"] == "true")
+                   overdue=None if args.get("overdue") is None else args["overdue"] == "true",
+                   areas=read_areas(viewer()))
 
 
 def notice() -> str:
@@ -69,13 +73,14 @@ def notice() -> str:
 def page_context() -> dict:
     """What every template may use: the notice, the grids for the navigation, the labels."""
     from geodata import queries
+    from geodata.scope import read_areas
     from geodata.workflow import STATE_COLOURS
     from .assets import vendor_url
     from .maps import FACILITY_STYLES, ROAD_STYLES
     from . import engine
     try:
         with engine(current_app).connect() as conn:
-            grids = queries.grid_codes(conn)
+            grids = queries.grid_codes(conn, read_areas(viewer()))
     except (SQLAlchemyError, NoDatabaseConfigured):   # an error page renders without them
         grids = []
     return {"note": notice(), "grids": grids, "states": STATE_LABELS,

@@ -8,6 +8,7 @@ from sqlalchemy import Connection, text
 
 from .. import privacy
 from ..accounts import Account
+from ..scope import IN_AREAS, reads
 from ..db import plain
 from ..workflow import OPEN_STATES, NotFound, allowed
 
@@ -65,7 +66,7 @@ def get(conn: Connection, incident_id: int, viewer: Account | None) -> dict:
         LEFT JOIN buildings b ON b.id = i.building_id
         LEFT JOIN roads r ON r.id = i.road_id
         WHERE i.id = :id"""), {"id": incident_id}).mappings().one_or_none()
-    if row is None:
+    if row is None or (viewer is not None and not reads(viewer, row["grid_code"])):
         raise NotFound(f"no incident {incident_id}")
     out = plain(row)
     out["allowed"] = list(allowed(out["state"]))
@@ -91,9 +92,13 @@ class Filters:
     until: datetime | None = None
     overdue: bool | None = None
     ids: tuple[int, ...] = ()
+    areas: list[str] | None = None     # the reader's (scope.read_areas); None: everywhere
 
     def where(self) -> tuple[str, dict]:
         parts, params = ["TRUE"], {}
+        if self.areas is not None:
+            parts.append(IN_AREAS.format(g="g"))
+            params["areas"] = list(self.areas)
         if self.states:
             parts.append("i.state = ANY(:states)")
             params["states"] = list(self.states)

@@ -30,8 +30,11 @@ def test_create_authenticate_and_tokens(db):
     ({"role": "king"}, "unknown role"),
     ({"password": "short"}, "at least"),
     ({"role": "grid_worker", "grid_codes": ()}, "needs at least one"),
-    ({"role": "planner", "grid_codes": (GRID3,)}, "only grid heads"),
-    ({"role": "grid_head", "grid_codes": ("511702005007999",)}, "unknown grid"),
+    ({"role": "planner", "grid_codes": (GRID3,)}, "scoped to areas"),
+    ({"role": "admin", "grid_codes": ("5117020",)}, "scoped to areas"),
+    ({"role": "planner", "grid_codes": ("511703",)}, "no grid has or lies in"),
+    ({"role": "grid_worker", "grid_codes": ("511702005007",)}, "15 digits"),
+    ({"role": "grid_head", "grid_codes": ("511702005007999",)}, "no grid has or lies in"),
     ({"name": "x"}, "the name may hold"),
 ])
 def test_bad_accounts_are_refused(db, kwargs, words):

@@ -89,6 +89,15 @@ def test_users_create_and_token(cli):
     assert nobody.exit_code == 1 and "no active user" in nobody.output
 
 
+def test_users_create_with_an_area(cli):
+    ok = cli.invoke(args=["users", "create", "fengbei", "--role", "planner", "--area",
+                          "511702005", "--password-stdin"], input="a long enough password\n")
+    assert ok.exit_code == 0 and "(planner, areas 511702005)" in ok.output
+    wrong = cli.invoke(args=["users", "create", "nowhere", "--role", "planner", "--area",
+                             "511799", "--password-stdin"], input="a long enough password\n")
+    assert wrong.exit_code == 1 and "no grid has or lies in the code(s): 511799" in wrong.output
+
+
 def test_users_status_says_how_to_start(cli, write_app):
     from webmap import engine
     assert "active account(s)" in cli.invoke(args=["users", "status"]).output

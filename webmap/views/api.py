@@ -10,7 +10,9 @@ from geodata.layers import MAP_LAYERS
 from geodata.workflow import InvalidInput, NotFound
 
 from .. import schemas as s
-from ..helpers import get_db, notice
+from geodata.scope import read_areas, reads
+
+from ..helpers import get_db, notice, viewer
 from ..jsonapi import error
 from ..openapi import answers
 
@@ -38,7 +40,7 @@ def parse_bbox(raw: str | None) -> tuple[float, float, float, float] | None:
 def summary():
     """Community figures: counts, road km by class, facilities by kind."""
     with get_db().connect() as conn:
-        data = queries.summary(conn)
+        data = queries.summary(conn, read_areas(viewer()))
     return data | {"note": notice()}
 
 
@@ -62,7 +64,7 @@ def layer(layer: str, bbox: str | None = None):
         return error(404, f"unknown layer {layer!r}", layers=list(MAP_LAYERS))
     box = parse_bbox(bbox)
     with get_db().connect() as conn:
-        body = queries.layer_geojson(conn, layer, box)
+        body = queries.layer_geojson(conn, layer, box, areas=read_areas(viewer()))
     return Response(body, mimetype="application/geo+json")
 
 
@@ -72,7 +74,7 @@ def layer(layer: str, bbox: str | None = None):
 def grids():
     """Grid codes and names."""
     with get_db().connect() as conn:
-        return {"grids": queries.grid_codes(conn)}
+        return {"grids": queries.grid_codes(conn, read_areas(viewer()))}
 
 
 @bp.get("/grids/<code>")
@@ -80,6 +82,8 @@ def grids():
 @answers(bp, 404)
 def grid(code: str):
     """A grid's figures: households, residents, area, roads, facilities, staff."""
+    if not reads(viewer(), code):      # outside the reader's areas: as if it did not exist
+        raise NotFound(f"no grid with code {code!r}")
     with get_db().connect() as conn:
         figures = queries.grid_figures(conn, code)
     if figures is None:
@@ -94,7 +98,7 @@ def areas_top():
     """The top of the administrative hierarchy: the figures of every district in the
     database (sums over their grids)."""
     with get_db().connect() as conn:
-        return areas.figures(conn)
+        return areas.figures(conn, None, read_areas(viewer()))
 
 
 @bp.get("/areas/<code>")
@@ -104,4 +108,4 @@ def area(code: str):
     """An area's figures and its children's one level down: a district's subdistricts, a
     subdistrict's communities, a community's grids (codes of 6, 9, 12 or 15 digits)."""
     with get_db().connect() as conn:
-        return areas.figures(conn, code)
+        return areas.figures(conn, code, read_areas(viewer()))

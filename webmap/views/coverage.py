@@ -11,6 +11,7 @@ from flask_smorest import Blueprint as ApiBlueprint
 
 from geodata import coverage as cv
 from geodata import coverage_store, privacy, queries, tiles
+from geodata.scope import read_areas
 from geodata.points import wgs84_point
 from geodata.siting import siting as best_sites
 from geodata.workflow import InvalidInput
@@ -76,7 +77,7 @@ def summary(args: dict):
     data = _data()
     result = cv.cached_distances(data, kinds, budgets, cap)
     return {"kinds": list(kinds), "access_cap_m": cap, "note": notice(),
-            **cv.summarise(data, result)}
+            **cv.summarise(data, result, read_areas(viewer()))}
 
 
 @api_bp.get("/api/coverage/households")
@@ -139,7 +140,7 @@ def whatif(body: dict):
     kinds, budgets, cap = params(body)
     lon, lat = wgs84_point(body["lon"], body["lat"], body["coord_system"])
     site = np.array(cv.TO_METRIC.transform(lon, lat))
-    return cv.whatif(_data(), kinds, budgets, site, cap)
+    return cv.whatif(_data(), kinds, budgets, site, cap, areas=read_areas(viewer()))
 
 
 @api_bp.get("/api/coverage/siting")
@@ -152,7 +153,7 @@ def siting(args: dict):
     if len(budgets.metres) != 1:
         raise InvalidInput("siting works on one budget: give one value of minutes or metres")
     out = best_sites(_data(), kinds, budgets.metres[0], args["k"], method=args["method"],
-                     cap=cap)
+                     cap=cap, areas=read_areas(viewer()))
     for site in out["sites"]:
         lon, lat = cv.TO_WGS84.transform(*site.pop("xy"))
         site["lon"], site["lat"] = round(lon, 7), round(lat, 7)
@@ -175,14 +176,15 @@ def page():
     data = _data()
     res = cv.cached_distances(data, kinds, budgets, cap)
     shown = privacy.household_grids(viewer())   # planners: figures only, no households
-    figures = cv.summarise(data, res)
+    areas = read_areas(viewer())
+    figures = cv.summarise(data, res, areas)
     codes = list(figures["grids"])
     pages = max(1, math.ceil(len(codes) / GRIDS_PER_PAGE))
     if not 1 <= number <= pages:
         abort(404, f"page {number} does not exist: the table has {pages} page(s)")
     on_page = codes[(number - 1) * GRIDS_PER_PAGE:number * GRIDS_PER_PAGE]
     with get_db().connect() as conn:
-        grids_fc = queries.layer_features(conn, "grids", precision=6)
+        grids_fc = queries.layer_features(conn, "grids", precision=6, areas=areas)
         roads_fc = (queries.layer_features(conn, "roads", precision=6)
                     if BASEMAPS[basemap].gcj02 else None)   # else: road tiles
         uncovered = cv.uncovered_by_grid(conn, data, res, shown, only=on_page)

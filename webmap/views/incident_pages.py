@@ -50,7 +50,7 @@ def dashboard():
     filters = form_filters(request.args)
     with get_db().connect() as conn:
         stats = dashboard_stats(conn, filters)
-        grid_name = next((g["name"] for g in queries.grid_codes(conn)
+        grid_name = next((g["name"] for g in queries.grid_codes(conn, filters.areas)
                           if g["code"] == filters.grid), None)
         categories = incidents.categories(conn)
     if filters.grid and grid_name is None:

@@ -181,7 +181,8 @@ def items(collection_id: str):
     offset = _int("offset", 0, 0, 2**31 - 1)
     crs, bbox = _crs("crs"), _bbox()
     with get_db().connect() as conn:
-        found, matched = ft.items(conn, c.id, bbox=bbox, limit=limit, offset=offset, crs=crs)
+        found, matched = ft.items(conn, c.id, bbox=bbox, limit=limit, offset=offset, crs=crs,
+                                   viewer=viewer())
     keep = {k: v for k, v in request.args.items() if k not in ("f", "offset")}
     page = lambda off, f="json": _url("ogc.items", collection_id=c.id) + "?" + urlencode(  # noqa: E731
         keep | {"f": f, "offset": off})
@@ -208,7 +209,7 @@ def item(collection_id: str, feature_id: str):
     c = _collection(collection_id)
     crs = _crs("crs")
     with get_db().connect() as conn:
-        found = ft.item(conn, c.id, feature_id, crs)
+        found = ft.item(conn, c.id, feature_id, crs, viewer())
     if found is None:
         raise OgcError(404, "NotFound", f"no feature {feature_id!r} in {c.id}")
     found["links"] = _links("ogc.item", str(found["id"]), GEOJSON, collection_id=c.id,

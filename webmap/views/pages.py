@@ -6,7 +6,9 @@ from flask import Blueprint, abort, current_app, render_template
 from geodata import queries
 from geodata.layers import MAP_LAYERS
 
-from ..helpers import basemap_arg, get_db, notice
+from geodata.scope import read_areas, reads
+
+from ..helpers import basemap_arg, get_db, notice, viewer
 from ..maps import BASEMAPS, available_basemaps, community_map, render_parts
 
 bp = Blueprint("pages", __name__)
@@ -14,8 +16,9 @@ bp = Blueprint("pages", __name__)
 
 def _map_page(template: str, focus: str | None = None, **context):
     basemap = basemap_arg()
+    areas = read_areas(viewer())
     with get_db().connect() as conn:
-        figures = queries.grid_figures(conn, focus) if focus else None
+        figures = queries.grid_figures(conn, focus) if focus and reads(viewer(), focus) else None
         if focus and figures is None:
             abort(404, f"no grid with code {focus}")
         # a grid's page draws its grid's surroundings, not the whole community's features
@@ -25,9 +28,9 @@ def _map_page(template: str, focus: str | None = None, **context):
         tiled = {"households"} | (set() if BASEMAPS[basemap].gcj02 else {"roads", "buildings"})
         names = [n for n in MAP_LAYERS if n not in tiled]
         layers = {name: queries.layer_features(conn, name, None if name == "grids" else box,
-                                               precision=6)
+                                               precision=6, areas=areas)
                   for name in names}
-        summary = queries.summary(conn)
+        summary = queries.summary(conn, areas)
     m = community_map(layers, basemap=basemap, focus=focus, note=notice(),
                       households_count=summary["households"],
                       tianditu_key=current_app.config["TIANDITU_KEY"])
