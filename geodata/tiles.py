@@ -66,7 +66,7 @@ def version(conn: Connection, layer: str, viewer: Account | None,
 
 
 def _geom(shift: bool) -> str:
-    return "wgs84_to_gcj02(s.geom)" if shift else "s.geom"
+    return "wgs84_to_gcj02_shape(s.geom)" if shift else "s.geom"
 
 
 def _mvt(source_sql: str, name: str, shift: bool = False) -> str:
@@ -121,7 +121,6 @@ def _household_cells(conn: Connection, z: int, x: int, y: int, shift: bool) -> b
     return bytes(data or b"")
 
 
-POINT_LAYERS = ("households", "facilities", INCIDENTS)
 GCJ02_MARGIN_M = 2000   # Web Mercator metres: more than the GCJ-02 shift in China
 GCJ02_MARGIN = 0.02     # degrees: more than the GCJ-02 shift anywhere, to find what moves in
 
@@ -129,12 +128,10 @@ GCJ02_MARGIN = 0.02     # degrees: more than the GCJ-02 shift anywhere, to find 
 def tile(conn: Connection, layer: str, z: int, x: int, y: int,
          viewer: Account | None, gcj02: bool = False) -> bytes:
     """The tile's bytes (possibly empty), for a layer the viewer may see (else LookupError).
-    ``gcj02``: positions shifted for Gaode's base map (point layers only: ``TileError``)."""
+    ``gcj02``: shifted for Gaode's base map (``wgs84_to_gcj02_shape``, migration 0012)."""
     check_address(z, x, y)
     if layer not in layers(viewer):
         raise LookupError(layer)
-    if gcj02 and layer not in POINT_LAYERS:
-        raise TileError(f"gcj02 applies to the point layers: {', '.join(POINT_LAYERS)}")
     envelope = "ST_Transform(ST_TileEnvelope(:z, :x, :y), 4326)"
     if gcj02:   # what lies just outside may be shifted in
         envelope = f"ST_Expand({envelope}, {GCJ02_MARGIN})"

@@ -67,11 +67,11 @@ def coverage_tiles(query: dict, palette: dict, gcj02: bool) -> folium.plugins.Ve
     return folium.plugins.VectorGridProtobuf(url, "住户（按覆盖状态，放大后显示）", options)
 
 
-def coverage_map(data: cv.CoverageData, res: cv.Result, kinds, grids: dict, roads: dict | None,
+def coverage_map(data: cv.CoverageData, res: cv.Result, kinds, grids: dict,
                  figures: dict, query: dict, *, households_shown: bool = True,
                  basemap: str = "none", tianditu_key: str | None = None) -> folium.Map:
     """Grids coloured by the share the largest budget covers (``figures``: ``cv.summarise``),
-    roads (embedded when given, else vector tiles), service areas when they are few enough to
+    roads as vector tiles, service areas when they are few enough to
     draw, facilities with their straight-line circles, and the households' states as vector
     tiles for the parameters in ``query`` when ``households_shown``."""
     bm = BASEMAPS.get(basemap, BASEMAPS["none"])
@@ -89,11 +89,7 @@ def coverage_map(data: cv.CoverageData, res: cv.Result, kinds, grids: dict, road
                                              "fillColor": f["properties"]["colour"]},
                    tooltip=tooltip(grids, ["name", "share"], ["网格", f"{largest} 覆盖率"])
                    ).add_to(m)
-    if roads is not None:
-        folium.GeoJson(for_display(roads, bm), name="道路",
-                       style_function=lambda f: {"color": "#bbb", "weight": 2}).add_to(m)
-    else:
-        line_and_area_tiles("roads", "道路").add_to(m)
+    line_and_area_tiles("roads", "道路", bm.gcj02).add_to(m)
 
     colours = dict(zip(budgets.labels, BUDGET_COLOURS))
     areas = {label: cv.reached_segments(data, kinds, budget)

@@ -192,8 +192,10 @@ def household_tiles(count: int, gcj02: bool = False) -> folium.plugins.VectorGri
     return folium.plugins.VectorGridProtobuf(url, f"住户（{count}）", HOUSEHOLD_TILE_STYLE)
 
 
-def line_and_area_tiles(layer: str, name: str) -> folium.plugins.VectorGridProtobuf:
-    """Roads (styled by class, as in the legend) or buildings from /tiles/<layer>."""
+def line_and_area_tiles(layer: str, name: str,
+                        gcj02: bool = False) -> folium.plugins.VectorGridProtobuf:
+    """Roads (styled by class, as in the legend) or buildings from /tiles/<layer> (shifted
+    in SQL for Gaode's base map with ``gcj02``)."""
     if layer == "roads":
         styles = {cls: {"color": colour, "weight": weight, "dashArray": dash or "",
                         "opacity": 0.9}
@@ -205,8 +207,8 @@ def line_and_area_tiles(layer: str, name: str) -> folium.plugins.VectorGridProto
                             "fillColor": "#d7ccc8", "fillOpacity": 0.7})
     options = f'{{"vectorTileLayerStyles": {{"{layer}": {style}}}, "maxNativeZoom": 22, ' \
               '"interactive": false}'
-    return folium.plugins.VectorGridProtobuf(f"/tiles/{layer}/{{z}}/{{x}}/{{y}}.mvt", name,
-                                             options)
+    url = f"/tiles/{layer}/{{z}}/{{x}}/{{y}}.mvt" + ("?gcj02=1" if gcj02 else "")
+    return folium.plugins.VectorGridProtobuf(url, name, options)
 
 
 def community_map(layers: dict[str, dict], *, basemap: str = "none",
@@ -266,7 +268,7 @@ def community_map(layers: dict[str, dict], *, basemap: str = "none",
             tooltip=tooltip(shown["buildings"], ["name", "floors"], ["楼栋", "层数"]),
         ).add_to(m)
     else:
-        line_and_area_tiles("buildings", "楼栋").add_to(m)
+        line_and_area_tiles("buildings", "楼栋", bm.gcj02).add_to(m)
 
     folium.GeoJson(
         shown["parking_lots"], name="停车场",
@@ -290,7 +292,7 @@ def community_map(layers: dict[str, dict], *, basemap: str = "none",
                             ["道路", "等级", "长度（米）"]),
         ).add_to(m)
     else:
-        line_and_area_tiles("roads", "道路").add_to(m)
+        line_and_area_tiles("roads", "道路", bm.gcj02).add_to(m)
 
     if "households" in shown:   # embedded (as callers that pass them want)
         households = shown["households"]

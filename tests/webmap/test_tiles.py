@@ -142,7 +142,7 @@ def test_gaode_tiles_hold_every_household_at_its_shifted_place(client, shared_db
         assert {f["properties"]["code"] for f in feats} >= codes
     else:
         assert sum(f["properties"]["households"] for f in feats) == len(codes)
-    assert client.get(f"/tiles/roads/{z}/{x}/{y}.mvt?gcj02=1").status_code == 400
+    assert client.get(f"/tiles/roads/{z}/{x}/{y}.mvt?gcj02=2").status_code == 400
 
 
 def test_small_roads_and_buildings_appear_from_their_zoom(client, shared_db):
@@ -161,3 +161,36 @@ def test_small_roads_and_buildings_appear_from_their_zoom(client, shared_db):
         assert classes, z
         buildings = decode(client.get(f"/tiles/buildings/{z}/{x}/{y}.mvt"), "buildings")
         assert bool(buildings) == (z >= BUILDINGS_FROM)
+
+
+def test_lines_and_polygons_shift_for_gaode(shared_db, client):
+    """Roads vertex by vertex exactly as geodata.gcj02 shifts them; buildings and grids moved
+    whole, every vertex within 1 m (buildings) and 3 m (grids) of its own shifted place; and the
+    shifted road tiles hold what lies in them after the shift."""
+    import numpy as np
+    import shapely
+    from geodata.gcj02 import wgs84_to_gcj02
+    metres = 111_320
+    with shared_db.connect() as conn:
+        for table, tolerance in (("roads", 1e-4), ("buildings", 1.0), ("grids", 3.0)):
+            rows = conn.execute(text(f"SELECT ST_AsText(geom), ST_AsText(wgs84_to_gcj02_shape("
+                                     f"geom)), ST_IsValid(wgs84_to_gcj02_shape(geom)) "
+                                     f"FROM {table}")).all()
+            worst = 0.0
+            for before, after, valid in rows:
+                xy = shapely.get_coordinates(shapely.from_wkt(before))
+                want = np.column_stack(wgs84_to_gcj02(xy[:, 0], xy[:, 1]))
+                got = shapely.get_coordinates(shapely.from_wkt(after))
+                assert valid and got.shape == want.shape
+                worst = max(worst, float(np.abs(got - want).max()) * metres)
+            assert worst < tolerance, (table, worst)
+        z = 16      # the tile where the first road's shifted midpoint lies
+        x, y = tile_of(*conn.execute(text(
+            "SELECT ST_X(p), ST_Y(p) FROM (SELECT wgs84_to_gcj02(ST_LineInterpolatePoint(geom, "
+            "0.5)) AS p FROM roads ORDER BY code LIMIT 1) q")).one(), z)
+        inside = set(conn.execute(text(f"""
+            SELECT code FROM roads WHERE ST_Intersects(wgs84_to_gcj02_shape(geom),
+                                                       {envelope_sql(z, x, y)})""")).scalars())
+    got = {f["properties"]["code"]
+           for f in decode(client.get(f"/tiles/roads/{z}/{x}/{y}.mvt?gcj02=1"), "roads")}
+    assert inside and got == inside

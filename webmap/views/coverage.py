@@ -21,7 +21,7 @@ from ..coverage_map import coverage_map
 from ..helpers import basemap_arg, get_db, notice, viewer
 from ..jsonapi import error
 from .tiles import MVT
-from ..maps import BASEMAPS, available_basemaps, render_parts
+from ..maps import available_basemaps, render_parts
 from ..openapi import answers
 
 bp = Blueprint("coverage", __name__)
@@ -185,11 +185,9 @@ def page():
     on_page = codes[(number - 1) * GRIDS_PER_PAGE:number * GRIDS_PER_PAGE]
     with get_db().connect() as conn:
         grids_fc = queries.layer_features(conn, "grids", precision=6, areas=areas)
-        roads_fc = (queries.layer_features(conn, "roads", precision=6)
-                    if BASEMAPS[basemap].gcj02 else None)   # else: road tiles
         uncovered = cv.uncovered_by_grid(conn, data, res, shown, only=on_page)
     query = {k: v for k, v in request.args.items() if k not in ("page", "basemap") and v}
-    m = coverage_map(data, res, kinds, grids_fc, roads_fc, figures, query,
+    m = coverage_map(data, res, kinds, grids_fc, figures, query,
                      households_shown=shown != (), basemap=basemap,
                      tianditu_key=current_app.config["TIANDITU_KEY"])
     return render_template(

@@ -9,7 +9,7 @@ from geodata.layers import MAP_LAYERS
 from geodata.scope import read_areas, reads
 
 from ..helpers import basemap_arg, get_db, notice, viewer
-from ..maps import BASEMAPS, available_basemaps, community_map, render_parts
+from ..maps import available_basemaps, community_map, render_parts
 
 bp = Blueprint("pages", __name__)
 
@@ -23,9 +23,9 @@ def _map_page(template: str, focus: str | None = None, **context):
             abort(404, f"no grid with code {focus}")
         # a grid's page draws its grid's surroundings, not the whole community's features
         box = _around(figures["bbox"]) if figures else None
-        # households, roads and buildings come as vector tiles (the households shifted in SQL
-        # for Gaode's base map; roads and buildings, not yet shiftable there, stay embedded)
-        tiled = {"households"} | (set() if BASEMAPS[basemap].gcj02 else {"roads", "buildings"})
+        # households, roads and buildings come as vector tiles (shifted in SQL for Gaode's
+        # base map)
+        tiled = {"households", "roads", "buildings"}
         names = [n for n in MAP_LAYERS if n not in tiled]
         layers = {name: queries.layer_features(conn, name, None if name == "grids" else box,
                                                precision=6, areas=areas)

@@ -1,5 +1,5 @@
 """Vector tiles: ``GET /tiles/<layer>/<z>/<x>/<y>.mvt[?gcj02=1]`` from PostGIS
-(``geodata.tiles``; ``gcj02=1`` shifts the point layers for Gaode's base map, in SQL), with the
+(``geodata.tiles``; ``gcj02=1`` shifts every layer for Gaode's base map, in SQL), with the
 viewer's privacy, compressed like every answer, and cached by the data's version: a tile's
 ETag changes when its layer's data (or the kind of viewer) does, so a browser asks again only
 with ``If-None-Match`` and gets a 304."""
