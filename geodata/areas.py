@@ -67,16 +67,40 @@ def figures(conn: Connection, code: str | None, areas: list[str] | None) -> dict
     if code and not rows:
         raise NotFound(f"no grid lies in area {code}")
     codes = [r["code"] for r in rows] + ([code] if code else [])
-    names = dict(conn.execute(text(NAME_OF), {"codes": codes}).all())
-    children = [{"code": r["code"], "level": LEVELS[length], "name": names.get(r["code"]),
+    named = names(conn, codes)
+    children = [{"code": r["code"], "level": LEVELS[length], "name": named.get(r["code"]),
                  **{k: (float(v) if k == "road_km" else int(v)) for k, v in r.items()
                     if k != "code"}} for r in rows]
     sums = {k: sum(c[k] for c in children) for k in children[0] if k not in
             ("code", "level", "name")} if children else {}
     if "road_km" in sums:
         sums["road_km"] = round(sums["road_km"], 3)
-    return {"code": code, "level": level, "name": names.get(code) if code else None,
+    return {"code": code, "level": level, "name": named.get(code) if code else None,
             "totals": sums, "children": [] if level == "grid" else children}
 
 
-__all__ = ["figures", "check_code", "LEVELS", "LEVEL_NAMES"]
+def default_area(conn: Connection, areas: list[str] | None) -> str | None:
+    """The narrowest district, subdistrict or community holding every grid in ``areas`` (the
+    page a reader lands on: the sample's community, a subdistrict officer's subdistrict);
+    None when the grids span several districts or there are none."""
+    low, high = conn.execute(text(f"SELECT min(code), max(code) FROM grids g "
+                                  f"WHERE {IN_AREAS.format(g='g')}"), {"areas": areas}).one()
+    if low is None:
+        return None
+    common = len(low)
+    while low[:common] != high[:common]:
+        common -= 1
+    return next((low[:n] for n in (12, 9, 6) if n <= common), None)
+
+
+def names(conn: Connection, codes: list[str]) -> dict[str, str]:
+    """The names of areas of any level, by code."""
+    return dict(conn.execute(text(NAME_OF), {"codes": list(codes)}).all())
+
+
+def parents(code: str | None) -> list[str]:
+    """The codes above an area, widest first."""
+    return [code[:n] for n in (6, 9, 12) if code and n < len(code)]
+
+
+__all__ = ["figures", "default_area", "parents", "check_code", "LEVELS", "LEVEL_NAMES"]

@@ -150,11 +150,12 @@ def summary(conn: Connection, areas: list[str] | None = None) -> dict:
     return plain(row)
 
 
-def grid_codes(conn: Connection, areas: list[str] | None = None) -> list[dict]:
-    """Codes and names of the grids in ``areas`` (None: all)."""
+def grid_codes(conn: Connection, areas: list[str] | None = None,
+               limit: int | None = None) -> list[dict]:
+    """Codes and names of the grids in ``areas`` (None: all), the first ``limit`` of them."""
     return [dict(r) for r in conn.execute(text(
-        f"SELECT code, name FROM grids g WHERE {IN_AREAS.format(g='g')} ORDER BY code"),
-        {"areas": areas}).mappings()]
+        f"SELECT code, name FROM grids g WHERE {IN_AREAS.format(g='g')} ORDER BY code "
+        "LIMIT :limit"), {"areas": areas, "limit": limit}).mappings()]
 
 
 def grid_figures(conn: Connection, code: str) -> dict | None:

@@ -12,7 +12,7 @@ from __future__ import annotations
 from sqlalchemy import Connection, text
 
 from .accounts import Account
-from .workflow import Forbidden, NotFound
+from .workflow import Forbidden, InvalidInput, NotFound
 
 # The condition on the grid aliased ``{g}``, with the bind parameter ``:grids`` (None: all).
 IN_SCOPE = ("(CAST(:grids AS text[]) IS NULL OR EXISTS (SELECT 1 FROM "
@@ -29,6 +29,27 @@ def read_areas(viewer: Account | None) -> list[str] | None:
         return None
     areas = viewer.read_areas()
     return None if areas is None else list(areas)
+
+
+AREA_CODE_LENGTHS = (6, 9, 12, 15)
+
+
+def within(viewer: Account | None, area: str | None) -> list[str] | None:
+    """What ``viewer`` reads, narrowed to the area a page or request picked (a district,
+    subdistrict, community or grid code; None: no narrowing). InvalidInput for a malformed
+    code, NotFound when the viewer reads nothing there."""
+    areas = read_areas(viewer)
+    if not area:
+        return areas
+    if not area.isdigit() or len(area) not in AREA_CODE_LENGTHS:
+        raise InvalidInput("area: a code of 6 (district), 9 (subdistrict), 12 (community) or "
+                           "15 (grid) digits")
+    if areas is None or any(area.startswith(a) for a in areas):
+        return [area]
+    inner = [a for a in areas if a.startswith(area)]   # a wider area: the viewer's part of it
+    if not inner:
+        raise NotFound(f"area {area} lies outside what you may read")
+    return inner
 
 
 def reads(viewer: Account | None, grid_code: str) -> bool:

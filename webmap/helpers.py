@@ -53,7 +53,7 @@ def filters_of(args: dict) -> Filters:
     """Filters from query parameters already checked by ``schemas.FilterArgs``, within what
     the viewer reads (``scope.read_areas``): every list, map, CSV and dashboard of incidents
     comes through here."""
-    from geodata.scope import read_areas
+    from geodata.scope import within
     def day(d):
         return datetime.combine(d, time(), CST) if d else None
     until = day(args.get("until"))
@@ -62,12 +62,15 @@ def filters_of(args: dict) -> Filters:
                    grid=args.get("grid"), since=day(args.get("since")),
                    until=until + timedelta(days=1) if until else None,
                    overdue=None if args.get("overdue") is None else args["overdue"] == "true",
-                   areas=read_areas(viewer()))
+                   areas=within(viewer(), args.get("area")))
 
 
 def notice() -> str:
     """The data notice shown on every page and API answer (``DATA_NOTICE``)."""
     return current_app.config["DATA_NOTICE"]
+
+
+NAV_GRIDS = 12       # the header links every grid up to this many
 
 
 def page_context() -> dict:
@@ -80,7 +83,9 @@ def page_context() -> dict:
     from . import engine
     try:
         with engine(current_app).connect() as conn:
-            grids = queries.grid_codes(conn, read_areas(viewer()))
+            grids = queries.grid_codes(conn, read_areas(viewer()), limit=NAV_GRIDS + 1)
+        if len(grids) > NAV_GRIDS:   # a city's grids: the pages' drill-down lists them
+            grids = []
     except (SQLAlchemyError, NoDatabaseConfigured):   # an error page renders without them
         grids = []
     return {"note": notice(), "grids": grids, "states": STATE_LABELS,

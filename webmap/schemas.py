@@ -108,6 +108,16 @@ class BboxArgs(Query):
         "example": "107.49,31.24,107.51,31.26"})
 
 
+AREA = Text(validate=validate.Regexp(r"^[0-9]{6}([0-9]{3}){0,3}$",
+                                     error="must be a code of 6, 9, 12 or 15 digits"),
+            metadata={"description": "narrow to a district (6 digits), subdistrict (9), "
+                                     "community (12) or grid (15)"})
+
+
+class AreaArgs(Query):
+    area = AREA
+
+
 class FilterArgs(Query):
     state = Text(validate=validate.Regexp(STATE_LIST, error="must be a comma list of states: "
                                           + ", ".join(STATES)),
@@ -118,6 +128,7 @@ class FilterArgs(Query):
     until = fields.Date(metadata={"description": "last day, inclusive"})
     overdue = Text(validate=validate.OneOf(["true", "false"]),
                    metadata={"description": "only overdue / not overdue"})
+    area = AREA
 
 
 class PagedFilterArgs(FilterArgs):
@@ -175,6 +186,7 @@ class PhotoUpload(Schema):
 
 class CoverageArgs(Query):
     kinds = text(200, metadata={"description": "comma list of facility kinds, or 'sharing'"})
+    area = AREA
     minutes = Text(validate=validate.Regexp(NUMBER_LIST, error="must be comma-separated numbers"),
                    metadata={"description": "budgets in minutes, e.g. 5,10,15"})
     metres = Text(validate=validate.Regexp(NUMBER_LIST, error="must be comma-separated numbers"),
@@ -187,6 +199,9 @@ class CoverageArgs(Query):
 
 
 class CoverageHouseholdArgs(CoverageArgs):
+    class Meta:
+        exclude = ("area",)     # per household: the privacy policy's grids, nothing else
+
     limit = fields.Integer(validate=validate.Range(1, 10_000), load_default=1000,
                            metadata={"description": "households per page (1–10,000)"})
     offset = fields.Integer(validate=validate.Range(0, 2**31 - 1), load_default=0,

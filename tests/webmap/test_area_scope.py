@@ -148,3 +148,36 @@ def test_a_scoped_admin_changes_nothing_outside_its_areas(platform):
     from ..conftest import client_as
     worker = client_as(app, "worker3")
     assert worker.get(f"/api/incidents/{facts['their_incident']}").status_code == 404
+
+
+def area_rows(html):
+    import re
+    return re.findall(r'data-area="([0-9]+)"', html)
+
+
+def test_pages_and_apis_pick_an_area(platform):
+    """Each page lands on the narrowest area holding what the account reads and drills down
+    by ``?area=``; the APIs take ``area`` too; a wider area shows only the account's part."""
+    app, clients, facts = platform
+    admin, sub = clients["admin"], clients["sub_planner"]
+    assert area_rows(admin.get("/").get_data(as_text=True)) == [OURS, OTHER]   # the district
+    # the subdistrict holds one community: the officer lands on it, its grids listed
+    assert area_rows(sub.get("/").get_data(as_text=True)) == sorted(facts["grids"])
+    page = admin.get(f"/?area={OURS}007").get_data(as_text=True)
+    assert area_rows(page) == sorted(facts["grids"]) and "凤北街道" in page     # breadcrumb
+    assert admin.get("/?area=51170").status_code == 400
+    assert sub.get(f"/?area={OTHER}").status_code == 404
+    assert area_rows(sub.get("/?area=511702").get_data(as_text=True)) == [OURS]
+    ours = admin.get(f"/api/summary?area={OURS}").get_json()
+    assert ours["households"] == facts["ours"] and ours["grids"] == 4
+    assert admin.get("/api/summary?area=5117").status_code == 400
+    assert sub.get(f"/api/summary?area={OTHER}").status_code == 404
+    cov = admin.get(f"/api/coverage?minutes=15&area={OTHER}").get_json()
+    assert cov["total"]["15min"]["households"] == facts["ours"]      # a copy: as many
+    assert all(code.startswith(OTHER) for code in cov["grids"])
+    listed = admin.get(f"/api/incidents?area={OTHER}").get_json()["features"]
+    assert [f["id"] for f in listed] == [facts["their_incident"]]
+    dashboard = admin.get(f"/dashboard?area={OTHER}")
+    assert dashboard.status_code == 200
+    page = admin.get(f"/coverage?minutes=15&area={OTHER}").get_data(as_text=True)
+    assert f'data-grid="{OTHER}001001"' in page and f'data-grid="{OURS}007001"' not in page

@@ -10,7 +10,7 @@ from geodata.layers import MAP_LAYERS
 from geodata.workflow import InvalidInput, NotFound
 
 from .. import schemas as s
-from geodata.scope import read_areas, reads
+from geodata.scope import read_areas, reads, within
 
 from ..helpers import get_db, notice, viewer
 from ..jsonapi import error
@@ -35,12 +35,14 @@ def parse_bbox(raw: str | None) -> tuple[float, float, float, float] | None:
 
 
 @bp.get("/summary")
+@bp.arguments(s.AreaArgs, location="query")
 @bp.response(200, s.Summary)
-@answers(bp)
-def summary():
-    """Community figures: counts, road km by class, facilities by kind."""
+@answers(bp, 400, 404, 422)
+def summary(args: dict):
+    """Figures of everything the account reads, or of one ``area``: counts, road km by
+    class, facilities by kind."""
     with get_db().connect() as conn:
-        data = queries.summary(conn, read_areas(viewer()))
+        data = queries.summary(conn, within(viewer(), args.get("area")))
     return data | {"note": notice()}
 
 

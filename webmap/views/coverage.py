@@ -11,7 +11,7 @@ from flask_smorest import Blueprint as ApiBlueprint
 
 from geodata import coverage as cv
 from geodata import coverage_store, privacy, queries, tiles
-from geodata.scope import read_areas
+from geodata.scope import read_areas, within
 from geodata.points import wgs84_point
 from geodata.siting import siting as best_sites
 from geodata.workflow import InvalidInput
@@ -69,7 +69,7 @@ def _data():
 @api_bp.get("/api/coverage")
 @api_bp.arguments(s.CoverageArgs, location="query")
 @api_bp.response(200, s.CoverageSummary)
-@answers(api_bp, 400, 422)
+@answers(api_bp, 400, 404, 422)
 def summary(args: dict):
     """Coverage per grid and in total: covered, uncovered, off the network, shares, and the
     straight-line figures beside them."""
@@ -77,7 +77,7 @@ def summary(args: dict):
     data = _data()
     result = cv.cached_distances(data, kinds, budgets, cap)
     return {"kinds": list(kinds), "access_cap_m": cap, "note": notice(),
-            **cv.summarise(data, result, read_areas(viewer()))}
+            **cv.summarise(data, result, within(viewer(), args.get("area")))}
 
 
 @api_bp.get("/api/coverage/households")
@@ -146,14 +146,14 @@ def whatif(body: dict):
 @api_bp.get("/api/coverage/siting")
 @api_bp.arguments(s.SitingArgs, location="query")
 @api_bp.response(200, s.SitingResult)
-@answers(api_bp, 400, 422)
+@answers(api_bp, 400, 404, 422)
 def siting(args: dict):
     """The k best new sites for one budget (greedy, or exact maximal covering)."""
     kinds, budgets, cap = params(args)
     if len(budgets.metres) != 1:
         raise InvalidInput("siting works on one budget: give one value of minutes or metres")
     out = best_sites(_data(), kinds, budgets.metres[0], args["k"], method=args["method"],
-                     cap=cap, areas=read_areas(viewer()))
+                     cap=cap, areas=within(viewer(), args.get("area")))
     for site in out["sites"]:
         lon, lat = cv.TO_WGS84.transform(*site.pop("xy"))
         site["lon"], site["lat"] = round(lon, 7), round(lat, 7)
@@ -176,7 +176,10 @@ def page():
     data = _data()
     res = cv.cached_distances(data, kinds, budgets, cap)
     shown = privacy.household_grids(viewer())   # planners: figures only, no households
-    areas = read_areas(viewer())
+    try:
+        areas = within(viewer(), request.args.get("area") or None)
+    except InvalidInput as exc:
+        abort(400, str(exc))
     figures = cv.summarise(data, res, areas)
     codes = list(figures["grids"])
     pages = max(1, math.ceil(len(codes) / GRIDS_PER_PAGE))

@@ -52,7 +52,7 @@ def create(data: dict):
 @bp.get("/api/incidents")
 @bp.arguments(s.PagedFilterArgs, location="query")
 @bp.response(200, s.PagedFeatures, content_type="application/geo+json")
-@answers(bp, 400)
+@answers(bp, 400, 404)
 def search(args: dict):
     """Incidents as GeoJSON, newest first, paged (``total``, ``page``, ``page_size``)."""
     page, size = args.pop("page"), args.pop("page_size")
@@ -67,7 +67,7 @@ def search(args: dict):
 @bp.arguments(s.FilterArgs, location="query")
 @bp.response(200, s.FeatureCollection, content_type="application/geo+json")
 @public(bp)
-@answers(bp, 400)
+@answers(bp, 400, 404)
 def public_view(args: dict):
     """Incidents for the public (no account): no personal data; disputes and housing cases
     without description, their location blurred to a ~200 m cell."""
@@ -94,7 +94,7 @@ def csv_safe(value):
 @bp.response(200, content_type="text/csv",
              description="one row per incident; cells that would start a formula begin "
                          "with an apostrophe")
-@answers(bp, 400)
+@answers(bp, 400, 404)
 def export_csv(args: dict):
     """Incidents as CSV (UTF-8 with a byte-order mark), every row matching the filters."""
     with get_db().connect() as conn:

@@ -1,12 +1,14 @@
 """Map pages: the community map at ``/`` and one page per grid."""
 from __future__ import annotations
 
-from flask import Blueprint, abort, current_app, render_template
+from flask import Blueprint, abort, current_app, render_template, request
 
 from geodata import queries
 from geodata.layers import MAP_LAYERS
 
-from geodata.scope import read_areas, reads
+from geodata import areas as geo_areas
+from geodata.scope import reads, within
+from geodata.workflow import InvalidInput, NotFound
 
 from ..helpers import basemap_arg, get_db, notice, viewer
 from ..maps import available_basemaps, community_map, render_parts
@@ -14,9 +16,14 @@ from ..maps import available_basemaps, community_map, render_parts
 bp = Blueprint("pages", __name__)
 
 
-def _map_page(template: str, focus: str | None = None, **context):
+def _map_page(template: str, focus: str | None = None, area: str | None = None, **context):
     basemap = basemap_arg()
-    areas = read_areas(viewer())
+    try:
+        areas = within(viewer(), area)
+    except InvalidInput as exc:
+        abort(400, str(exc))
+    except NotFound as exc:
+        abort(404, str(exc))
     with get_db().connect() as conn:
         figures = queries.grid_figures(conn, focus) if focus and reads(viewer(), focus) else None
         if focus and figures is None:
@@ -31,6 +38,12 @@ def _map_page(template: str, focus: str | None = None, **context):
                                                precision=6, areas=areas)
                   for name in names}
         summary = queries.summary(conn, areas)
+        if not focus:   # the area's figures and its children's, for the drill-down
+            area = area or geo_areas.default_area(conn, areas)
+            context["area"] = geo_areas.figures(conn, area, areas)
+            above = geo_areas.parents(area)
+            names = geo_areas.names(conn, above)
+            context["parents"] = [{"code": c, "name": names.get(c, c)} for c in above]
     m = community_map(layers, basemap=basemap, focus=focus, note=notice(),
                       households_count=summary["households"],
                       tianditu_key=current_app.config["TIANDITU_KEY"])
@@ -48,7 +61,9 @@ def _around(bbox: list[float], margin: float = 0.1) -> tuple[float, ...]:
 
 @bp.get("/")
 def community():
-    return _map_page("community.html")
+    """The map of an area (``?area=``: a district, subdistrict or community code; by default
+    the narrowest one holding everything the viewer reads) with its figures and its parts."""
+    return _map_page("community.html", area=request.args.get("area") or None)
 
 
 @bp.get("/grids/<code>")
