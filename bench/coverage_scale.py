@@ -283,6 +283,14 @@ def main() -> None:
                 return cv.load(conn)
 
         cold_ms, data = median_ms(cold, repeat=max(1, REPEAT // 2))
+        firsts = []          # a facility set not asked before: its snaps and graph prepared
+        for _ in range(max(1, REPEAT // 2)):
+            data._sources.clear()
+            data.results.clear()
+            t = time.perf_counter()
+            cv.summarise(data, cv.households_distances(data, kinds, budgets))
+            firsts.append((time.perf_counter() - t) * 1000)
+        first_ms = statistics.median(firsts)
         full_ms, figures = median_ms(
             lambda: cv.summarise(data, cv.households_distances(data, kinds, budgets)))
         base = cv.cached_distances(data, kinds, budgets)
@@ -302,8 +310,9 @@ def main() -> None:
     covered = {k: v["covered"] for k, v in figures["total"].items()}
     print(f"{'(a) cold start (read, snap, graph)':40s} {cold_ms / 1000:8.2f} s    goal ≤ 60 s")
     print(f"{'(b) full run, 3 budgets, per grid':40s} {full_ms / 1000:8.2f} s    goal ≤ 2 s")
+    print(f"{'    first for a new facility set':40s} {first_ms / 1000:8.2f} s    goal ≤ 0.3 s")
     print(f"{'(c) one what-if':40s} {whatif_ms:8.1f} ms   goal ≤ 200 ms")
-    print(f"{'(d) siting, k = 5, 15 min':40s} {siting_ms / 1000:8.2f} s    goal ≤ 10 s"
+    print(f"{'(d) siting, k = 5, 15 min':40s} {siting_ms / 1000:8.2f} s    goal ≤ 5 s"
           f"   ({sites['candidates']} candidates, +{sites['covered_by_sites']} households)")
     print(f"{'floor: scipy bounded Dijkstra (nearest node)':40s} {floor['warm_ms']:8.1f} ms")
     print(f"{'pgRouting, one call for 3 budgets: first':40s} {pgr['first_ms'] / 1000:8.2f} s")
