@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import shapely
-from scipy.sparse import coo_matrix, csr_matrix
+from scipy.sparse import coo_matrix, csr_matrix, vstack
 from scipy.sparse.csgraph import dijkstra
 
 NODE_PRECISION = 0.01   # metres: vertices closer than this are the same node
@@ -108,10 +108,13 @@ def with_sources(net: Network, sources: Snap) -> csr_matrix:
     cols = np.concatenate([net.u[sources.edge], net.v[sources.edge]])
     w = np.maximum(np.concatenate([sources.access + sources.frac * length,
                                    sources.access + (1 - sources.frac) * length]), TINY)
-    base = net.graph.tocoo()
-    # a source on a zero-length edge joins the same node twice: keep the shorter, never the sum
-    return _min_duplicates(np.concatenate([base.row, rows]), np.concatenate([base.col, cols]),
-                           np.concatenate([base.data, w]), n + m)
+    # the base graph has no duplicate edges; only a source on a zero-length edge joins the
+    # same node twice: keep the shorter, never the sum. The virtual rows go below the real
+    # ones, so the graph is the base's arrays widened plus a small block (no re-sorting)
+    extra = _min_duplicates(rows - n, cols, w, (m, n + m))
+    base = net.graph
+    widened = csr_matrix((base.data, base.indices, base.indptr), shape=(n, n + m))
+    return vstack([widened, extra], format="csr")
 
 
 def reach(net: Network, sources: Snap, limit: float,
@@ -129,12 +132,12 @@ def reach(net: Network, sources: Snap, limit: float,
     return Reach(dist=dist[:n], source=src[:n])
 
 
-def _min_duplicates(rows, cols, data, n) -> csr_matrix:
+def _min_duplicates(rows, cols, data, shape) -> csr_matrix:
     order = np.lexsort((data, cols, rows))
     rows, cols, data = rows[order], cols[order], data[order]
     first = np.ones(len(rows), bool)
     first[1:] = (rows[1:] != rows[:-1]) | (cols[1:] != cols[:-1])
-    return coo_matrix((data[first], (rows[first], cols[first])), shape=(n, n)).tocsr()
+    return coo_matrix((data[first], (rows[first], cols[first])), shape=shape).tocsr()
 
 
 @dataclass
@@ -159,13 +162,14 @@ def prepare(net: Network, points: Snap, sources: Snap) -> Prepared:
     if len(sources.edge) and len(points.edge):
         order = np.argsort(sources.edge, kind="stable")
         s_edge = sources.edge[order]
-        lo = np.searchsorted(s_edge, points.edge, side="left")
-        hi = np.searchsorted(s_edge, points.edge, side="right")
-        has = np.flatnonzero(hi > lo)
-        counts = hi[has] - lo[has]
-        pp = np.repeat(has, counts)
+        with_source = np.zeros(len(net.length), bool)
+        with_source[sources.edge] = True
+        near = np.flatnonzero(with_source[points.edge])   # points on an edge with a source
+        lo = np.searchsorted(s_edge, points.edge[near], side="left")
+        counts = np.searchsorted(s_edge, points.edge[near], side="right") - lo
+        pp = np.repeat(near, counts)
         within = np.arange(counts.sum()) - np.repeat(np.cumsum(counts) - counts, counts)
-        ps = order[np.repeat(lo[has], counts) + within]
+        ps = order[np.repeat(lo, counts) + within]
         along = (points.access[pp] + sources.access[ps]
                  + np.abs(points.frac[pp] - sources.frac[ps]) * length[pp])
         seq = np.argsort(-along, kind="stable")
