@@ -424,6 +424,18 @@ class UserSession(Base):
     created_at = mapped_column(DateTime(timezone=True), nullable=False, server_default=func.now())
 
 
+class IdempotencyKey(Base):
+    """A write's answer under the client's Idempotency-Key (``geodata.idempotency``)."""
+    __tablename__ = "idempotency_keys"
+    actor: Mapped[str] = mapped_column(Text, primary_key=True)
+    key: Mapped[str] = mapped_column(Text, primary_key=True)
+    fingerprint: Mapped[str] = mapped_column(String(64))
+    status: Mapped[int] = mapped_column(SmallInteger)
+    body = mapped_column(JSONB, nullable=False)
+    created_at = mapped_column(DateTime(timezone=True), nullable=False, index=True,
+                               server_default=func.now())
+
+
 class AuditEntry(Base):
     """Who changed what, when: accounts, logins, imports, incidents."""
     __tablename__ = "audit_log"

@@ -18,6 +18,7 @@ from geodata.points import wgs84_point
 
 from .. import schemas as s
 from ..helpers import filters_of, get_db, viewer
+from ..idempotent import idempotent, record
 from ..openapi import answers, public
 
 bp = Blueprint("incidents_api", __name__, description="Incidents and the closed loop")
@@ -37,15 +38,18 @@ def categories():
 @bp.arguments(s.NewIncident)
 @bp.response(201, s.Placed)
 @answers(bp, 400, 413, 422)
+@idempotent
 def create(data: dict):
     """Place an incident. A point outside the grids is a 422; outside the account's grids a
     403; nothing is saved then. Open incidents of the same category within 250 m come back as
-    ``possible_duplicates``."""
+    ``possible_duplicates``. With an ``Idempotency-Key`` header, the same key again answers
+    with the first incident (``Idempotent-Replayed: true``) and places nothing."""
     new = NewIncident(source="api", **data)
     with get_db().begin() as conn:
         placed = incidents.place(conn, new, viewer())
-    body = json.loads(json.dumps(placed, default=str))
-    body["url"] = url_for(".one", incident_id=placed["id"])
+        body = json.loads(json.dumps(placed, default=str))
+        body["url"] = url_for(".one", incident_id=placed["id"])
+        record(conn, body, 201)
     return body, 201, {"Location": body["url"]}
 
 
@@ -134,28 +138,35 @@ def one(incident_id: int):
 @bp.arguments(s.Transition)
 @bp.response(200, s.Incident)
 @answers(bp, 400, 404, 409, 413, 422)
+@idempotent
 def move(data: dict, incident_id: int):
     """Move an incident along the closed loop. An illegal step or a stale ``version`` is a
-    409 naming the allowed steps or the current version."""
+    409 naming the allowed steps or the current version. ``Idempotency-Key``: as for
+    placing."""
     with get_db().begin() as conn:
         incidents.transition(conn, incident_id, data.pop("to"), viewer(),
                              version=data.pop("version"), photos=tuple(data.pop("photos")),
                              **data)
-        return incidents.get(conn, incident_id, viewer())
+        body = json.loads(json.dumps(incidents.get(conn, incident_id, viewer()), default=str))
+        record(conn, body, 200)
+        return body
 
 
 @bp.post("/api/incidents/<int:incident_id>/photos")
 @bp.arguments(s.PhotoUpload, location="files")
 @bp.response(201, s.SavedPhoto)
-@answers(bp, 400, 404, 413, 415)
+@answers(bp, 400, 404, 413, 415, 422)
+@idempotent
 def upload(files: dict, incident_id: int):
     """Attach a photo (multipart field ``photo``: JPEG, PNG or WebP, ≤ 8 MB); its EXIF data,
-    GPS position included, is removed."""
+    GPS position included, is removed. ``Idempotency-Key``: a retried upload attaches the
+    photo once."""
     data = files["photo"].read(current_app.config["MAX_PHOTO_BYTES"] + 1)
     with get_db().begin() as conn:
         photo = photos.save_photo(conn, current_app.config["MEDIA_DIR"], incident_id, data,
                                   viewer(), current_app.config["MAX_PHOTO_BYTES"])
-    photo["url"] = url_for("media.file", filename=photo["filename"])
+        photo["url"] = url_for("media.file", filename=photo["filename"])
+        record(conn, photo, 201)
     return photo, 201
 
 
@@ -163,11 +174,15 @@ def upload(files: dict, incident_id: int):
 @bp.arguments(s.Mediation)
 @bp.response(200, s.MediationRecord)
 @answers(bp, 400, 404, 413, 422)
+@idempotent
 def mediation(data: dict, incident_id: int):
     """Create or update a dispute's one-stop mediation record."""
     with get_db().begin() as conn:
         incidents.save_mediation(conn, incident_id, data, viewer())
-        return incidents.get(conn, incident_id, viewer())["mediation"]
+        body = json.loads(json.dumps(incidents.get(conn, incident_id, viewer())["mediation"],
+                                     default=str))
+        record(conn, body, 200)
+        return body
 
 
 @media_bp.get("/media/<path:filename>")
