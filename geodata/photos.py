@@ -2,10 +2,17 @@
 
 Re-encoding drops every EXIF block, GPS position included (reporters' locations are personal
 data); the orientation tag is applied to the pixels first so the picture stays upright.
+
+A file is written under a temporary name, flushed to disk and then renamed (atomic on one file
+system), so a process killed mid-write never leaves a truncated photo under a real name. A
+process killed between the rename and its database commit leaves a file no row names:
+``sweep`` removes those, and stale temporary files, once they are older than any upload.
 """
 from __future__ import annotations
 
 import io
+import os
+import time
 import uuid
 from pathlib import Path
 
@@ -56,6 +63,38 @@ def clean_image(data: bytes, max_bytes: int = MAX_BYTES) -> tuple[bytes, str, in
     return out.getvalue(), fmt, image.width, image.height
 
 
+TEMP_SUFFIX = ".part"
+SWEEP_AFTER_S = 3600      # an upload older than this that no row names was never committed
+
+
+def _write_atomically(path: Path, data: bytes) -> None:
+    temp = path.with_name(path.name + TEMP_SUFFIX)
+    with open(temp, "wb") as f:
+        f.write(data)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(temp, path)
+
+
+def sweep(conn: Connection, media_dir: str | Path, older_than_s: float = SWEEP_AFTER_S,
+          dry_run: bool = False) -> list[str]:
+    """Remove the files in ``media_dir`` that no photo row names (an upload killed before its
+    commit) and unfinished temporary files, if older than ``older_than_s``; returns their
+    names."""
+    media = Path(media_dir)
+    if not media.is_dir():
+        return []
+    known = set(conn.execute(text("SELECT filename FROM incident_photos")).scalars())
+    cutoff = time.time() - older_than_s
+    gone = []
+    for path in sorted(media.iterdir()):
+        if path.is_file() and path.name not in known and path.stat().st_mtime < cutoff:
+            if not dry_run:
+                path.unlink(missing_ok=True)
+            gone.append(path.name)
+    return gone
+
+
 def save_photo(conn: Connection, media_dir: str | Path, incident_id: int, data: bytes,
                actor: Account, max_bytes: int = MAX_BYTES) -> dict:
     """Store a photo for an incident in the actor's grids (file + row + a note in the
@@ -68,7 +107,7 @@ def save_photo(conn: Connection, media_dir: str | Path, incident_id: int, data: 
     media.mkdir(parents=True, exist_ok=True)
     name = f"{uuid.uuid4().hex}.{ext}"
     path = media / name
-    path.write_bytes(clean)
+    _write_atomically(path, clean)
     try:
         row = conn.execute(text(f"""
             WITH target AS (

@@ -11,7 +11,7 @@ from flask.cli import AppGroup
 from sqlalchemy import text
 from sqlalchemy.exc import OperationalError, ProgrammingError
 
-from geodata import accounts, backup, migrate
+from geodata import accounts, backup, migrate, photos
 from geodata.db import NoDatabaseConfigured
 from geodata.exporter import ExportError, export_layer
 from geodata.importer import ImportRejected, import_file
@@ -219,6 +219,19 @@ def load_sample_cmd(if_empty: bool):
         return
     for report in load_sample(eng):
         click.echo(str(report))
+
+
+@geodata_cli.command("sweep-media")
+@click.option("--older-than", "older_than", type=click.FloatRange(min=0), default=3600.0,
+              show_default=True, help="Seconds: only files older than this are removed.")
+@click.option("--dry-run", is_flag=True, help="List what would be removed, remove nothing.")
+def sweep_media_cmd(older_than: float, dry_run: bool):
+    """Remove photo files that no incident names (uploads killed before their commit) and
+    unfinished temporary files."""
+    with get_db().connect() as conn:
+        gone = photos.sweep(conn, current_app.config["MEDIA_DIR"], older_than, dry_run)
+    verb = "would remove" if dry_run else "removed"
+    click.echo(f"{verb} {len(gone)} file(s)" + "".join(f"\n  {name}" for name in gone))
 
 
 @geodata_cli.command("layers")

@@ -110,3 +110,34 @@ def test_a_retried_photo_upload_attaches_once(write_app):
                          headers={"Idempotency-Key": "t-1"}) for _ in range(2)]
     assert [m.status_code for m in moved] == [200, 200]
     assert moved[1].get_json()["version"] == moved[0].get_json()["version"]
+
+
+def test_photo_files_are_renamed_into_place_and_orphans_swept(write_app, tmp_path):
+    """A photo appears under its name only complete; files no row names (an upload killed
+    between its file and its commit) and unfinished ones are swept once old enough."""
+    import os
+    import time
+    write_app.config["MEDIA_DIR"] = str(tmp_path)
+    client = write_app.test_client()
+    iid = client.post("/api/incidents", json=POINT).get_json()["id"]
+    buf = io.BytesIO()
+    Image.new("RGB", (40, 30), (20, 150, 50)).save(buf, "PNG")
+    saved = client.post(f"/api/incidents/{iid}/photos",
+                        data={"photo": (io.BytesIO(buf.getvalue()), "b.png")},
+                        content_type="multipart/form-data").get_json()["filename"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == [saved]      # no temporary left
+    orphan, partial = tmp_path / "deadbeef.jpg", tmp_path / "cafe.jpg.part"
+    orphan.write_bytes(b"x" * 10)
+    partial.write_bytes(b"half")
+    old = time.time() - 7200
+    for p in (orphan, partial):
+        os.utime(p, (old, old))
+    fresh = tmp_path / "fresh.jpg"        # an upload still on its way: too young to sweep
+    fresh.write_bytes(b"y")
+    runner = write_app.test_cli_runner()
+    dry = runner.invoke(args=["geodata", "sweep-media", "--dry-run"])
+    assert "would remove 2 file(s)" in dry.output and orphan.exists()
+    done = runner.invoke(args=["geodata", "sweep-media"])
+    assert done.exit_code == 0 and "removed 2 file(s)" in done.output
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([saved, "fresh.jpg"])
+    assert client.get(f"/media/{saved}").status_code == 200
