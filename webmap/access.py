@@ -28,7 +28,7 @@ RULES: dict[str, frozenset | str] = {
     "tiles.tile": EVERYONE,
     # the public layers of every grid
     "pages.community": ALL_ROLES, "pages.grid": ALL_ROLES, "api.summary": ALL_ROLES,
-    "api.areas_top": ALL_ROLES, "api.area": ALL_ROLES,
+    "api.areas_top": ALL_ROLES, "api.area": ALL_ROLES, "api.search": ALL_ROLES,
     "api.layers": ALL_ROLES, "api.layer": ALL_ROLES, "api.grids": ALL_ROLES,
     "api.grid": ALL_ROLES,
     # incidents: everyone with an account reads; grid staff (in their grids) and admins write

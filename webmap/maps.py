@@ -127,7 +127,25 @@ def new_map(bounds, basemap: Basemap, tianditu_key: str | None) -> folium.Map:
                    control_scale=True, prefer_canvas=True, width="100%", height="100%",
                    **{"maxZoom": 20})
     add_tiles(m, basemap, tianditu_key)
+    MapHandle(basemap.gcj02).add_to(m)
     return m
+
+
+class MapHandle(MacroElement):
+    """Makes the page's map known to the page's own scripts (the search box flies to what it
+    finds), with whether it shows GCJ-02 positions."""
+
+    _template = Template("""
+        {% macro script(this, kwargs) %}
+        window.slxMap = {{ this._parent.get_name() }};
+        window.slxMapGcj02 = {{ this.gcj02 | tojson }};
+        {% endmacro %}
+    """)
+
+    def __init__(self, gcj02: bool):
+        super().__init__()
+        self._name = "MapHandle"
+        self.gcj02 = gcj02
 
 
 def add_tiles(m: folium.Map, basemap: Basemap, tianditu_key: str | None) -> None:

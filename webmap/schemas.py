@@ -114,6 +114,29 @@ AREA = Text(validate=validate.Regexp(r"^[0-9]{6}([0-9]{3}){0,3}$",
                                      "community (12) or grid (15)"})
 
 
+class SearchArgs(Query):
+    q = text(64, required=True, metadata={"description": "a household code, building, compound "
+                                                      "or road name (any part), or an "
+                                                      "incident number"})
+    limit = fields.Integer(validate=validate.Range(1, 50), load_default=10)
+    coord_system = Text(validate=validate.OneOf(["wgs84", "gcj02"]), load_default="wgs84",
+                        metadata={"description": "gcj02: points for Gaode's base map"})
+
+
+class SearchHit(Schema):
+    kind = fields.String(required=True, metadata={
+        "description": "incident, household, building, compound or road"})
+    kind_label = fields.String(required=True)
+    code = fields.String(required=True)
+    label = fields.String(required=True)
+    lon = fields.Float(required=True)
+    lat = fields.Float(required=True)
+
+
+class SearchResults(Schema):
+    results = fields.List(fields.Nested(SearchHit), required=True)
+
+
 class AreaArgs(Query):
     area = AREA
 

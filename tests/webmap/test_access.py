@@ -40,6 +40,7 @@ REQUESTS = [
     ("incidents_api.upload", "POST", "/api/incidents/{id}/photos", "photo"),
     ("media.file", "GET", "/media/nothing.jpg", None),
     ("api.areas_top", "GET", "/api/areas", None),
+    ("api.search", "GET", "/api/search?q=HH00001", None),
     ("api.area", "GET", "/api/areas/511702005", None),
     ("coverage.page", "GET", "/coverage", None),
     ("coverage_api.summary", "GET", "/api/coverage", None),

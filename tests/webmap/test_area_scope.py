@@ -181,3 +181,14 @@ def test_pages_and_apis_pick_an_area(platform):
     assert dashboard.status_code == 200
     page = admin.get(f"/coverage?minutes=15&area={OTHER}").get_data(as_text=True)
     assert f'data-grid="{OTHER}001001"' in page and f'data-grid="{OURS}007001"' not in page
+
+
+def test_search_stays_within_the_areas(platform):
+    app, clients, facts = platform
+    sub, admin = clients["sub_planner"], clients["admin"]
+    assert admin.get("/api/search?q=XHH00001").get_json()["results"][0]["code"] == "XHH00001"
+    assert sub.get("/api/search?q=XHH00001").get_json()["results"] == []
+    number = str(facts["their_incident"])
+    assert admin.get(f"/api/search?q={number}").get_json()["results"][0]["kind"] == "incident"
+    assert not [h for h in sub.get(f"/api/search?q={number}").get_json()["results"]
+                if h["kind"] == "incident"]

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import shutil
 import threading
+from pathlib import Path
 from urllib.parse import urlparse
 
 import pytest
@@ -12,6 +13,9 @@ from werkzeug.serving import make_server
 from ..conftest import PASSWORD
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+# screenshots the tests take, kept for people to look at (var/ is not in the repository)
+ARTEFACTS = Path(__file__).resolve().parents[2] / "var" / "test-artefacts"
+ARTEFACTS.mkdir(parents=True, exist_ok=True)
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
         "--disable-component-update", "--disable-sync", "--no-first-run"]
 
@@ -342,3 +346,25 @@ def test_public_incident_view_without_an_account(browser, live):
         assert page.errors == [] and page.blocked == []
     finally:
         page.close()
+
+
+@pytest.mark.parametrize("size", [(375, 812), (1400, 900)])
+def test_the_search_box_flies_to_a_household(offline, live, client, size):
+    code = "HH00420"
+    hit = client.get(f"/api/search?q={code}").get_json()["results"][0]
+    page = offline.page
+    page.set_viewport_size({"width": size[0], "height": size[1]})
+    page.goto(live + "/")
+    page.wait_for_function("() => window.slxMap !== undefined")
+    page.fill("#search-form input[name=q]", code)
+    page.press("#search-form input[name=q]", "Enter")
+    button = page.locator("#search-results button").first
+    button.wait_for()
+    assert code in button.inner_text() and button.is_visible()
+    button.click()
+    page.wait_for_function(
+        "([lat, lon]) => { const c = window.slxMap.getCenter(); return "
+        "Math.abs(c.lat - lat) < 1e-4 && Math.abs(c.lng - lon) < 1e-4 && "
+        "window.slxMap.getZoom() >= 18; }", arg=[hit["lat"], hit["lon"]], timeout=10000)
+    page.screenshot(path=f"{ARTEFACTS}/search-{size[0]}x{size[1]}.png")
+    assert offline.errors == []

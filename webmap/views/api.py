@@ -6,6 +6,8 @@ from flask import Response
 from flask_smorest import Blueprint
 
 from geodata import areas, queries
+from geodata import search as geo_search
+from geodata.gcj02 import wgs84_to_gcj02
 from geodata.layers import MAP_LAYERS
 from geodata.workflow import InvalidInput, NotFound
 
@@ -111,3 +113,19 @@ def area(code: str):
     subdistrict's communities, a community's grids (codes of 6, 9, 12 or 15 digits)."""
     with get_db().connect() as conn:
         return areas.figures(conn, code, read_areas(viewer()))
+
+
+@bp.get("/search")
+@bp.arguments(s.SearchArgs, location="query")
+@bp.response(200, s.SearchResults)
+@answers(bp, 400, 422)
+def search(args: dict):
+    """Find a household code, building, compound, road or incident number within what the
+    account reads; each result with its point (WGS 84) to fly to."""
+    with get_db().connect() as conn:
+        hits = geo_search.search(conn, args["q"], viewer(), args["limit"])
+    if args["coord_system"] == "gcj02" and hits:
+        lon, lat = wgs84_to_gcj02([h["lon"] for h in hits], [h["lat"] for h in hits])
+        for h, x, y in zip(hits, lon, lat):
+            h["lon"], h["lat"] = round(float(x), 7), round(float(y), 7)
+    return {"results": hits}
