@@ -34,6 +34,12 @@ def _valid(table: str) -> CheckConstraint:
     return CheckConstraint("ST_IsValid(geom)", name=f"{table}_geom_valid")
 
 
+def _trigram(table: str, column: str) -> Index:
+    """A pg_trgm index for substring search on a code or name (``geodata.search``)."""
+    return Index(f"ix_{table}_{column}_trgm", column, postgresql_using="gin",
+                 postgresql_ops={column: "gin_trgm_ops"})
+
+
 def _in_list(column: str, values: tuple[str, ...], name: str) -> CheckConstraint:
     quoted = ", ".join(f"'{v}'" for v in values)
     return CheckConstraint(f"{column} IN ({quoted})", name=name)
@@ -123,7 +129,8 @@ class PartyMember(Base):
 class Compound(Base):
     """A resettlement compound (安置小区) or a settlement point (聚居点)."""
     __tablename__ = "compounds"
-    __table_args__ = (_in_list("kind", COMPOUND_KINDS, "compounds_kind"), _valid("compounds"))
+    __table_args__ = (_in_list("kind", COMPOUND_KINDS, "compounds_kind"), _valid("compounds"),
+                      _trigram("compounds", "name"))
     id: Mapped[int] = mapped_column(primary_key=True)
     code: Mapped[str] = mapped_column(String(32), unique=True)
     name: Mapped[str] = mapped_column(Text)
@@ -136,7 +143,8 @@ class Building(Base):
     """A building or courtyard (楼栋/楼院), with the building party group that covers it."""
     __tablename__ = "buildings"
     __table_args__ = (CheckConstraint("floors > 0", name="buildings_floors_positive"),
-                      _valid("buildings"))
+                      _valid("buildings"), _trigram("buildings", "code"),
+                      _trigram("buildings", "name"))
     id: Mapped[int] = mapped_column(primary_key=True)
     code: Mapped[str] = mapped_column(String(32), unique=True)
     name: Mapped[str] = mapped_column(Text)
@@ -153,7 +161,7 @@ class Household(Base):
     __table_args__ = (
         CheckConstraint("residents > 0", name="households_residents_positive"),
         CheckConstraint("minors >= 0 AND minors <= residents", name="households_minors_range"),
-        _valid("households"),
+        _valid("households"), _trigram("households", "code"),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     code: Mapped[str] = mapped_column(String(32), unique=True)
@@ -177,7 +185,7 @@ class Road(Base):
     __table_args__ = (
         _in_list("class", ROAD_CLASSES, "roads_class"),
         CheckConstraint("NOT ST_IsEmpty(geom) AND ST_NPoints(geom) >= 2", name="roads_not_empty"),
-        _valid("roads"),
+        _valid("roads"), _trigram("roads", "name"),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     code: Mapped[str] = mapped_column(String(32), unique=True)
