@@ -39,15 +39,26 @@ def _actor() -> str:
     return "open311:" + hashlib.sha256(api_key.encode()).hexdigest()[:16]
 
 
-def _replay(stored: tuple[int, dict]):
-    status, body = stored
+def _json_replay(status: int, body, **_):
     headers = {"Idempotent-Replayed": "true"}
     if isinstance(body, dict) and status == 201 and body.get("url"):
         headers["Location"] = body["url"]
     return body, status, headers
 
 
-def idempotent(view):
+def idempotent(view=None, *, replay=_json_replay):
+    """Mark a write view; ``replay(status, body, **view_kwargs)`` turns a stored answer into a
+    response (JSON by default; Open311 renders its own formats)."""
+    if view is None:
+        return functools.partial(idempotent, replay=replay)
+
+    def _replay(stored, kwargs):
+        response = replay(*stored, **kwargs)
+        if isinstance(response, tuple):
+            return response
+        response.headers["Idempotent-Replayed"] = "true"
+        return response
+
     @functools.wraps(view)
     def wrapper(*args, **kwargs):
         key = request.headers.get(HEADER)
@@ -60,7 +71,7 @@ def idempotent(view):
         with get_db().connect() as conn:
             stored = idempotency.recall(conn, actor, key, print_)
         if stored is not None:
-            return _replay(stored)
+            return _replay(stored, kwargs)
         g.idempotency = {"actor": actor, "key": key, "print": print_, "recorded": False}
         try:
             answer = view(*args, **kwargs)
@@ -69,7 +80,7 @@ def idempotent(view):
             if "idempotency_keys_pkey" not in str(exc.orig):
                 raise
             with get_db().connect() as conn:
-                return _replay(idempotency.recall(conn, actor, key, print_))
+                return _replay(idempotency.recall(conn, actor, key, print_), kwargs)
         assert g.idempotency["recorded"], f"{view.__name__} did not record its answer"
         return answer
     return wrapper

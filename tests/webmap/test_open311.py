@@ -164,3 +164,19 @@ def test_posting_is_rate_limited_per_api_key(write_app):
     limited = client.post(f"{BASE}/requests.xml", data=form | {"api_key": "k1"})
     assert limited.status_code == 429 and xml_of(limited).find("error/code").text == "429"
     assert client.post(f"{BASE}/requests.json", data=form | {"api_key": "k2"}).status_code == 201
+
+
+def test_a_retried_post_with_one_key_creates_one_request(o311, write_app):
+    from webmap import engine
+    from sqlalchemy import text
+    form = {"api_key": "s3cret", "service_code": "sanitation", "lat": "31.2455",
+            "long": "107.4955", "description": "垃圾未清运"}
+    with engine(write_app).connect() as conn:
+        before = conn.execute(text("SELECT count(*) FROM incidents")).scalar()
+    first = o311.post(f"{BASE}/requests.json", data=form, headers={"Idempotency-Key": "o-1"})
+    again = o311.post(f"{BASE}/requests.json", data=form, headers={"Idempotency-Key": "o-1"})
+    assert first.status_code == again.status_code == 201
+    assert again.get_json() == first.get_json() and again.headers["Idempotent-Replayed"]
+    validate(again.get_json(), S.POST_RESPONSE)
+    with engine(write_app).connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM incidents")).scalar() == before + 1

@@ -15,6 +15,7 @@ from geodata import open311
 from geodata.open311 import Open311Error
 
 from ..helpers import get_db
+from ..idempotent import idempotent, record
 
 bp = Blueprint("open311", __name__, url_prefix="/open311/v2")
 FORMATS = {"xml": "text/xml; charset=utf-8", "json": "application/json; charset=utf-8"}
@@ -133,12 +134,16 @@ def _client() -> str:
 
 
 @bp.post("/requests.<fmt>")
+@idempotent(replay=lambda status, body, fmt: render(fmt, "service_requests", body, status))
 def requests_create(fmt: str):
     """API keys come from OPEN311_API_KEYS="name:key,name:key"; each client may post
-    OPEN311_RATE_LIMIT requests a minute, counted in the database (all workers together)."""
+    OPEN311_RATE_LIMIT requests a minute, counted in the database (all workers together).
+    ``Idempotency-Key``: a retried post creates one request."""
     _fmt(fmt)
     client = _client()
     with get_db().begin() as conn:
         created = open311.create(conn, request.form.to_dict(), client,
                                  per_minute=current_app.config["OPEN311_RATE_LIMIT"])
-    return render(fmt, "service_requests", [created], 201)
+        body = json.loads(json.dumps([created], ensure_ascii=False, default=str))
+        record(conn, body, 201)
+    return render(fmt, "service_requests", body, 201)
