@@ -241,9 +241,13 @@ def user_for_token(conn: Connection, token: str) -> Account | None:
     return _account(row)
 
 
-def audit_entries(conn: Connection, action: str | None = None, actor: str | None = None,
-                  limit: int = 200) -> list[dict]:
+def audit_entries(conn: Connection, viewer: Account, action: str | None = None,
+                  actor: str | None = None, limit: int = 200) -> list[dict]:
+    """The latest entries, for the platform's administrators only: an admin scoped to some
+    areas would read the whole platform's actors, addresses and targets (Forbidden)."""
     from .db import plain
+    if not viewer.is_admin or viewer.grid_codes:
+        raise Forbidden("the audit log is for the platform's administrators")
     rows = conn.execute(text("""
         SELECT id, at, actor, action, target, detail FROM audit_log
         WHERE (CAST(:action AS text) IS NULL OR action LIKE :action || '%')

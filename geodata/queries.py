@@ -98,14 +98,24 @@ def _layer_select(conn: Connection, layer: str,
 
 
 def layer_geojson(conn: Connection, layer: str, bbox=None, precision: int = 7,
-                  areas: list[str] | None = None) -> str:
-    """A layer's public features as a GeoJSON FeatureCollection (text), built in PostGIS."""
+                  areas: list[str] | None = None, limit: int | None = None,
+                  offset: int = 0) -> str:
+    """A layer's public features as a GeoJSON FeatureCollection (text), built in PostGIS; with
+    ``limit``, one page of them in code order and ``"more": true`` when others follow."""
     sql, params = _layer_select(conn, layer, bbox, areas)
+    if limit is None:
+        page, more = sql, "'more', false"
+    else:   # one row beyond the page says whether another page follows
+        page = f"SELECT * FROM ({sql}) p LIMIT :limit + 1 OFFSET :offset"
+        params |= {"limit": limit, "offset": offset}
+        more = "'more', count(*) > :limit"
+    keep = "" if limit is None else "FILTER (WHERE t.n <= :limit)"
     return conn.execute(text(f"""
         SELECT json_build_object('type', 'FeatureCollection', 'features',
-                 coalesce(json_agg(ST_AsGeoJSON(t.*, 'geom', {int(precision)})::json),
-                          '[]'::json))::text
-        FROM ({sql}) t"""), params).scalar_one()
+                 coalesce(json_agg(t.f) {keep}, '[]'::json), {more})::text
+        FROM (SELECT ST_AsGeoJSON(p.*, 'geom', {int(precision)})::json AS f,
+                     row_number() OVER () AS n
+              FROM ({page}) p) t"""), params).scalar_one()
 
 
 def layer_features(conn: Connection, layer: str, bbox=None, precision: int = 7,

@@ -61,7 +61,8 @@ def version(conn: Connection, layer: str, viewer: Account | None,
         return None
     rows = conn.execute(text("SELECT layer, version FROM data_versions WHERE layer = ANY(:l) "
                              "ORDER BY layer"), {"l": list(SOURCES.get(layer, (layer,)))}).all()
-    view = "public" if viewer is None else "account"
+    areas = read_areas(viewer)
+    view = "public" if viewer is None else ",".join(areas) if areas is not None else "account"
     return hashlib.sha256(f"{layer}:{rows}:{view}:{gcj02}".encode()).hexdigest()[:16]
 
 

@@ -8,7 +8,8 @@ from folium.plugins import HeatMap, MarkerCluster
 
 from geodata.workflow import STATE_COLOURS, STATE_LABELS
 
-from .maps import BASEMAPS, Legend, extent, for_display, new_map, part, tooltip
+from .maps import (BASEMAPS, Legend, extent, for_display, line_and_area_tiles, new_map, part,
+                   tooltip)
 
 
 class IncidentHooks(MacroElement):
@@ -32,12 +33,12 @@ def _legend() -> str:
     return part("state_legend", STATE_LABELS, STATE_COLOURS)
 
 
-def incident_map(grids: dict, roads: dict, incidents: dict, *, basemap: str = "none",
+def incident_map(grids: dict, incidents: dict, *, basemap: str = "none",
                  tianditu_key: str | None = None) -> folium.Map:
-    """``grids`` and ``roads`` as public FeatureCollections; ``incidents`` as built by
-    ``geodata.incidents.as_feature_collection`` (WGS 84)."""
+    """``grids`` as a public FeatureCollection, roads as vector tiles; ``incidents`` as built
+    by ``geodata.incidents.as_feature_collection`` (WGS 84)."""
     bm = BASEMAPS.get(basemap, BASEMAPS["none"])
-    grids, roads = for_display(grids, bm), for_display(roads, bm)
+    grids = for_display(grids, bm)
     shown = for_display({"features": [
         {"geometry": f["geometry"], "properties": {
             k: f["properties"][k] for k in ("id", "state", "category", "grid_code", "overdue",
@@ -51,8 +52,7 @@ def incident_map(grids: dict, roads: dict, incidents: dict, *, basemap: str = "n
     folium.GeoJson(grids, name="网格",
                    style_function=lambda f: {"color": "#555", "weight": 2, "fillOpacity": 0.03},
                    tooltip=tooltip(grids, ["name", "code"], ["网格", "编码"])).add_to(m)
-    folium.GeoJson(roads, name="道路",
-                   style_function=lambda f: {"color": "#aaa", "weight": 2}).add_to(m)
+    line_and_area_tiles("roads", "道路", bm.gcj02).add_to(m)
 
     cluster = MarkerCluster(name=f"事件（{len(shown['features'])}）",
                             options={"maxClusterRadius": 40, "disableClusteringAtZoom": 18})

@@ -108,6 +108,13 @@ class BboxArgs(Query):
         "example": "107.49,31.24,107.51,31.26"})
 
 
+class LayerArgs(BboxArgs):
+    limit = fields.Integer(validate=validate.Range(1, 10_000), load_default=10_000,
+                           metadata={"description": "features per page (at most 10,000)"})
+    offset = fields.Integer(validate=validate.Range(0, 2**31 - 1), load_default=0,
+                            metadata={"description": "features to skip (from `next`)"})
+
+
 AREA = Text(validate=validate.Regexp(r"^[0-9]{6}([0-9]{3}){0,3}$",
                                      error="must be a code of 6, 9, 12 or 15 digits"),
             metadata={"description": "narrow to a district (6 digits), subdistrict (9), "
@@ -281,6 +288,10 @@ class PagedFeatures(FeatureCollection):
     total = fields.Integer(required=True)
     page = fields.Integer(required=True)
     page_size = fields.Integer(required=True)
+
+
+class LayerPage(FeatureCollection):
+    next = fields.String(metadata={"description": "the next page, when there is one"})
 
 
 class CoverageFeatures(FeatureCollection):

@@ -50,7 +50,7 @@ def test_audit_log_records_and_cannot_be_rewritten(db):
         accounts.create_user(conn, "zhao.lei", "planner", "a long enough password",
                              actor="admin")
         accounts.issue_token(conn, "zhao.lei", actor="admin")
-        entries = accounts.audit_entries(conn)
+        entries = accounts.audit_entries(conn, accounts.Account(0, "root", "admin"))
     assert [e["action"] for e in entries][:2] == ["token.issue", "user.create"]
     assert entries[1]["detail"]["role"] == "planner" and entries[1]["actor"] == "admin"
     with pytest.raises(DBAPIError, match="cannot be changed"):

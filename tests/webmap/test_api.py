@@ -145,3 +145,18 @@ def test_grid_figures_partition_the_community(client, shared_db):
             for f in layer["features"]} == per_grid
     for cls, v in summary["road_km_by_class"].items():
         assert abs(km.get(cls, 0) - v) < 0.01, cls
+
+
+def test_layers_come_a_page_at_a_time(client, shared_db):
+    """No answer grows with the whole dataset: at most ``limit`` features, ``next`` for more,
+    the pages together every feature once."""
+    with shared_db.connect() as conn:
+        codes = set(conn.execute(text("SELECT code FROM households")).scalars())
+    seen, url, pages = [], "/api/layers/households?limit=500", 0
+    while url:
+        body = client.get(url).get_json()
+        assert len(body["features"]) <= 500
+        seen += [f["properties"]["code"] for f in body["features"]]
+        url, pages = body.get("next"), pages + 1
+    assert pages == 3 and len(seen) == len(codes) and set(seen) == codes
+    assert client.get("/api/layers/households?limit=10001").status_code == 400

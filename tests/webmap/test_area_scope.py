@@ -192,3 +192,9 @@ def test_search_stays_within_the_areas(platform):
     assert admin.get(f"/api/search?q={number}").get_json()["results"][0]["kind"] == "incident"
     assert not [h for h in sub.get(f"/api/search?q={number}").get_json()["results"]
                 if h["kind"] == "incident"]
+
+
+def test_the_audit_log_is_for_platform_admins(platform):
+    app, clients, facts = platform
+    assert clients["sub_admin"].get("/admin/audit").status_code == 403
+    assert clients["admin"].get("/admin/audit").status_code == 200

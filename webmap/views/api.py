@@ -2,7 +2,9 @@
 administrative hierarchy."""
 from __future__ import annotations
 
-from flask import Response
+import json
+
+from flask import Response, request, url_for
 from flask_smorest import Blueprint
 
 from geodata import areas, queries
@@ -59,17 +61,22 @@ def layers():
 @bp.route("/layers/<layer>", methods=["GET"], parameters=[{
     "in": "path", "name": "layer", "required": True,
     "schema": {"type": "string", "enum": list(MAP_LAYERS)}}])
-@bp.arguments(s.BboxArgs, location="query", as_kwargs=True)
-@bp.response(200, s.FeatureCollection, content_type="application/geo+json")
+@bp.arguments(s.LayerArgs, location="query", as_kwargs=True)
+@bp.response(200, s.LayerPage, content_type="application/geo+json")
 @answers(bp, 400, 404, 422)
-def layer(layer: str, bbox: str | None = None):
-    """A layer as a GeoJSON FeatureCollection: public properties only."""
+def layer(layer: str, limit: int, offset: int, bbox: str | None = None):
+    """A layer as a GeoJSON FeatureCollection of public properties, at most ``limit``
+    (10,000) features a page in code order; ``next`` names the following page."""
     if layer not in MAP_LAYERS:
         return error(404, f"unknown layer {layer!r}", layers=list(MAP_LAYERS))
     box = parse_bbox(bbox)
     with get_db().connect() as conn:
-        body = queries.layer_geojson(conn, layer, box, areas=read_areas(viewer()))
-    return Response(body, mimetype="application/geo+json")
+        body = json.loads(queries.layer_geojson(conn, layer, box, areas=read_areas(viewer()),
+                                                limit=limit, offset=offset))
+    if body.pop("more"):
+        body["next"] = url_for("api.layer", layer=layer,
+                               **(request.args.to_dict() | {"offset": offset + limit}))
+    return Response(json.dumps(body, ensure_ascii=False), mimetype="application/geo+json")
 
 
 @bp.get("/grids")

@@ -22,10 +22,9 @@ def incident_map():
     filters = form_filters(request.args)
     with get_db().connect() as conn:
         rows, total = incidents.search(conn, filters, page=1, page_size=5000)
-        grids_fc = queries.layer_features(conn, "grids", precision=6)
-        roads_fc = queries.layer_features(conn, "roads", precision=6)
+        grids_fc = queries.layer_features(conn, "grids", precision=6, areas=filters.areas)
         categories = incidents.categories(conn)
-    m = build_incident_map(grids_fc, roads_fc, incidents.as_feature_collection(rows),
+    m = build_incident_map(grids_fc, incidents.as_feature_collection(rows),
                            basemap=basemap, tianditu_key=current_app.config["TIANDITU_KEY"])
     return render_template("incidents.html", map=render_parts(m), rows=rows[:LIST_SIZE],
                            total=total, basemap=basemap, args=request.args,
