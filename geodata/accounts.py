@@ -70,7 +70,7 @@ class Account:
             return self.grid_codes or None
         if self.role in GRID_ROLES:
             return self.grid_codes
-        raise Forbidden(f"a {self.role} may not change incidents")
+        raise Forbidden("a %(role)s may not change incidents", role=self.role)
 
     def read_areas(self) -> tuple[str, ...] | None:
         """The code prefixes of what this account reads (grids, households, incidents and
@@ -92,20 +92,22 @@ def audit(conn: Connection, actor: str, action: str, target: str | None = None,
 def create_user(conn: Connection, name: str, role: str, password: str,
                 grid_codes: tuple[str, ...] = (), actor: str = "cli") -> Account:
     if role not in ROLES:
-        raise InvalidInput(f"unknown role {role!r}; roles: {', '.join(ROLES)}")
+        raise InvalidInput("unknown role %(role)r; roles: %(roles)s", role=role,
+                           roles=", ".join(ROLES))
     if len(password) < MIN_PASSWORD:
-        raise InvalidInput(f"the password needs at least {MIN_PASSWORD} characters")
+        raise InvalidInput("the password needs at least %(n)s characters", n=MIN_PASSWORD)
     if role in GRID_ROLES and not grid_codes:
-        raise InvalidInput(f"a {role} needs at least one --grid")
+        raise InvalidInput("a %(role)s needs at least one --grid", role=role)
     if role not in GRID_ROLES and any(len(c) not in AREA_LENGTHS for c in grid_codes):
-        raise InvalidInput(f"a {role} is scoped to areas: district (6 digits), subdistrict (9) "
-                           "or community (12) codes")
+        raise InvalidInput("a %(role)s is scoped to areas: district (6 digits), subdistrict (9) "
+                           "or community (12) codes", role=role)
     if role in GRID_ROLES and any(len(c) != 15 for c in grid_codes):
         raise InvalidInput("grid codes have 15 digits")
     unknown = [c for c in grid_codes if not conn.execute(text(
         "SELECT EXISTS (SELECT 1 FROM grids WHERE starts_with(code, :c))"), {"c": c}).scalar()]
     if unknown:
-        raise InvalidInput(f"no grid has or lies in the code(s): {', '.join(unknown)}")
+        raise InvalidInput("no grid has or lies in the code(s): %(codes)s",
+                           codes=", ".join(unknown))
     try:
         with conn.begin_nested():
             row = conn.execute(text("""
@@ -115,7 +117,7 @@ def create_user(conn: Connection, name: str, role: str, password: str,
                      hash=generate_password_hash(password))).one()
     except IntegrityError as exc:
         if "users_name_key" in str(exc.orig):
-            raise InvalidInput(f"there is already a user called {name}") from None
+            raise InvalidInput("there is already a user called %(name)s", name=name) from None
         raise InvalidInput("the name may hold 2–40 letters, digits, Chinese characters, "
                            "'.', '_' or '-'") from None
     audit(conn, actor, "user.create", name, role=role, grids=list(grid_codes))
@@ -128,7 +130,7 @@ def deactivate(conn: Connection, name: str, actor: str = "cli") -> int:
     user_id = conn.execute(text("UPDATE users SET active = false WHERE name = :n AND active "
                                 "RETURNING id"), {"n": name}).scalar_one_or_none()
     if user_id is None:
-        raise NotFound(f"no active user called {name}")
+        raise NotFound("no active user called %(name)s", name=name)
     revoked = conn.execute(text("DELETE FROM api_tokens WHERE user_id = :u"),
                            {"u": user_id}).rowcount
     ended = conn.execute(text("DELETE FROM user_sessions WHERE user_id = :u"),
@@ -154,7 +156,7 @@ class LoginThrottled(Forbidden):
 
     def __init__(self, retry_after: int):
         self.retry_after = retry_after
-        super().__init__("too many failed logins; try again later")
+        super().__init__("too many failed logins; try again later", "login_throttled")
 
 
 def login(conn: Connection, name: str, password: str, address: str | None) -> Account | None:
@@ -219,7 +221,7 @@ def issue_token(conn: Connection, name: str, actor: str = "cli") -> str:
     user_id = conn.execute(text("SELECT id FROM users WHERE name = :n AND active"),
                            {"n": name}).scalar_one_or_none()
     if user_id is None:
-        raise NotFound(f"no active user called {name}")
+        raise NotFound("no active user called %(name)s", name=name)
     token = "slx_" + secrets.token_urlsafe(32)
     conn.execute(text("INSERT INTO api_tokens (user_id, token_sha256) VALUES (:u, :h)"),
                  {"u": user_id, "h": _sha(token)})

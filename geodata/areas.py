@@ -65,7 +65,7 @@ def figures(conn: Connection, code: str | None, areas: list[str] | None) -> dict
         {"n": length, "prefix": code or "", "open": list(OPEN_STATES),
          "areas": areas}).mappings().all()
     if code and not rows:
-        raise NotFound(f"no grid lies in area {code}")
+        raise NotFound("no grid lies in area %(code)s", code=code)
     codes = [r["code"] for r in rows] + ([code] if code else [])
     named = names(conn, codes)
     children = [{"code": r["code"], "level": LEVELS[length], "name": named.get(r["code"]),

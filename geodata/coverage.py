@@ -224,8 +224,8 @@ def check_kinds(kinds) -> tuple[str, ...]:
         raise InvalidInput("kinds: give at least one facility kind")
     unknown = [k for k in kinds if k not in FACILITY_KINDS]
     if unknown:
-        raise InvalidInput(f"kinds: unknown kind {', '.join(unknown)}; kinds: "
-                           f"{', '.join(FACILITY_KINDS)}")
+        raise InvalidInput("kinds: unknown kind %(unknown)s; kinds: %(kinds)s",
+                           unknown=", ".join(unknown), kinds=", ".join(FACILITY_KINDS))
     return kinds
 
 

@@ -31,9 +31,9 @@ ATTRIBUTES = [{
 class Open311Error(InvalidInput):
     """An error in Open311's terms: an HTTP status and a description."""
 
-    def __init__(self, status: int, description: str):
+    def __init__(self, status: int, description: str, /, **params):
         self.status = status
-        super().__init__(description)
+        super().__init__(description, **params)
 
 
 def services(conn: Connection) -> list[dict]:
@@ -45,7 +45,7 @@ def services(conn: Connection) -> list[dict]:
 
 def definition(conn: Connection, service_code: str) -> dict:
     if service_code not in {s["service_code"] for s in services(conn)}:
-        raise Open311Error(404, f"service_code {service_code} not found")
+        raise Open311Error(404, "service_code %(code)s not found", code=service_code)
     return {"service_code": service_code, "attributes": ATTRIBUTES}
 
 
@@ -86,7 +86,7 @@ def _parse_when(raw: str, name: str) -> datetime:
     try:
         value = datetime.fromisoformat(raw.replace("Z", "+00:00"))
     except ValueError:
-        raise Open311Error(400, f"{name} must be an ISO 8601 date-time") from None
+        raise Open311Error(400, "%(name)s must be an ISO 8601 date-time", name=name) from None
     return value if value.tzinfo else value.replace(tzinfo=CST)
 
 
@@ -129,7 +129,7 @@ def one(conn: Connection, request_id: int) -> dict:
     """One request in the public view, or a 404 in Open311's terms."""
     rows = incidents.public_requests(conn, Filters(ids=(request_id,)), limit=1)
     if not rows:
-        raise Open311Error(404, f"service_request_id {request_id} not found")
+        raise Open311Error(404, "service_request_id %(id)s not found", id=request_id)
     return rows[0]
 
 
@@ -137,9 +137,9 @@ def _positive(raw: str, name: str) -> int:
     try:
         value = int(raw)
     except ValueError:
-        raise Open311Error(400, f"{name} must be a positive integer") from None
+        raise Open311Error(400, "%(name)s must be a positive integer", name=name) from None
     if value < 1:
-        raise Open311Error(400, f"{name} must be a positive integer")
+        raise Open311Error(400, "%(name)s must be a positive integer", name=name)
     return value
 
 
@@ -153,14 +153,14 @@ def create(conn: Connection, form: dict, client: str, per_minute: int = 60) -> d
         SELECT count(*) FROM audit_log WHERE action = 'incident.create' AND actor = :actor
           AND at > now() - interval '1 minute'"""), {"actor": actor.name}).scalar_one()
     if recent >= per_minute:
-        raise Open311Error(429, f"this client may post {per_minute} requests a minute; "
-                                "try again in a minute")
+        raise Open311Error(429, "this client may post %(n)s requests a minute; try again in a "
+                                "minute", n=per_minute)
     form = {k: v for k, v in form.items() if v not in (None, "")}
     code = form.get("service_code")
     if not code:
         raise Open311Error(400, "service_code is required")
     if code not in {s["service_code"] for s in services(conn)}:
-        raise Open311Error(404, f"service_code {code} not found")
+        raise Open311Error(404, "service_code %(code)s not found", code=code)
     if "lat" not in form or "long" not in form:
         if "address_string" in form or "address_id" in form:
             raise Open311Error(400, "this endpoint needs lat and long; address_string and "

@@ -40,17 +40,19 @@ class TooLarge(InvalidInput):
 def clean_image(data: bytes, max_bytes: int = MAX_BYTES) -> tuple[bytes, str, int, int]:
     """Re-encoded bytes without metadata, their format key, width and height."""
     if len(data) > max_bytes:
-        raise TooLarge(f"the photo is {len(data) / 2**20:.1f} MB; the limit is "
-                       f"{max_bytes / 2**20:.0f} MB")
+        raise TooLarge("the photo is %(size).1f MB; the limit is %(limit).0f MB",
+                       size=len(data) / 2**20, limit=max_bytes / 2**20)
     try:
         with Image.open(io.BytesIO(data)) as probe:
             probe.verify()
         image = Image.open(io.BytesIO(data))
         if image.format not in FORMATS:
-            raise NotAnImage(f"{image.format} images are not accepted; use JPEG, PNG or WebP")
+            raise NotAnImage("%(format)s images are not accepted; use JPEG, PNG or WebP",
+                             format=image.format)
         if image.width * image.height > MAX_PIXELS:
-            raise TooLarge(f"the photo has {image.width}×{image.height} pixels; the limit is "
-                           f"{MAX_PIXELS // 1_000_000} million")
+            raise TooLarge("the photo has %(width)s×%(height)s pixels; the limit is %(limit)s "
+                           "million", width=image.width, height=image.height,
+                           limit=MAX_PIXELS // 1_000_000)
         fmt = image.format
         image = ImageOps.exif_transpose(image)
         out = io.BytesIO()

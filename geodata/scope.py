@@ -48,7 +48,7 @@ def within(viewer: Account | None, area: str | None) -> list[str] | None:
         return [area]
     inner = [a for a in areas if a.startswith(area)]   # a wider area: the viewer's part of it
     if not inner:
-        raise NotFound(f"area {area} lies outside what you may read")
+        raise NotFound("area %(area)s lies outside what you may read", area=area)
     return inner
 
 
@@ -71,7 +71,8 @@ def refuse_missing(conn: Connection, incident_id: int, grids: list[str] | None) 
     grid = conn.execute(text("SELECT g.code FROM incidents i JOIN grids g ON g.id = i.grid_id "
                              "WHERE i.id = :id"), {"id": incident_id}).scalar_one_or_none()
     if grid is None:
-        raise NotFound(f"no incident {incident_id}")
+        raise NotFound("no incident %(id)s", id=incident_id)
     if grids is not None and not any(grid.startswith(p) for p in grids):
-        raise Forbidden(f"incident {incident_id} lies in grid {grid}; you act in "
-                        f"{', '.join(grids) or 'no grid'}")
+        raise Forbidden("incident %(id)s lies in grid %(grid)s; you act in %(yours)s",
+                        "outside_your_grids", id=incident_id, grid=grid,
+                        yours=", ".join(grids) or "no grid")

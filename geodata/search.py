@@ -60,7 +60,7 @@ def search(conn: Connection, q: str, viewer: Account | None, limit: int = 10) ->
     """The best ``limit`` matches of ``q`` that ``viewer`` may see, with WGS 84 points."""
     q = (q or "").strip()
     if not q or len(q) > MAX_QUERY:
-        raise InvalidInput(f"q: give 1–{MAX_QUERY} characters")
+        raise InvalidInput("q: give 1–%(max)s characters", max=MAX_QUERY)
     union = " UNION ALL ".join(f"({sql} LIMIT :limit)" for sql in PARTS.values())
     rows = conn.execute(text(f"""
         SELECT kind, code, label, ST_X(point) AS lon, ST_Y(point) AS lat FROM ({union}) m

@@ -21,6 +21,7 @@ from .accounts import Account
 from .incidents.public import PUBLIC_SQL
 from .incidents.reading import INCIDENT_JOINS, OPEN_ARRAY
 from .queries import LAYER_ALIAS, layer_sql
+from .workflow import InvalidInput
 
 EXTENT, BUFFER = 4096, 64
 POINTS_FROM = 15          # below this zoom: households and incidents as counts per cell
@@ -38,8 +39,9 @@ ROAD_CLASS_FROM = {"arterial": 0, "group_road": 12, "oiled_road": 12, "lane": 14
 BUILDINGS_FROM = 14
 
 
-class TileError(ValueError):
+class TileError(InvalidInput):
     """A tile address that does not exist."""
+    code = "no_such_tile"
 
 
 def layers(viewer: Account | None) -> tuple[str, ...]:
@@ -48,9 +50,10 @@ def layers(viewer: Account | None) -> tuple[str, ...]:
 
 def check_address(z: int, x: int, y: int) -> None:
     if not 0 <= z <= MAX_ZOOM:
-        raise TileError(f"zoom must lie between 0 and {MAX_ZOOM}")
+        raise TileError("zoom must lie between 0 and %(max)s", max=MAX_ZOOM)
     if not (0 <= x < 2 ** z and 0 <= y < 2 ** z):
-        raise TileError(f"at zoom {z}, x and y must lie between 0 and {2 ** z - 1}")
+        raise TileError("at zoom %(z)s, x and y must lie between 0 and %(max)s", z=z,
+                        max=2 ** z - 1)
 
 
 def version(conn: Connection, layer: str, viewer: Account | None,

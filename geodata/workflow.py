@@ -41,43 +41,73 @@ STATE_COLOURS = {
 }
 
 
+def N_(msgid: str) -> str:
+    """Marks a message id for the catalogue's extraction (``pybabel extract -k N_``)."""
+    return msgid
+
+
 def allowed(state: str) -> tuple[str, ...]:
     return TRANSITIONS.get(state, ())
 
 
 class IncidentError(Exception):
-    """Base of the errors a caller can show to the user as they are."""
+    """Base of the errors a caller can show to the user as they are.
+
+    An error holds a message id (English, with ``%(name)s`` placeholders), its values and a
+    stable machine-readable ``code``: ``str(error)`` is the English text; the web shell looks the
+    message id up in its catalogue (Chinese by default) and fills in the same values. The core
+    stays free of any web or locale machinery.
+    """
+    code = "error"
+
+    def __init__(self, msgid: str, code: str | None = None, /, **params):
+        self.msgid, self.params = msgid, params
+        if code:
+            self.code = code
+        super().__init__(msgid % params if params else msgid)
 
 
 class InvalidInput(IncidentError, ValueError):
     """The request itself is wrong (missing or malformed field)."""
+    code = "invalid_input"
 
 
 class OutsideCommunity(InvalidInput):
-    pass
+    code = "outside_community"
 
 
 class NotFound(IncidentError, LookupError):
-    pass
+    code = "not_found"
 
 
 class Forbidden(IncidentError):
     """The person acting may not do this here (e.g. outside their own grids)."""
+    code = "forbidden"
 
 
 class Conflict(IncidentError):
     """The incident is not in a state (or version) that allows the change."""
+    code = "conflict"
 
 
 class IllegalTransition(Conflict):
+    code = "illegal_transition"
+
     def __init__(self, state: str, to: str):
         self.state, self.to, self.allowed = state, to, allowed(state)
-        names = ", ".join(self.allowed) or "none"
-        super().__init__(f"cannot go from {state} to {to}; allowed from {state}: {names}")
+        super().__init__(
+            N_("cannot go from %(state)s to %(to)s; allowed from %(state)s: %(allowed)s"),
+            state=state, to=to, allowed=", ".join(self.allowed) or "none",
+            state_label=STATE_LABELS.get(state, state), to_label=STATE_LABELS.get(to, to),
+            allowed_labels="、".join(STATE_LABELS[s] for s in self.allowed) or "无")
 
 
 class StaleVersion(Conflict):
+    code = "stale_version"
+
     def __init__(self, given: int, current: int, state: str):
         self.given, self.current, self.state = given, current, state
-        super().__init__(f"the incident changed meanwhile (version {given} given, now "
-                         f"{current}, state {state}); reload it and try again")
+        super().__init__(
+            N_("the incident changed meanwhile (version %(given)s given, now %(current)s, "
+               "state %(state)s); reload it and try again"), given=given, current=current, state=state,
+            state_label=STATE_LABELS.get(state, state))

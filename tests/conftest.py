@@ -37,14 +37,18 @@ USERS = {
 TOKENS: dict[str, str] = {}
 
 
-def client_class(token: str | None):
-    """A test client that sends ``token`` as a bearer token with every request."""
+def client_class(token: str | None, language: str = "en"):
+    """A test client that sends ``token`` as a bearer token with every request, and asks for
+    messages in ``language`` unless a request says otherwise: the tests of behaviour read the
+    English message ids; tests/webmap/test_i18n.py holds the Chinese (the default) to account."""
     class TokenClient(FlaskClient):
         def open(self, *args, **kwargs):
+            headers = dict(kwargs.pop("headers", None) or {})
             if token:
-                headers = dict(kwargs.pop("headers", None) or {})
                 headers.setdefault("Authorization", f"Bearer {token}")
-                kwargs["headers"] = headers
+            if language:
+                headers.setdefault("Accept-Language", language)
+            kwargs["headers"] = headers
             return super().open(*args, **kwargs)
     return TokenClient
 

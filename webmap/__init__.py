@@ -67,7 +67,8 @@ def create_app(config: dict | None = None) -> Flask:
             raise RequestEntityTooLarge(
                 f"the request body is larger than {request.max_content_length} bytes")
 
-    from . import access, assets, auth, jsonapi, openapi, security
+    from . import access, assets, auth, i18n, jsonapi, openapi, security
+    i18n.init_app(app)
     assets.init_app(app)
     auth.init_app(app)
     access.init_app(app)

@@ -4,8 +4,11 @@ is closed until someone decides who may use it (a test checks that every route i
 from __future__ import annotations
 
 from flask import Flask, jsonify, redirect, request, url_for
+from flask_babel import gettext
 from flask_login import current_user
 from werkzeug.exceptions import Forbidden
+
+from .i18n import role_label
 
 EVERYONE = "everyone"
 ALL_ROLES = frozenset({"admin", "planner", "grid_head", "grid_worker"})
@@ -68,9 +71,12 @@ def init_app(app: Flask) -> None:
             return None
         if role is None:
             if _machine_client():
-                response = jsonify({"error": "log in, or send 'Authorization: Bearer <token>'"})
+                response = jsonify({
+                    "error": gettext("log in, or send 'Authorization: Bearer <token>'"),
+                    "code": "unauthorized"})
                 response.status_code = 401
                 response.headers["WWW-Authenticate"] = "Bearer"
                 return response
             return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
-        raise Forbidden(f"a {role} may not use this ({endpoint})")
+        raise Forbidden(gettext("a %(role)s may not use this (%(endpoint)s)",
+                                role=role_label(role), endpoint=endpoint))

@@ -15,6 +15,7 @@ from branca.element import MacroElement, Template
 
 from geodata import coverage as cv
 
+from .i18n import budget_label
 from .maps import (BASEMAPS, FACILITY_STYLES, Legend, icon_layer, escape_text, extent,
                    for_display, line_and_area_tiles, new_map, part, tooltip)
 
@@ -87,7 +88,7 @@ def coverage_map(data: cv.CoverageData, res: cv.Result, kinds, grids: dict,
     folium.GeoJson(grids, name=f"网格（{largest} 覆盖率）",
                    style_function=lambda f: {"color": "#555", "weight": 2, "fillOpacity": 0.25,
                                              "fillColor": f["properties"]["colour"]},
-                   tooltip=tooltip(grids, ["name", "share"], ["网格", f"{largest} 覆盖率"])
+                   tooltip=tooltip(grids, ["name", "share"], ["网格", f"{budget_label(largest)} 覆盖率"])
                    ).add_to(m)
     line_and_area_tiles("roads", "道路", bm.gcj02).add_to(m)
 
@@ -99,7 +100,7 @@ def coverage_map(data: cv.CoverageData, res: cv.Result, kinds, grids: dict,
         fc = for_display({"features": [{"geometry": g, "properties": {"budget": label}}
                                          for g in _wgs84(shapely.linestrings(areas[label]))]},
                          bm)
-        folium.GeoJson(fc, name=f"服务范围 {label}（示意）",
+        folium.GeoJson(fc, name=f"服务范围 {budget_label(label)}（示意）",
                        style_function=lambda f, c=colours[label]: {"color": c, "weight": 7,
                                                                     "opacity": 0.8}).add_to(m)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime, time, timedelta, timezone
 
 from flask import abort, current_app, request
+from flask_babel import gettext
 from flask_login import current_user
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -32,7 +33,7 @@ def viewer() -> Account | None:
 def basemap_arg() -> str:
     key = request.args.get("basemap", "none")
     if key not in BASEMAPS or (BASEMAPS[key].needs_key and not current_app.config["TIANDITU_KEY"]):
-        abort(400, f"unknown or unavailable base map {key!r}")
+        abort(400, gettext("unknown or unavailable base map %(key)r", key=key))
     return key
 
 

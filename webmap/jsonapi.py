@@ -3,21 +3,36 @@
 from __future__ import annotations
 
 from flask import Flask, current_app, jsonify, request
+from flask_babel import gettext as _
 from sqlalchemy.exc import DataError, InterfaceError, OperationalError
 from werkzeug.exceptions import HTTPException
 
 from geodata.accounts import LoginThrottled
 from geodata.photos import NotAnImage, TooLarge
-from geodata.workflow import (Conflict, Forbidden, IllegalTransition, InvalidInput, NotFound,
-                              StaleVersion)
+from geodata.workflow import (Conflict, Forbidden, IllegalTransition, IncidentError,
+                              InvalidInput, NotFound, StaleVersion)
+
+from .i18n import http_text, schema_text, text
+
+HTTP_CODES = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",
+              405: "method_not_allowed", 406: "not_acceptable", 409: "conflict",
+              413: "too_large", 415: "unsupported_media_type", 422: "invalid_input",
+              429: "too_many_requests", 500: "server_error", 503: "unavailable"}
 
 
-class BadRequest(ValueError):
-    pass
+class BadRequest(IncidentError, ValueError):
+    code = "bad_request"
 
 
-def error(status: int, message: str, **extra):
-    return jsonify({"error": message, **extra}), status
+def error(status: int, message: str, code: str | None = None, **extra):
+    """A JSON error: ``error`` for people (already in the reader's language), ``code`` for
+    programs (stable, English, snake_case)."""
+    return jsonify({"error": message, "code": code or HTTP_CODES.get(status, "error"),
+                    **extra}), status
+
+
+def core_error(status: int, exc: IncidentError, **extra):
+    return error(status, text(exc), exc.code, **extra)
 
 
 MAX_JSON_DEPTH = 32   # what the message for a body nested past Python's recursion limit says
@@ -38,15 +53,16 @@ def init_app(app: Flask) -> None:
         if "\x00" in request.path or any(
                 _has_nul(k) or _has_nul(v) for source in (request.args, request.form)
                 for k, v in source.items(multi=True)):
-            raise BadRequest("the request may not contain NUL characters")
+            raise BadRequest("the request may not contain NUL characters", "nul_character")
 
     @app.errorhandler(OperationalError)
     @app.errorhandler(InterfaceError)
     def _database_down(exc):
         # the database is unreachable or restarting: nothing was stored; the client may retry
         current_app.logger.warning("database unavailable: %s", exc.orig or exc)
-        response, status = error(503, "the database is unavailable at the moment; nothing "
-                                      "was saved, please try again shortly")
+        response, status = error(503, _("the database is unavailable at the moment; nothing "
+                                        "was saved, please try again shortly"),
+                                 "database_unavailable")
         response.headers["Retry-After"] = "2"
         return response, status
 
@@ -54,38 +70,40 @@ def init_app(app: Flask) -> None:
     def _data_error(exc):
         # a value the database cannot take (out of range, unreadable): the request's fault
         diag = getattr(exc.orig, "diag", None)
-        detail = getattr(diag, "message_primary", None) or "a value is out of range"
-        return error(400, f"the database refused a value: {detail}")
+        detail = getattr(diag, "message_primary", None) or "out of range"
+        return error(400, _("the database refused a value: %(detail)s", detail=detail),
+                     "value_refused")
 
     @app.errorhandler(BadRequest)
     def _bad(exc):
-        return error(400, str(exc))
+        return core_error(400, exc)
 
     @app.errorhandler(InvalidInput)
     def _invalid(exc):
         # the contract (schemas) already checked the request's shape: what the core refuses
         # now is well formed but not possible with this data (422)
         if isinstance(exc, TooLarge):
-            return error(413, str(exc))
+            return core_error(413, exc)
         if isinstance(exc, NotAnImage):
-            return error(415, str(exc))
-        return error(422, str(exc))
+            return core_error(415, exc)
+        return core_error(422, exc)
 
     @app.errorhandler(RecursionError)
     def _too_deep(exc):
-        return error(400, f"JSON may nest at most {MAX_JSON_DEPTH} levels deep")
+        return error(400, _("JSON may nest at most %(n)s levels deep", n=MAX_JSON_DEPTH),
+                     "too_deep")
 
     @app.errorhandler(NotFound)
     def _missing(exc):
-        return error(404, str(exc))
+        return core_error(404, exc)
 
     @app.errorhandler(Forbidden)
     def _forbidden(exc):
         if isinstance(exc, LoginThrottled):
-            response, status = error(429, str(exc))
+            response, status = core_error(429, exc)
             response.headers["Retry-After"] = str(exc.retry_after)
             return response, status
-        return error(403, str(exc))
+        return core_error(403, exc)
 
     @app.errorhandler(Conflict)
     def _conflict(exc):
@@ -94,7 +112,7 @@ def init_app(app: Flask) -> None:
             extra = {"state": exc.state, "allowed": list(exc.allowed)}
         elif isinstance(exc, StaleVersion):
             extra = {"state": exc.state, "version": exc.current}
-        return error(409, str(exc), **extra)
+        return core_error(409, exc, **extra)
 
     @app.errorhandler(HTTPException)
     def _http(exc: HTTPException):
@@ -105,15 +123,14 @@ def init_app(app: Flask) -> None:
             return http_error(exc)
         if request.path == "/ogc" or request.path.startswith("/ogc/"):
             from .views.ogc import error_response
-            return error_response(exc.code or 500, exc.name.replace(" ", ""),
-                                  exc.description or exc.name)
+            return error_response(exc.code or 500, exc.name.replace(" ", ""), http_text(exc))
         if not _is_api():
-            return exc
+            return _page(exc)
         messages = (getattr(exc, "data", None) or {}).get("messages")
         if messages:
-            response, status = error(400, describe(messages))
+            response, status = error(400, describe(messages), "invalid_request")
         else:
-            response, status = error(exc.code or 500, exc.description or exc.name)
+            response, status = error(exc.code or 500, http_text(exc))
         # keep what the exception says about itself (Allow on a 405, WWW-Authenticate, …)
         for name, value in exc.get_headers():
             if name.lower() not in ("content-type", "content-length"):
@@ -121,8 +138,27 @@ def init_app(app: Flask) -> None:
         return response, status
 
 
+def _page(exc: HTTPException):
+    """An error page in the reader's language, inside the site's frame (its header and links)."""
+    from flask import render_template
+    from .i18n import http_title
+    status = exc.code or 500
+    try:
+        body = render_template("error.html", status=status, title=http_title(status),
+                               message=http_text(exc), map=None, basemap="none")
+    except Exception:   # the frame needs the database (the header's grids): plain then
+        current_app.logger.exception("error page")
+        from markupsafe import escape
+        body = f"<!doctype html><meta charset=utf-8><h1>{status}</h1><p>{escape(http_text(exc))}</p>"
+    response = current_app.make_response((body, status))
+    for name, value in exc.get_headers():
+        if name.lower() not in ("content-type", "content-length"):
+            response.headers[name] = value
+    return response
+
+
 def describe(messages: dict) -> str:
-    """webargs' nested messages as one line that names each field: 'lon: Not a valid …'."""
+    """webargs' nested messages as one line that names each field: 'lon：必须是数字'."""
     parts = []
 
     def walk(node, path):
@@ -131,10 +167,10 @@ def describe(messages: dict) -> str:
                 walk(value, path + [str(key)])
         elif isinstance(node, list) and all(isinstance(m, str) for m in node):
             where = ".".join(p for p in path[1:] if p != "_schema") or path[0]
-            parts.append(f"{where}: {' '.join(node).rstrip('.')}")
+            parts.append(f"{where}: {' '.join(schema_text(m) for m in node).rstrip('.')}")
         else:
             for i, value in enumerate(node):
                 walk(value, path + [str(i)])
 
     walk(messages, [])
-    return "; ".join(parts) or "the request does not match the API's contract"
+    return "; ".join(parts) or _("the request does not match the API's contract")

@@ -20,6 +20,8 @@ from jinja2 import Environment, PackageLoader
 
 from geodata.gcj02 import geometries_to_gcj02
 
+from .i18n import budget_label
+
 GRID_COLOURS = ["#e6550d", "#3182bd", "#31a354", "#756bb1", "#d6616b", "#8c6d31"]
 ROAD_STYLES = {  # class → (label, colour, weight, dash)
     "arterial": ("主干道", "#636363", 7, None),
@@ -68,6 +70,7 @@ def escape_text(value: str) -> str:
 
 
 _parts = Environment(loader=PackageLoader("webmap", "templates"), autoescape=True)
+_parts.filters["budget"] = budget_label
 
 
 def part(name: str, *args) -> str:
@@ -124,7 +127,7 @@ def new_map(bounds, basemap: Basemap, tianditu_key: str | None) -> folium.Map:
     minx, miny, maxx, maxy = bounds
     # maxZoom on the map itself: without tiles Leaflet has none, and clustering needs one
     m = folium.Map(location=[(miny + maxy) / 2, (minx + maxx) / 2], zoom_start=15, tiles=None,
-                   control_scale=True, prefer_canvas=True, width="100%", height="100%",
+                   control_scale=False, prefer_canvas=True, width="100%", height="100%",
                    **{"maxZoom": 20})
     add_tiles(m, basemap, tianditu_key)
     MapHandle(basemap.gcj02).add_to(m)
@@ -133,10 +136,12 @@ def new_map(bounds, basemap: Basemap, tianditu_key: str | None) -> folium.Map:
 
 class MapHandle(MacroElement):
     """Makes the page's map known to the page's own scripts (the search box flies to what it
-    finds), with whether it shows GCJ-02 positions."""
+    finds), with whether it shows GCJ-02 positions; adds the metric scale bar."""
 
     _template = Template("""
         {% macro script(this, kwargs) %}
+        // metres only (Leaflet's scale shows feet and miles too by default)
+        L.control.scale({metric: true, imperial: false}).addTo({{ this._parent.get_name() }});
         window.slxMap = {{ this._parent.get_name() }};
         window.slxMapGcj02 = {{ this.gcj02 | tojson }};
         {% endmacro %}

@@ -15,7 +15,7 @@ from marshmallow import EXCLUDE, RAISE, Schema, ValidationError, fields, validat
 
 from geodata.incidents import MAX_PAGE_SIZE
 from geodata.layers import MAP_LAYERS
-from geodata.workflow import STATE_LABELS
+from geodata.workflow import N_, STATE_LABELS
 
 MAX_INT = 2**31 - 1
 # coverage parameters: the smallest and largest values that make sense (inclusive)
@@ -26,7 +26,7 @@ NUMBER_LIST = r"^\s*[0-9]+(\.[0-9]+)?(\s*,\s*[0-9]+(\.[0-9]+)?)*\s*$"
 BBOX = r"^-?[0-9]+(\.[0-9]+)?(,-?[0-9]+(\.[0-9]+)?){3}$"
 
 
-NO_NUL = validate.Regexp(r"^[^\x00]*$", error="may not contain NUL characters")
+NO_NUL = validate.Regexp(r"^[^\x00]*$", error=N_("may not contain NUL characters"))
 
 
 class Text(fields.String):
@@ -103,7 +103,7 @@ def text(max_length: int, **kw) -> Text:
 
 class BboxArgs(Query):
     bbox = Text(validate=validate.Regexp(
-        BBOX, error="needs 4 comma-separated numbers minlon,minlat,maxlon,maxlat"), metadata={
+        BBOX, error=N_("needs 4 comma-separated numbers minlon,minlat,maxlon,maxlat")), metadata={
         "description": "minlon,minlat,maxlon,maxlat (WGS 84)",
         "example": "107.49,31.24,107.51,31.26"})
 
@@ -116,7 +116,7 @@ class LayerArgs(BboxArgs):
 
 
 AREA = Text(validate=validate.Regexp(r"^[0-9]{6}([0-9]{3}){0,3}$",
-                                     error="must be a code of 6, 9, 12 or 15 digits"),
+                                     error=N_("must be a code of 6, 9, 12 or 15 digits")),
             metadata={"description": "narrow to a district (6 digits), subdistrict (9), "
                                      "community (12) or grid (15)"})
 
@@ -149,8 +149,7 @@ class AreaArgs(Query):
 
 
 class FilterArgs(Query):
-    state = Text(validate=validate.Regexp(STATE_LIST, error="must be a comma list of states: "
-                                          + ", ".join(STATES)),
+    state = Text(validate=validate.Regexp(STATE_LIST, error=N_("must be a comma list of states")),
                  metadata={"description": "comma list of: " + ", ".join(STATES)})
     category = text(200, metadata={"description": "comma list of service codes or codes"})
     grid = text(15, metadata={"description": "15-digit grid code"})
@@ -259,7 +258,11 @@ class WhatIf(Body):
 # ---------- responses ----------
 
 class Error(Schema):
-    error = fields.String(required=True, metadata={"description": "what is wrong, for people"})
+    error = fields.String(required=True, metadata={
+        "description": "what is wrong, for people (Chinese unless Accept-Language asks for "
+                       "English)"})
+    code = fields.String(required=True, metadata={
+        "description": "what is wrong, for programs: a stable snake_case code"})
     state = fields.String(metadata={"description": "409: the incident's current state"})
     allowed = fields.List(fields.String(), metadata={"description": "409: the legal steps"})
     version = fields.Integer(metadata={"description": "409: the current version"})

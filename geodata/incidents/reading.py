@@ -67,7 +67,7 @@ def get(conn: Connection, incident_id: int, viewer: Account | None) -> dict:
         LEFT JOIN roads r ON r.id = i.road_id
         WHERE i.id = :id"""), {"id": incident_id}).mappings().one_or_none()
     if row is None or (viewer is not None and not reads(viewer, row["grid_code"])):
-        raise NotFound(f"no incident {incident_id}")
+        raise NotFound("no incident %(id)s", id=incident_id)
     out = plain(row)
     out["allowed"] = list(allowed(out["state"]))
     out["events"] = [plain(e) for e in conn.execute(text("""

@@ -50,14 +50,15 @@ class NewIncident:
 def _text(value, name: str, limit: int, required: bool = False) -> str | None:
     if value is None or (isinstance(value, str) and not value.strip() and not required):
         if required:
-            raise InvalidInput(f"{name} is required")
+            raise InvalidInput("%(name)s is required", "required", name=name)
         return None
     if not isinstance(value, str):
-        raise InvalidInput(f"{name} must be a text")
+        raise InvalidInput("%(name)s must be a text", name=name)
     if required and not value.strip():
-        raise InvalidInput(f"{name} is required")
+        raise InvalidInput("%(name)s is required", "required", name=name)
     if len(value) > limit:
-        raise InvalidInput(f"{name} is longer than {limit} characters")
+        raise InvalidInput("%(name)s is longer than %(limit)s characters", "too_long",
+                           name=name, limit=limit)
     return value.strip()
 
 
@@ -65,7 +66,7 @@ def _id(value, name: str) -> int | None:
     if value is None:
         return None
     if isinstance(value, bool) or not isinstance(value, int) or not 0 < value < 2**31:
-        raise InvalidInput(f"{name} must be an incident id (a positive integer)")
+        raise InvalidInput("%(name)s must be an incident id (a positive integer)", name=name)
     return value
 
 
@@ -181,26 +182,39 @@ def _explain_refusal(conn: Connection, params: dict):
                 WHERE i.id = CAST(:duplicate_of AS int)) AS dup_grid
     """), params).mappings().one()
     if not c["category_ok"]:
-        raise InvalidInput(f"category: unknown category {params['category']!r}")
+        raise InvalidInput("category: unknown category %(category)r", "unknown_category",
+                           category=params["category"])
     if c["grid"] is None:
         raise OutsideCommunity(
-            f"the point ({params['lon']:.6f}, {params['lat']:.6f}) lies outside the community's "
-            "grids; nothing was saved")
+            "the point (%(lon).6f, %(lat).6f) lies outside the community's grids; nothing was "
+            "saved", lon=params["lon"], lat=params["lat"])
     if not c["grid_ok"]:
-        raise Forbidden(f"the point lies in grid {c['grid']}, outside your grid(s) "
-                        f"{', '.join(params['grids'])}; nothing was saved")
+        raise Forbidden("the point lies in grid %(grid)s, outside your grid(s) %(yours)s; "
+                        "nothing was saved", "outside_your_grids", grid=c["grid"],
+                        yours=", ".join(params["grids"]))
     for kind, prefix in (("household", "hh"), ("building", "b")):
         code = params[f"{kind}_code"]
         if code is not None and not c[f"{prefix}_here"]:
             if not c[f"{prefix}_known"]:
-                raise InvalidInput(f"{kind}_code: there is no {kind} {code!r}")
-            raise InvalidInput(f"{kind}_code: {kind} {code} is not in grid {c['grid']}, "
-                               "where the point lies")
+                if kind == "household":
+                    raise InvalidInput("household_code: there is no household %(code)r",
+                                       "unknown_household", code=code)
+                raise InvalidInput("building_code: there is no building %(code)r",
+                                   "unknown_building", code=code)
+            if kind == "household":
+                raise InvalidInput("household_code: household %(code)s is not in grid %(grid)s, "
+                                   "where the point lies", "household_elsewhere", code=code,
+                                   grid=c["grid"])
+            raise InvalidInput("building_code: building %(code)s is not in grid %(grid)s, "
+                               "where the point lies", "building_elsewhere", code=code,
+                               grid=c["grid"])
     if params["duplicate_of"] is not None:
         if c["dup_grid"] is None:
-            raise InvalidInput(f"duplicate_of: there is no incident {params['duplicate_of']}")
-        raise Forbidden(f"duplicate_of: incident {params['duplicate_of']} lies in grid "
-                        f"{c['dup_grid']}, outside your grid(s)")
+            raise InvalidInput("duplicate_of: there is no incident %(id)s", "unknown_incident",
+                               id=params["duplicate_of"])
+        raise Forbidden("duplicate_of: incident %(id)s lies in grid %(grid)s, outside your "
+                        "grid(s)", "outside_your_grids", id=params["duplicate_of"],
+                        grid=c["dup_grid"])
     raise InvalidInput("could not place the incident")
 
 
@@ -249,7 +263,8 @@ def transition(conn: Connection, incident_id: int, to: str, actor: Account, *, v
     """
     grids = write_grids(actor)
     if to not in STATE_LABELS:
-        raise InvalidInput(f"to: unknown state {to!r}; states: {', '.join(STATE_LABELS)}")
+        raise InvalidInput("to: unknown state %(to)r; states: %(states)s", "unknown_state",
+                           to=to, states=", ".join(STATE_LABELS))
     if isinstance(version, bool) or not isinstance(version, int) or not 0 < version < 2**31:
         raise InvalidInput("version (the integer you last read) is required")
     note = _text(note, "note", MAX_NOTE)
@@ -294,8 +309,8 @@ def _explain_transition(conn, incident_id, to, version, grids, duplicate_of, pho
 def _check_mediation(fields: dict) -> dict:
     unknown = set(fields) - set(MEDIATION_FIELDS)
     if unknown:
-        raise InvalidInput(f"unknown field(s) {', '.join(sorted(unknown))}; "
-                           f"fields: {', '.join(MEDIATION_FIELDS)}")
+        raise InvalidInput("unknown field(s) %(unknown)s; fields: %(fields)s",
+                           unknown=", ".join(sorted(unknown)), fields=", ".join(MEDIATION_FIELDS))
     out = {}
     for key, value in fields.items():
         if key in MEDIATION_TEXT:

@@ -55,7 +55,7 @@ def test_whatif_and_siting(client):
     ("/api/coverage?cap=5000", 400, "cap:"),
     ("/api/coverage/siting?minutes=5,10", 422, "one budget"),
     ("/api/coverage/siting?minutes=5&k=0", 400, "k:"),
-    ("/api/coverage/siting?minutes=5&k=two", 400, "k: Not a valid integer"),
+    ("/api/coverage/siting?minutes=5&k=two", 400, "k: must be a whole number"),
     ("/api/coverage/siting?minutes=5&method=magic", 400, "method:"),
     ("/api/coverage/households?kinds=", 400, "kinds:"),
 ])
@@ -68,7 +68,7 @@ def test_bad_parameters_are_errors_that_say_why(client, url, status, words):
 
 
 @pytest.mark.parametrize("body, words", [
-    ({"lat": 31.245}, "lon: Missing data"),
+    ({"lat": 31.245}, "lon: required"),
     ({"lon": "x", "lat": 31.245}, "lon: must be a number"),
     ({"lon": 107.49, "lat": 95}, "lat"),
     ({"lon": 107.49, "lat": 31.24, "coord_system": "bd09"}, "coord_system"),
@@ -82,9 +82,15 @@ def test_bad_whatif_bodies(client, body, words):
 def test_coverage_page(client):
     html = client.get("/coverage?kinds=sharing&minutes=5,15").get_data(as_text=True)
     assert "未覆盖住户" in html and "选址建议" in html
-    for name in ("服务范围 5min（示意）", "服务范围 15min（示意）", "直线距离圆（对比）"):
+    for name in ("服务范围 5 min（示意）", "服务范围 15 min（示意）", "直线距离圆（对比）"):
         assert json.dumps(name)[1:-1] in html  # layer names sit JSON-escaped in the script
-    assert client.get("/coverage?minutes=abc").status_code == 400
+    # a mistyped field: the page again, with the defaults and the message at the form (Chinese)
+    bad = client.get("/coverage?minutes=abc", headers={"Accept-Language": "zh-CN"})
+    body = bad.get_data(as_text=True)
+    assert bad.status_code == 200 and bad.mimetype == "text/html"
+    assert 'id="coverage-error"' in body and "minutes 必须是用逗号分隔的数字" in body
+    assert "已按默认值计算" in body and 'id="coverage-table"' in body
+    assert 'id="coverage-error"' not in client.get("/coverage").get_data(as_text=True)
 
 
 def test_the_seeds_circles_reach_households_and_an_empty_budget_says_why(client):
@@ -97,7 +103,7 @@ def test_the_seeds_circles_reach_households_and_an_empty_budget_says_why(client)
     assert centre["total"]["5min"]["covered"] == 0 and centre["nearest_m"] > 300
     page = client.get("/coverage?kinds=party_service_center&minutes=5,15").get_data(
         as_text=True)
-    assert "5min（300 米）内没有住户" in page
+    assert "5 min（300 米）内没有住户" in page
     assert f"距设施 {centre['nearest_m']:.0f} 米" in page
 
 

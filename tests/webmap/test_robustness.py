@@ -46,7 +46,7 @@ def test_placements_survive_a_database_restart(write_app):
             else:
                 if r.status_code == 201:
                     accepted.append(r.json()["id"])
-                elif r.status_code == 503 and "unavailable" in r.json()["error"]:
+                elif r.status_code == 503 and r.json()["code"] == "database_unavailable":
                     refused.append(i)
                 else:
                     other.append((r.status_code, r.text[:200]))

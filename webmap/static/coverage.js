@@ -37,7 +37,8 @@
         box.textContent = '';
         const table = el('table', {class: 'figures wide', id: 'whatif-table'});
         const labels = Object.keys(result.gains);
-        table.append(el('tr', {}, el('th', {}, '网格'), ...labels.map(l => el('td', {}, l))));
+        table.append(el('tr', {}, el('th', {}, '网格'),
+                          ...labels.map(l => el('td', {}, l.replace(/^([0-9.]+)min$/, '$1 分钟')))));
         const grids = Object.keys(result.gains[labels[0]].grids);
         for (const g of grids) {
           table.append(el('tr', {'data-grid': g}, el('th', {}, g.slice(-3)),

@@ -6,6 +6,7 @@ import json
 
 from flask import Response, request, url_for
 from flask_smorest import Blueprint
+from flask_babel import gettext as _
 
 from geodata import areas, queries
 from geodata import search as geo_search
@@ -68,7 +69,8 @@ def layer(layer: str, limit: int, offset: int, bbox: str | None = None):
     """A layer as a GeoJSON FeatureCollection of public properties, at most ``limit``
     (10,000) features a page in code order; ``next`` names the following page."""
     if layer not in MAP_LAYERS:
-        return error(404, f"unknown layer {layer!r}", layers=list(MAP_LAYERS))
+        return error(404, _("unknown layer %(layer)r", layer=layer), "unknown_layer",
+                     layers=list(MAP_LAYERS))
     box = parse_bbox(bbox)
     with get_db().connect() as conn:
         body = json.loads(queries.layer_geojson(conn, layer, box, areas=read_areas(viewer()),
@@ -94,11 +96,11 @@ def grids():
 def grid(code: str):
     """A grid's figures: households, residents, area, roads, facilities, staff."""
     if not reads(viewer(), code):      # outside the reader's areas: as if it did not exist
-        raise NotFound(f"no grid with code {code!r}")
+        raise NotFound("no grid with code %(code)r", code=code)
     with get_db().connect() as conn:
         figures = queries.grid_figures(conn, code)
     if figures is None:
-        raise NotFound(f"no grid with code {code!r}")
+        raise NotFound("no grid with code %(code)r", code=code)
     return figures
 
 

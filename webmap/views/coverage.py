@@ -8,6 +8,7 @@ import numpy as np
 from flask import (Blueprint, Response, abort, current_app, render_template, request,
                    url_for)
 from flask_smorest import Blueprint as ApiBlueprint
+from flask_babel import gettext as _
 
 from geodata import coverage as cv
 from geodata import coverage_store, privacy, queries, tiles
@@ -19,7 +20,8 @@ from geodata.workflow import InvalidInput
 from .. import schemas as s
 from ..coverage_map import coverage_map
 from ..helpers import basemap_arg, get_db, notice, viewer
-from ..jsonapi import error
+from ..i18n import text
+from ..jsonapi import core_error, error
 from .tiles import MVT
 from ..maps import available_basemaps, render_parts
 from ..openapi import answers
@@ -36,11 +38,12 @@ def _numbers(values, name: str) -> list[float]:
         try:
             values = [float(v) for v in values.split(",") if v.strip()]
         except ValueError:
-            raise InvalidInput(f"{name} must be comma-separated numbers") from None
+            raise InvalidInput("%(name)s must be comma-separated numbers", name=name) from None
     lo, hi = s.LIMITS[name]
     bad = [v for v in values if not (math.isfinite(v) and lo <= v <= hi)]
     if not values or bad:
-        raise InvalidInput(f"{name} must be numbers from {lo:g} to {hi:g}")
+        raise InvalidInput("%(name)s must be numbers from %(lo)g to %(hi)g", name=name, lo=lo,
+                           hi=hi)
     return [float(v) for v in values]
 
 
@@ -110,8 +113,8 @@ def tile(z: int, x: int, y: int):
     parameters; only the households the viewer may see one by one."""
     shown = privacy.household_grids(viewer())
     if shown == ():
-        return error(404, "per-household coverage is shown to grid staff and administrators; "
-                          "planners see the figures per grid")
+        return error(404, _("per-household coverage is shown to grid staff and "
+                            "administrators; planners see the figures per grid"), "not_shown")
     try:
         kinds, budgets, cap = params(request.args.to_dict())
         shift = request.args.get("gcj02", "0")
@@ -121,8 +124,8 @@ def tile(z: int, x: int, y: int):
         with get_db().connect() as conn:
             run = coverage_store.stored_run(conn, data, kinds, budgets, cap)
             body = tiles.coverage_tile(conn, run, z, x, y, shown, shift == "1")
-    except (InvalidInput, tiles.TileError) as exc:
-        return error(400, str(exc))
+    except InvalidInput as exc:
+        return core_error(400, exc)
     response = Response(body, mimetype=MVT)
     # a run id names one parameter set on one data version: its tiles never change
     response.set_etag(f"run{run}-{'all' if shown is None else ','.join(shown)}-{shift}")
@@ -166,25 +169,30 @@ GRIDS_PER_PAGE = 25        # rows of the per-grid table on the page
 @bp.get("/coverage")
 def page():
     basemap = basemap_arg()
+    form_error = None
     try:
-        kinds, budgets, cap = params({k: v for k, v in request.args.items() if v})
         number = int(request.args.get("page", "1"))
     except ValueError:
-        abort(400, "page must be a whole number")
+        abort(400, _("page must be a whole number"))
+    try:
+        kinds, budgets, cap = params({k: v for k, v in request.args.items() if v})
     except InvalidInput as exc:
-        abort(400, str(exc))
+        # a mistyped form field: the page again with the defaults and the message at the form
+        form_error = text(exc)
+        kinds, budgets, cap = params({})
     data = _data()
     res = cv.cached_distances(data, kinds, budgets, cap)
     shown = privacy.household_grids(viewer())   # planners: figures only, no households
     try:
         areas = within(viewer(), request.args.get("area") or None)
     except InvalidInput as exc:
-        abort(400, str(exc))
+        abort(400, text(exc))
     figures = cv.summarise(data, res, areas)
     codes = list(figures["grids"])
     pages = max(1, math.ceil(len(codes) / GRIDS_PER_PAGE))
     if not 1 <= number <= pages:
-        abort(404, f"page {number} does not exist: the table has {pages} page(s)")
+        abort(404, _("page %(n)s does not exist: the table has %(pages)s page(s)", n=number,
+                     pages=pages))
     on_page = codes[(number - 1) * GRIDS_PER_PAGE:number * GRIDS_PER_PAGE]
     with get_db().connect() as conn:
         grids_fc = queries.layer_features(conn, "grids", precision=6, areas=areas)
@@ -198,5 +206,5 @@ def page():
         page=number, pages=pages,
         page_url=lambda n: url_for("coverage.page", **(request.args.to_dict() | {"page": n})),
         uncovered=uncovered, kinds=kinds,
-        budgets=budgets, cap=cap, args=request.args, basemap=basemap,
+        budgets=budgets, cap=cap, args=request.args, basemap=basemap, form_error=form_error,
         basemaps=available_basemaps(current_app.config["TIANDITU_KEY"]), kind_sets=KIND_SETS)

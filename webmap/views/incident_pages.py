@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from flask import Blueprint, abort, current_app, render_template, request
+from flask_babel import gettext as _
 
 from geodata import incidents, privacy, queries
 from geodata.dashboard import stats as dashboard_stats
@@ -38,7 +39,7 @@ def incident_page(incident_id: int):
         try:
             item = incidents.get(conn, incident_id, viewer())
         except NotFound:
-            abort(404, f"no incident {incident_id}")
+            abort(404, _("no incident %(id)s", id=incident_id))
     may_act = privacy.sees_personal(viewer(), item["grid_code"])
     return render_template("incident.html", item=item, may_act=may_act, map=None,
                            basemap="none")
@@ -53,7 +54,7 @@ def dashboard():
                           if g["code"] == filters.grid), None)
         categories = incidents.categories(conn)
     if filters.grid and grid_name is None:
-        abort(404, f"no grid with code {filters.grid}")
+        abort(404, _("no grid with code %(code)r", code=filters.grid))
     return render_template("dashboard.html", stats=stats, map=None, basemap="none",
                            args=request.args, grid_name=grid_name, categories=categories)
 

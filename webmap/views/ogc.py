@@ -12,6 +12,7 @@ from flask import Blueprint, Response, json, render_template, request, url_for
 from geodata import features as ft
 
 from ..helpers import get_db, viewer
+from ..i18n import text
 
 bp = Blueprint("ogc", __name__, url_prefix="/ogc")
 GEOJSON = "application/geo+json"
@@ -27,14 +28,17 @@ KNOWN = {"f", "limit", "offset", "bbox", "bbox-crs", "crs", "datetime"}
 
 
 class OgcError(Exception):
-    def __init__(self, status: int, code: str, description: str):
-        super().__init__(description)
-        self.status, self.code, self.description = status, code, description
+    """An OGC API exception: ``description`` is a message id, filled with ``params`` and
+    translated when answered."""
+
+    def __init__(self, status: int, code: str, description: str, /, **params):
+        super().__init__(description % params if params else description)
+        self.status, self.code, self.msgid, self.params = status, code, description, params
 
 
 @bp.errorhandler(OgcError)
 def _error(exc: OgcError):
-    return error_response(exc.status, exc.code, exc.description)
+    return error_response(exc.status, exc.code, text(exc))
 
 
 def error_response(status: int, code: str, description: str) -> Response:
@@ -57,7 +61,7 @@ def _check_params() -> None:
     unknown = sorted(set(request.args) - KNOWN)
     if unknown:
         raise OgcError(400, "InvalidParameterValue",
-                       f"unknown parameter(s): {', '.join(unknown)}")
+                       "unknown parameter(s): %(names)s", names=", ".join(unknown))
 
 
 def _url(endpoint: str, **values) -> str:
@@ -124,7 +128,8 @@ def collections_list():
 def _collection(collection_id: str) -> ft.Collection:
     c = ft.collection(viewer(), collection_id)
     if c is None:
-        raise OgcError(404, "NotFound", f"no collection {collection_id!r} (for this account)")
+        raise OgcError(404, "NotFound", "no collection %(id)r (for this account)",
+                       id=collection_id)
     return c
 
 
@@ -140,7 +145,7 @@ def _crs(name: str) -> str:
     value = request.args.get(name, ft.CRS84)
     if value not in ft.CRS:
         raise OgcError(400, "InvalidParameterValue",
-                       f"{name} must be one of: {', '.join(ft.CRS)}")
+                       "%(name)s must be one of: %(crs)s", name=name, crs=", ".join(ft.CRS))
     return value
 
 
@@ -149,7 +154,8 @@ def _int(name: str, default: int, lo: int, hi: int) -> int:
     if raw is None:
         return default
     if not raw.isdigit():
-        raise OgcError(400, "InvalidParameterValue", f"{name} must be a whole number")
+        raise OgcError(400, "InvalidParameterValue", "%(name)s must be a whole number",
+                       name=name)
     return max(lo, min(int(raw), hi))
 
 
@@ -211,7 +217,8 @@ def item(collection_id: str, feature_id: str):
     with get_db().connect() as conn:
         found = ft.item(conn, c.id, feature_id, crs, viewer())
     if found is None:
-        raise OgcError(404, "NotFound", f"no feature {feature_id!r} in {c.id}")
+        raise OgcError(404, "NotFound", "no feature %(id)r in %(collection)s",
+                       id=feature_id, collection=c.id)
     found["links"] = _links("ogc.item", str(found["id"]), GEOJSON, collection_id=c.id,
                             feature_id=feature_id) + [
         {"href": _url("ogc.collection", collection_id=c.id, f="json"), "rel": "collection",

@@ -14,6 +14,7 @@ from werkzeug.exceptions import HTTPException
 from geodata import open311
 from geodata.open311 import Open311Error
 
+from ..i18n import http_text, text
 from ..helpers import get_db
 from ..idempotent import idempotent, record
 
@@ -52,7 +53,7 @@ def render(fmt: str, root: str, body, status: int = 200) -> Response:
 
 def _fmt(fmt: str) -> str:
     if fmt not in FORMATS:
-        raise Open311Error(404, f"unknown format .{fmt}; use .xml or .json")
+        raise Open311Error(404, "unknown format .%(fmt)s; use .xml or .json", fmt=fmt)
     return fmt
 
 
@@ -62,14 +63,13 @@ def _error_format() -> str:
 
 @bp.errorhandler(Open311Error)
 def _open311_error(exc: Open311Error):
-    return render(_error_format(), "errors", [{"code": exc.status, "description": str(exc)}],
+    return render(_error_format(), "errors", [{"code": exc.status, "description": text(exc)}],
                   exc.status)
 
 
 def http_error(exc: HTTPException):
     return render(_error_format(), "errors",
-                  [{"code": exc.code, "description": exc.description or exc.name}],
-                  exc.code or 500)
+                  [{"code": exc.code, "description": http_text(exc)}], exc.code or 500)
 
 
 @bp.get("/discovery.<fmt>")

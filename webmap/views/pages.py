@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from flask import Blueprint, abort, current_app, render_template, request
+from flask_babel import gettext as _
 
 from geodata import queries
 from geodata.layers import MAP_LAYERS
@@ -10,6 +11,7 @@ from geodata import areas as geo_areas
 from geodata.scope import reads, within
 from geodata.workflow import InvalidInput, NotFound
 
+from ..i18n import text
 from ..helpers import basemap_arg, get_db, notice, viewer
 from ..maps import available_basemaps, community_map, render_parts
 
@@ -21,13 +23,13 @@ def _map_page(template: str, focus: str | None = None, area: str | None = None, 
     try:
         areas = within(viewer(), area)
     except InvalidInput as exc:
-        abort(400, str(exc))
+        abort(400, text(exc))
     except NotFound as exc:
-        abort(404, str(exc))
+        abort(404, text(exc))
     with get_db().connect() as conn:
         figures = queries.grid_figures(conn, focus) if focus and reads(viewer(), focus) else None
         if focus and figures is None:
-            abort(404, f"no grid with code {focus}")
+            abort(404, _("no grid with code %(code)r", code=focus))
         # a grid's page draws its grid's surroundings, not the whole community's features
         box = _around(figures["bbox"]) if figures else None
         # households, roads and buildings come as vector tiles (shifted in SQL for Gaode's

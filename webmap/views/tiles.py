@@ -6,11 +6,12 @@ with ``If-None-Match`` and gets a 304."""
 from __future__ import annotations
 
 from flask import Blueprint, Response, request
+from flask_babel import gettext as _
 
 from geodata import tiles
 
 from ..helpers import get_db, viewer
-from ..jsonapi import error
+from ..jsonapi import core_error, error
 
 bp = Blueprint("tiles", __name__)
 MVT = "application/vnd.mapbox-vector-tile"
@@ -20,12 +21,13 @@ MVT = "application/vnd.mapbox-vector-tile"
 def tile(layer: str, z: int, x: int, y: int):
     who = viewer()
     if layer not in tiles.layers(who):
-        return error(404, f"no tile layer {layer!r}"
-                     + ("" if who else " for the public (log in for the map layers)"),
-                     layers=list(tiles.layers(who)))
+        message = (_("no tile layer %(layer)r", layer=layer) if who else
+                   _("no tile layer %(layer)r for the public (log in for the map layers)",
+                     layer=layer))
+        return error(404, message, "unknown_layer", layers=list(tiles.layers(who)))
     shift = request.args.get("gcj02", "0")
     if shift not in ("0", "1"):
-        return error(400, "gcj02 must be 0 or 1")
+        return error(400, _("gcj02 must be 0 or 1"), "invalid_parameter")
     try:
         tiles.check_address(z, x, y)
         with get_db().connect() as conn:
@@ -37,7 +39,7 @@ def tile(layer: str, z: int, x: int, y: int):
                 response = Response(tiles.tile(conn, layer, z, x, y, who, shift == "1"),
                                     mimetype=MVT)
     except tiles.TileError as exc:
-        return error(400, str(exc))
+        return core_error(400, exc)
     # per viewer kind, never in a shared cache; versioned layers revalidate by ETag
     response.headers["Cache-Control"] = ("private, no-cache" if tag
                                          else "private, max-age=30")
