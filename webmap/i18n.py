@@ -138,6 +138,7 @@ SCHEMA_MESSAGES = [
     (r"Not a valid list\.", N_("must be a list")),
     (r"Not a valid mapping type\.", N_("must be an object")),
     (r"Invalid input type\.", N_("has the wrong type")),
+    (r"Invalid JSON body\.", N_("is not valid JSON")),
     (r"Invalid value\.", N_("is not valid")),
     (r"Special numeric values \(nan or infinity\) are not permitted\.",
      N_("may not be NaN or infinity")),

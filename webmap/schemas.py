@@ -216,9 +216,9 @@ class PhotoUpload(Schema):
 class CoverageArgs(Query):
     kinds = text(200, metadata={"description": "comma list of facility kinds, or 'sharing'"})
     area = AREA
-    minutes = Text(validate=validate.Regexp(NUMBER_LIST, error="must be comma-separated numbers"),
+    minutes = Text(validate=validate.Regexp(NUMBER_LIST, error=N_("must be comma-separated numbers")),
                    metadata={"description": "budgets in minutes, e.g. 5,10,15"})
-    metres = Text(validate=validate.Regexp(NUMBER_LIST, error="must be comma-separated numbers"),
+    metres = Text(validate=validate.Regexp(NUMBER_LIST, error=N_("must be comma-separated numbers")),
                   metadata={"description": "budgets in metres (instead of minutes)"})
     speed = fields.Float(allow_nan=False, validate=validate.Range(*LIMITS["speed"]),
                          metadata={"description": "walking speed, m/min (default 60)"})

@@ -362,5 +362,5 @@ def save_mediation(conn: Connection, incident_id: int, fields: dict, actor: Acco
     if row.kind is None:
         refuse_missing(conn, incident_id, grids)
     if row.saved is None:
-        raise InvalidInput("only disputes (矛盾纠纷) carry a mediation record")
+        raise InvalidInput("only disputes carry a mediation record")
     audit(conn, actor.name, "incident.mediation", str(incident_id))
