@@ -68,6 +68,7 @@ LAYERS: dict[str, Layer] = {layer.name: layer for layer in [
           choices={"level": ("district", "subdistrict")}),
     Layer("community", "社区边界", models.Community, "MULTIPOLYGON", public=("code", "name")),
     Layer("grids", "网格", models.Grid, "POLYGON", public=("code", "name")),
+    Layer("units", "承办单位", models.Unit, None, choices={"kind": models.UNIT_KINDS}),
     Layer("grid_staff", "网格员", models.GridStaff, None,
           refs={"grid_code": Ref("grid_id", "grids")},
           choices={"role": models.STAFF_ROLES}),

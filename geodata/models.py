@@ -12,7 +12,7 @@ from __future__ import annotations
 from geoalchemy2 import Geometry, WKBElement
 from sqlalchemy import (
     BigInteger, Boolean, CheckConstraint, Computed, DateTime, Float, ForeignKey, Index, Integer,
-    SmallInteger, String, Text, UniqueConstraint, func, text,
+    Numeric, SmallInteger, String, Text, UniqueConstraint, func, text,
 )
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
@@ -227,6 +227,7 @@ class Facility(Base):
 
 INCIDENT_STATES = ("reported", "registered", "dispatched", "in_progress", "handled", "closed",
                    "evaluated", "rejected", "duplicate", "reopened")
+_OPEN_SQL = "('reported', 'registered', 'dispatched', 'in_progress', 'handled', 'reopened')"
 
 
 class IncidentCategory(Base):
@@ -257,6 +258,13 @@ class Incident(Base):
         CheckConstraint("(state = 'duplicate') = (duplicate_of IS NOT NULL)",
                         name="incidents_duplicate_has_original"),
         CheckConstraint("rating IS NULL OR rating BETWEEN 1 AND 5", name="incidents_rating"),
+        CheckConstraint("assignee_id IS NULL OR assignee_unit_id IS NULL",
+                        name="incidents_one_assignee"),
+        # the task lists: open incidents by assignee and by step deadline
+        Index("ix_incidents_assignee_open", "assignee_id", "step_deadline",
+              postgresql_where=text(f"state IN {_OPEN_SQL}")),
+        Index("ix_incidents_step_deadline_open", "step_deadline",
+              postgresql_where=text(f"state IN {_OPEN_SQL}")),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     category_id: Mapped[int] = mapped_column(ForeignKey("incident_categories.id"), index=True)
@@ -278,7 +286,48 @@ class Incident(Base):
     updated_at = mapped_column(DateTime(timezone=True), nullable=False, server_default=func.now())
     deadline = mapped_column(DateTime(timezone=True), nullable=False)
     closed_at = mapped_column(DateTime(timezone=True))
+    # whom it is dispatched to: an account or a unit (never both)
+    assignee_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    assignee_unit_id: Mapped[int | None] = mapped_column(ForeignKey("units.id"))
+    # the current step: set by the trigger set_step_deadline whenever the state changes
+    step_started_at = mapped_column(DateTime(timezone=True), nullable=False,
+                                    server_default=func.now())
+    step_deadline = mapped_column(DateTime(timezone=True))
     geom: Mapped[WKBElement] = mapped_column(Geometry("POINT", srid=SRID))
+
+
+UNIT_KINDS = ("housing", "water", "power", "police", "property", "sanitation",
+              "urban_management", "mediation", "other")
+
+
+class Unit(Base):
+    """A department or company incidents are dispatched to (housing, water, public security,
+    a property company …), with its contact, serving an area (a code prefix; none:
+    everywhere)."""
+    __tablename__ = "units"
+    __table_args__ = (
+        CheckConstraint("code ~ '^[a-z0-9_-]{2,40}$'", name="units_code_format"),
+        _in_list("kind", UNIT_KINDS, "units_kind"),
+        CheckConstraint("area IS NULL OR area ~ '^[0-9]{6}([0-9]{3}){0,3}$'",
+                        name="units_area_code"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(40), unique=True)
+    name: Mapped[str] = mapped_column(Text)
+    kind: Mapped[str] = mapped_column(String(24))
+    contact: Mapped[str | None] = mapped_column(Text)
+    phone: Mapped[str | None] = mapped_column(String(32))
+    area: Mapped[str | None] = mapped_column(String(15))
+
+
+class StepLimit(Base):
+    """How long an incident may wait in an open state; no hours: the category's limit."""
+    __tablename__ = "step_limits"
+    __table_args__ = (CheckConstraint("hours IS NULL OR hours > 0",
+                                      name="step_limits_hours_positive"),)
+    state: Mapped[str] = mapped_column(String(16), primary_key=True)
+    hours = mapped_column(Numeric)
+    step: Mapped[str] = mapped_column(Text)
 
 
 class IncidentEvent(Base):
@@ -292,6 +341,7 @@ class IncidentEvent(Base):
     to_state: Mapped[str] = mapped_column(String(16))
     note: Mapped[str | None] = mapped_column(Text)
     photos = mapped_column(JSONB, nullable=False, server_default=text("'[]'::jsonb"))
+    assignee: Mapped[str | None] = mapped_column(Text)     # whom this step assigned it to
 
 
 class IncidentPhoto(Base):

@@ -83,13 +83,14 @@ def create_app(config: dict | None = None) -> Flask:
     app.cli.add_command(users_cli)
 
     from .views import (admin, coverage, incident_pages, incidents_api, ogc, open311, pages,
-                        tiles)
+                        tasks, tiles)
     app.register_blueprint(admin.bp)
     app.register_blueprint(ogc.bp)
     app.register_blueprint(tiles.bp)
     app.register_blueprint(pages.bp)
     app.register_blueprint(coverage.bp)
     app.register_blueprint(incident_pages.bp)
+    app.register_blueprint(tasks.bp)
     incidents_api.init_app(app)
     app.register_blueprint(open311.bp)
 

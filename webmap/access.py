@@ -46,6 +46,9 @@ RULES: dict[str, frozenset | str] = {
     "coverage.page": PLANNING, "coverage_api.summary": PLANNING,
     "coverage_api.whatif": PLANNING, "coverage_api.siting": PLANNING,
     "coverage_api.households": WRITERS, "coverage.tile": WRITERS,
+    # tasks: what waits on grid staff; the workload for heads (geodata refuses workers)
+    "tasks.page": WRITERS, "tasks_api.task_list": WRITERS, "tasks_api.workload": WRITERS,
+    "tasks_api.assignees": WRITERS,
     "admin.audit": frozenset({"admin"}),
 }
 

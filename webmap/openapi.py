@@ -51,7 +51,9 @@ def init_app(app: Flask) -> Api:
         OPENAPI_URL_PREFIX="/api", OPENAPI_JSON_PATH="openapi.json",
         API_SPEC_OPTIONS={
             "info": {"description": "Grids, layers, incidents and service-circle coverage. "
-                                    "Errors are JSON: {\"error\": \"…\"}. The sample data is "
+                                    "Errors are JSON: {\"error\": \"…\", \"code\": \"…\"}: "
+                                    "the message in Chinese (English with Accept-Language: "
+                                    "en), the code stable for programs. The sample data is "
                                     "illustrative."},
             "security": [{"bearer": []}, {"session": []}],
             "components": {"securitySchemes": {
@@ -63,7 +65,7 @@ def init_app(app: Flask) -> Api:
         })
     api = ApiDoc(app)
     from .views import api as api_views
-    from .views import coverage, incidents_api
-    for bp in (api_views.bp, incidents_api.bp, coverage.api_bp):
+    from .views import coverage, incidents_api, tasks
+    for bp in (api_views.bp, incidents_api.bp, coverage.api_bp, tasks.api_bp):
         api.register_blueprint(bp)
     return api

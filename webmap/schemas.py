@@ -191,6 +191,10 @@ class Transition(Body):
     photos = fields.List(Int(), load_default=list)
     rating = Int(minimum=1, maximum=5, allow_none=True)
     duplicate_of = Int(allow_none=True)
+    assignee = Text(validate=validate.Length(max=40), allow_none=True, metadata={
+        "description": "dispatch: the account to handle it (a grid head or worker of its grid)"})
+    unit = Text(validate=validate.Length(max=40), allow_none=True, metadata={
+        "description": "dispatch: the code of the unit to handle it (one serving its grid)"})
 
 
 class MediationSession(Body):
@@ -426,6 +430,8 @@ class Event(Schema):
     to_state = fields.String(required=True)
     note = fields.String(required=True, allow_none=True)
     photos = fields.List(fields.Integer(), required=True, allow_none=True)
+    assignee = fields.String(required=True, allow_none=True,
+                             metadata={"description": "a dispatch: to whom"})
 
 
 class Photo(Schema):
@@ -495,6 +501,19 @@ class Incident(Schema):
     rating = fields.Integer(required=True, allow_none=True)
     contact = fields.String(allow_none=True, metadata={
         "description": "the reporter's contact: only for admins and the grid's own staff"})
+    step_name = fields.String(required=True, allow_none=True,
+                              metadata={"description": "the step it waits for (e.g. 派遣)"})
+    step_started_at = fields.String(required=True)
+    step_deadline = fields.String(required=True, allow_none=True,
+                                  metadata={"description": "the current step's time limit"})
+    step_overdue = fields.Boolean(required=True)
+    assignee = fields.String(required=True, allow_none=True,
+                             metadata={"description": "the account it is dispatched to"})
+    unit_code = fields.String(required=True, allow_none=True)
+    unit = fields.String(required=True, allow_none=True,
+                         metadata={"description": "the unit it is dispatched to"})
+    unit_contact = fields.String(required=True, allow_none=True)
+    unit_phone = fields.String(required=True, allow_none=True)
     allowed = fields.List(fields.String(), required=True)
     events = fields.List(fields.Nested(Event), required=True)
     photos = fields.List(fields.Nested(Photo), required=True)
@@ -550,3 +569,85 @@ class SitingResult(Schema):
     covered_by_sites = fields.Integer(required=True)
     sites = fields.List(fields.Nested(Site), required=True,
                         metadata={"description": "in the order chosen; gain: households added"})
+
+
+# ---------- tasks ----------
+
+class TaskArgs(Query):
+    mine = Text(validate=validate.OneOf(["true", "false"]), load_default="false", metadata={
+        "description": "true: only what is dispatched to me; false: everything open in my "
+                       "grids"})
+    limit = fields.Integer(validate=validate.Range(1, 100), load_default=50)
+    offset = fields.Integer(validate=validate.Range(0, 2**31 - 1), load_default=0)
+
+
+class Task(Schema):
+    id = fields.Integer(required=True)
+    state = fields.String(required=True, validate=validate.OneOf(STATES))
+    version = fields.Integer(required=True)
+    description = fields.String(required=True)
+    created_at = fields.String(required=True)
+    deadline = fields.String(required=True, metadata={"description": "the whole case's limit"})
+    overdue = fields.Boolean(required=True)
+    category = fields.String(required=True)
+    grid_code = fields.String(required=True)
+    grid_name = fields.String(required=True)
+    lon = fields.Float(required=True)
+    lat = fields.Float(required=True)
+    step_name = fields.String(required=True, allow_none=True)
+    step_started_at = fields.String(required=True)
+    step_deadline = fields.String(required=True, allow_none=True)
+    step_overdue = fields.Boolean(required=True)
+    assignee = fields.String(required=True, allow_none=True)
+    unit = fields.String(required=True, allow_none=True)
+    unit_contact = fields.String(required=True, allow_none=True)
+    unit_phone = fields.String(required=True, allow_none=True)
+
+
+class TaskPage(Schema):
+    total = fields.Integer(required=True)
+    overdue = fields.Integer(required=True, metadata={"description": "steps past their limit"})
+    items = fields.List(fields.Nested(Task), required=True,
+                        metadata={"description": "overdue steps first, then by step deadline"})
+    next_offset = fields.Integer(required=True, allow_none=True)
+    next = fields.String(required=True, allow_none=True,
+                         metadata={"description": "the next page's URL (null: the last)"})
+
+
+class GridLoad(Schema):
+    code = fields.String(required=True)
+    name = fields.String(required=True)
+    households = fields.Integer(required=True)
+    open = fields.Integer(required=True)
+    overdue = fields.Integer(required=True)
+    not_dispatched = fields.Integer(required=True)
+
+
+class AssigneeLoad(Schema):
+    assignee = fields.String(required=True)
+    kind = fields.String(required=True, validate=validate.OneOf(["account", "unit"]))
+    open = fields.Integer(required=True)
+    overdue = fields.Integer(required=True)
+
+
+class Workload(Schema):
+    grids = fields.List(fields.Nested(GridLoad), required=True)
+    assignees = fields.List(fields.Nested(AssigneeLoad), required=True)
+
+
+class AssignableAccount(Schema):
+    name = fields.String(required=True)
+    role = fields.String(required=True)
+
+
+class AssignableUnit(Schema):
+    code = fields.String(required=True)
+    name = fields.String(required=True)
+    kind = fields.String(required=True)
+    contact = fields.String(required=True, allow_none=True)
+    phone = fields.String(required=True, allow_none=True)
+
+
+class Assignees(Schema):
+    accounts = fields.List(fields.Nested(AssignableAccount), required=True)
+    units = fields.List(fields.Nested(AssignableUnit), required=True)

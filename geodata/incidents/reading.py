@@ -38,6 +38,18 @@ INCIDENT_JOINS = """
     JOIN incident_categories c ON c.id = i.category_id JOIN grids g ON g.id = i.grid_id"""
 
 
+# the current step: whom it waits on (an account or a unit, with the unit's contact) and by when
+STEP_COLUMNS = """
+    sl.step AS step_name, i.step_started_at, i.step_deadline,
+    coalesce(i.step_deadline < now(), false) AS step_overdue,
+    ua.name AS assignee, un.code AS unit_code, un.name AS unit, un.contact AS unit_contact,
+    un.phone AS unit_phone"""
+STEP_JOINS = """
+    LEFT JOIN step_limits sl ON sl.state = i.state
+    LEFT JOIN users ua ON ua.id = i.assignee_id
+    LEFT JOIN units un ON un.id = i.assignee_unit_id"""
+
+
 def categories(conn: Connection) -> list[dict]:
     return [dict(r) for r in conn.execute(text("""
         SELECT code, service_code, name, name_en, group_name, time_limit_hours, personal,
@@ -60,8 +72,9 @@ def get(conn: Connection, incident_id: int, viewer: Account | None) -> dict:
     row = conn.execute(text(f"""
         SELECT {INCIDENT_COLUMNS}, i.household_id, i.building_id, i.road_distance_m,
                h.code AS household_code, b.code AS building_code, b.name AS building_name,
-               r.name AS road_name, i.reported_by, i.source, i.rating, i.contact
-        FROM incidents i {INCIDENT_JOINS}
+               r.name AS road_name, i.reported_by, i.source, i.rating, i.contact,
+               {STEP_COLUMNS}
+        FROM incidents i {INCIDENT_JOINS} {STEP_JOINS}
         LEFT JOIN households h ON h.id = i.household_id
         LEFT JOIN buildings b ON b.id = i.building_id
         LEFT JOIN roads r ON r.id = i.road_id
@@ -71,7 +84,7 @@ def get(conn: Connection, incident_id: int, viewer: Account | None) -> dict:
     out = plain(row)
     out["allowed"] = list(allowed(out["state"]))
     out["events"] = [plain(e) for e in conn.execute(text("""
-        SELECT id, at, actor, from_state, to_state, note, photos FROM incident_events
+        SELECT id, at, actor, from_state, to_state, note, photos, assignee FROM incident_events
         WHERE incident_id = :id ORDER BY at, id"""), {"id": incident_id}).mappings()]
     out["photos"] = [plain(p) for p in conn.execute(text("""
         SELECT id, filename, content_type, width, height, uploaded_by, uploaded_at

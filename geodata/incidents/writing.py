@@ -218,13 +218,26 @@ def _explain_refusal(conn: Connection, params: dict):
     raise InvalidInput("could not place the incident")
 
 
+# whom an incident may be dispatched to: a grid head or worker of its grid (active), or a
+# unit serving an area that holds the grid
+ASSIGNEE_RULE = "an active grid head or worker of the incident's grid, or a unit serving it"
+ASSIGNABLE_ACCOUNT = ("u.active AND u.role IN ('grid_head', 'grid_worker') "
+                      "AND old.grid_code = ANY(u.grid_codes)")
+ASSIGNABLE_UNIT = "(n.area IS NULL OR starts_with(old.grid_code, n.area))"
+
 TRANSITION_SQL = text(f"""
-    WITH old AS (SELECT i.id, i.state FROM incidents i JOIN grids g ON g.id = i.grid_id
+    WITH old AS (SELECT i.id, i.state, g.code AS grid_code
+                 FROM incidents i JOIN grids g ON g.id = i.grid_id
                  WHERE i.id = :id AND {IN_SCOPE.format(g="g")} FOR UPDATE OF i),
     a AS (SELECT CAST(:to AS text) AS next, CAST(:rating AS smallint) AS rating,
                  (SELECT o.id FROM incidents o JOIN grids g ON g.id = o.grid_id
                   WHERE o.id = CAST(:duplicate_of AS int) AND {IN_SCOPE.format(g="g")})
-                   AS dup),
+                   AS dup,
+                 -- the assignee: {ASSIGNEE_RULE}
+                 (SELECT u.id FROM users u, old WHERE u.name = CAST(:assignee AS text)
+                  AND {ASSIGNABLE_ACCOUNT}) AS assignee_id,
+                 (SELECT n.id FROM units n, old WHERE n.code = CAST(:unit AS text)
+                  AND {ASSIGNABLE_UNIT}) AS unit_id),
     upd AS (
         UPDATE incidents i SET
             state = a.next, version = i.version + 1, updated_at = now(),
@@ -235,28 +248,46 @@ TRANSITION_SQL = text(f"""
                             ELSE i.deadline END,
             rating = CASE WHEN a.next = 'evaluated' THEN a.rating ELSE i.rating END,
             duplicate_of = CASE WHEN a.next = 'duplicate' THEN a.dup
-                                WHEN a.next = 'reopened' THEN NULL ELSE i.duplicate_of END
+                                WHEN a.next = 'reopened' THEN NULL ELSE i.duplicate_of END,
+            -- a dispatch names the assignee; back to the register (misrouted) names nobody
+            assignee_id = CASE WHEN a.next = 'dispatched' THEN a.assignee_id
+                               WHEN a.next = 'registered' THEN NULL ELSE i.assignee_id END,
+            assignee_unit_id = CASE WHEN a.next = 'dispatched' THEN a.unit_id
+                                    WHEN a.next = 'registered' THEN NULL
+                                    ELSE i.assignee_unit_id END
         FROM incident_categories c, old, a
         WHERE i.id = old.id AND c.id = i.category_id AND i.version = :version
           AND i.state = ANY(:froms)
           AND (a.next <> 'duplicate' OR a.dup IS NOT NULL)
+          AND (a.next <> 'dispatched' OR (a.assignee_id IS NULL) <> (a.unit_id IS NULL))
           AND (cardinality(CAST(:photos AS int[])) = 0
                OR (SELECT count(*) FROM incident_photos ph
                    WHERE ph.incident_id = i.id AND ph.id = ANY(CAST(:photos AS int[])))
                   = cardinality(CAST(:photos AS int[])))
-        RETURNING i.id, old.state AS from_state, i.state, i.version, i.deadline, i.closed_at),
+        RETURNING i.id, old.state AS from_state, i.state, i.version, i.deadline, i.closed_at,
+                  i.step_deadline, i.assignee_id, i.assignee_unit_id),
+    who AS (SELECT (SELECT name FROM users WHERE id = upd.assignee_id) AS assignee,
+                   (SELECT name FROM units WHERE id = upd.assignee_unit_id) AS unit
+            FROM upd),
     ev AS (
-        INSERT INTO incident_events (incident_id, actor, from_state, to_state, note, photos)
-        SELECT id, :actor, from_state, state, :note, to_jsonb(CAST(:photos AS int[]))
-        FROM upd)
-    SELECT * FROM upd""")
+        INSERT INTO incident_events (incident_id, actor, from_state, to_state, note, photos,
+                                     assignee)
+        SELECT id, :actor, from_state, state, :note, to_jsonb(CAST(:photos AS int[])),
+               CASE WHEN state = 'dispatched' THEN coalesce(who.assignee, who.unit) END
+        FROM upd, who)
+    SELECT upd.id, upd.from_state, upd.state, upd.version, upd.deadline, upd.closed_at,
+           upd.step_deadline, who.assignee, who.unit FROM upd, who""")
 
 
 def transition(conn: Connection, incident_id: int, to: str, actor: Account, *, version: int,
                note: str | None = None, photos: tuple[int, ...] = (),
-               rating: int | None = None, duplicate_of: int | None = None) -> dict:
+               rating: int | None = None, duplicate_of: int | None = None,
+               assignee: str | None = None, unit: str | None = None) -> dict:
     """Move an incident to ``to`` if that is legal from its state, ``version`` is current and
-    the incident lies in the actor's grids; audited.
+    the incident lies in the actor's grids; audited. A dispatch names whom: ``assignee`` (an
+    account: a grid head or worker of the incident's grid) or ``unit`` (a unit's code; one
+    serving the grid), exactly one of them. Each step's deadline is set by the database
+    (``step_limits``).
 
     Raises InvalidInput, NotFound, Forbidden, IllegalTransition, StaleVersion (the last two are
     conflicts: 409).
@@ -279,19 +310,30 @@ def transition(conn: Connection, incident_id: int, to: str, actor: Account, *, v
     if not all(isinstance(p, int) and not isinstance(p, bool) and 0 < p < 2**31
                for p in photos):
         raise InvalidInput("photos must be a list of photo ids")
+    assignee = _text(assignee, "assignee", 40)
+    unit = _text(unit, "unit", 40)
+    if to == "dispatched" and (assignee is None) == (unit is None):
+        raise InvalidInput("a dispatch names whom: an account (assignee) or a unit (unit), "
+                           "one of them", "assignee_required")
+    if to != "dispatched" and (assignee or unit):
+        raise InvalidInput("assignee and unit go with a dispatch only")
     froms = [s for s in STATE_LABELS if to in allowed(s)]
     row = conn.execute(TRANSITION_SQL, dict(
         id=incident_id, to=to, version=version, froms=froms, grids=grids,
         rating=rating if to == "evaluated" else None, duplicate_of=duplicate_of,
-        actor=actor.name, note=note, photos=list(photos))).mappings().one_or_none()
+        actor=actor.name, note=note, photos=list(photos), assignee=assignee,
+        unit=unit)).mappings().one_or_none()
     if row is None:
-        _explain_transition(conn, incident_id, to, version, grids, duplicate_of, photos)
+        _explain_transition(conn, incident_id, to, version, grids, duplicate_of, photos,
+                            assignee, unit)
     audit(conn, actor.name, "incident.transition", str(incident_id),
-          **{"from": row["from_state"], "to": row["state"]})
+          **{"from": row["from_state"], "to": row["state"]},
+          **({"assignee": row["assignee"] or row["unit"]} if to == "dispatched" else {}))
     return plain(row)
 
 
-def _explain_transition(conn, incident_id, to, version, grids, duplicate_of, photos):
+def _explain_transition(conn, incident_id, to, version, grids, duplicate_of, photos,
+                        assignee=None, unit=None):
     refuse_missing(conn, incident_id, grids)
     state, current = conn.execute(text("SELECT state, version FROM incidents WHERE id = :id"),
                                   {"id": incident_id}).one()
@@ -301,6 +343,14 @@ def _explain_transition(conn, incident_id, to, version, grids, duplicate_of, pho
         raise IllegalTransition(state, to)
     if to == "duplicate":
         refuse_missing(conn, duplicate_of, grids)
+    if to == "dispatched":
+        grid = conn.execute(text("SELECT g.code FROM incidents i JOIN grids g ON "
+                                 "g.id = i.grid_id WHERE i.id = :id"), {"id": incident_id}).scalar()
+        if assignee is not None:
+            raise InvalidInput("assignee: %(name)s is not an active grid head or worker of grid "
+                               "%(grid)s", "not_assignable", name=assignee, grid=grid)
+        raise InvalidInput("unit: no unit %(unit)r serves grid %(grid)s", "not_assignable",
+                           unit=unit, grid=grid)
     if photos:
         raise InvalidInput("photos must be ids of photos uploaded to this incident")
     raise InvalidInput("the change could not be made")

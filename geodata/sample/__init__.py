@@ -26,6 +26,7 @@ FILES = {  # layer → file name, in load order (references point backwards)
     "roads": "roads.geojson",
     "parking_lots": "parking_lots.geojson",
     "facilities": "facilities.geojson",
+    "units": "units.csv",
 }
 
 

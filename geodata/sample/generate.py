@@ -398,6 +398,20 @@ def generate(seed: int = SEED) -> dict[str, pd.DataFrame]:
     out["admin_areas"] = pd.DataFrame(dict(code=[DISTRICT, DISTRICT + SUBDISTRICT],
                                            level=["district", "subdistrict"],
                                            name=["通川区", "凤北街道"]))
+    # units incidents are dispatched to (names and numbers invented; 555 numbers are not real)
+    c = COMMUNITY_CODE
+    out["units"] = pd.DataFrame([
+        ("housing-office", "区住建局安置房维修组", "housing", "王工", "0818-5550101", DISTRICT),
+        ("water-company", "达州市供排水公司凤北站", "water", "李站长", "0818-5550102",
+         DISTRICT),
+        ("police-fengbei", "凤北派出所石龙溪警务室", "police", "张警官", "0818-5550110",
+         DISTRICT + SUBDISTRICT),
+        ("longxi-property", "龙溪苑物业服务中心", "property", "陈经理", "0818-5550103", c),
+        ("sanitation-team", "社区环卫保洁队", "sanitation", "赵队长", "0818-5550104", c),
+        ("urban-management", "凤北街道城管执法中队", "urban_management", "刘队长",
+         "0818-5550105", DISTRICT + SUBDISTRICT),
+        ("mediation-room", "社区人民调解委员会", "mediation", "周主任", "0818-5550106", c),
+    ], columns=["code", "name", "kind", "contact", "phone", "area"])
     return out
 
 

@@ -173,12 +173,13 @@ def load_history(conn: Connection, seed: int = SEED, now: datetime | None = None
                                    agreement=bool(rng.random() < 0.9)))
     ids = conn.execute(text("""
         INSERT INTO incidents (category_id, description, state, version, grid_id, reported_by,
-                               source, created_at, updated_at, deadline, closed_at, rating, geom)
+                               source, created_at, updated_at, step_started_at, deadline,
+                               closed_at, rating, geom)
         SELECT r.category_id, r.description, r.state, r.version,
                (SELECT g.id FROM grids g WHERE ST_Covers(g.geom, p.geom) ORDER BY g.code
                 LIMIT 1),
-               r.reported_by, r.source, r.created_at, r.updated_at, r.deadline, r.closed_at,
-               r.rating, p.geom
+               r.reported_by, r.source, r.created_at, r.updated_at, r.updated_at, r.deadline,
+               r.closed_at, r.rating, p.geom
         FROM jsonb_to_recordset(CAST(:rows AS jsonb)) AS r(
                 category_id int, description text, state text, version int, lon float8,
                 lat float8, reported_by text, source text, created_at timestamptz,
@@ -205,4 +206,17 @@ def load_history(conn: Connection, seed: int = SEED, now: datetime | None = None
         FROM jsonb_to_recordset(CAST(:m AS jsonb)) AS m(n int, parties text, sessions text,
                                                        agreement bool)"""),
         {"ids": ids, "m": json.dumps(mediations)})
+    # open cases past dispatch go to the unit that handles their kind (when the sample's
+    # units are loaded); accounts are made by people, so none is named here
+    conn.execute(text("""
+        UPDATE incidents i SET assignee_unit_id = u.id
+        FROM incident_categories c, units u
+        WHERE c.id = i.category_id AND i.id = ANY(:ids)
+          AND i.state IN ('dispatched', 'in_progress', 'handled')
+          AND u.code = CASE c.service_code
+              WHEN 'housing_leak' THEN 'housing-office' WHEN 'housing_defect' THEN 'housing-office'
+              WHEN 'sewer_blocked' THEN 'water-company' WHEN 'dispute' THEN 'mediation-room'
+              WHEN 'parking_disorder' THEN 'urban-management'
+              WHEN 'public_order' THEN 'police-fengbei' WHEN 'sanitation' THEN 'sanitation-team'
+              ELSE 'longxi-property' END"""), {"ids": ids})
     return len(rows)

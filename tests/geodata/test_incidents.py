@@ -119,12 +119,16 @@ def path_to(state):
     return seen[state]
 
 
+UNIT = "longxi-property"          # a sample unit serving the whole community
+
+
 def drive(conn, incident_id, steps, original):
     version = 1
     for to in steps:
         out = inc.transition(conn, incident_id, to, who("网格长"), version=version,
                              rating=5 if to == "evaluated" else None,
-                             duplicate_of=original if to == "duplicate" else None)
+                             duplicate_of=original if to == "duplicate" else None,
+                             unit=UNIT if to == "dispatched" else None)
         version = out["version"]
     return version
 
@@ -137,7 +141,8 @@ def test_every_legal_transition(db, start, to):
         version = drive(conn, iid, path_to(start), original)
         out = inc.transition(conn, iid, to, who("网格长"), version=version, note="好",
                              rating=4 if to == "evaluated" else None,
-                             duplicate_of=original if to == "duplicate" else None)
+                             duplicate_of=original if to == "duplicate" else None,
+                             unit=UNIT if to == "dispatched" else None)
         item = inc.get(conn, iid, who())
     assert out["state"] == to and out["version"] == version + 1
     assert item["events"][-1]["from_state"] == start and item["events"][-1]["to_state"] == to

@@ -103,8 +103,8 @@ def test_every_write_path_writes_one_audit_entry(write_app, tmp_path):
     # a refused write leaves no audit entry and no row
     before = count(write_app, "SELECT count(*) FROM audit_log")
     assert client_as(write_app, "worker1").post(
-        f"/api/incidents/{iid}/transitions", json={"to": "dispatched", "version": 2}
-    ).status_code == 403
+        f"/api/incidents/{iid}/transitions",
+        json={"to": "dispatched", "version": 2, "unit": "water-company"}).status_code == 403
     assert count(write_app, "SELECT count(*) FROM audit_log") == before
 
 

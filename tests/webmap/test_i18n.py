@@ -96,6 +96,12 @@ def error_paths(app):
         (admin, "get", "/api/areas/12", {}, 422),
         (worker3, "get", "/api/areas/511702006", {}, 404),
         (admin, "get", "/api/grids/511702005007099", {}, 404),
+        (admin, "post", f"/api/incidents/{iid}/transitions",
+         {"json": {"to": "dispatched", "version": 1}}, 422),
+        (worker3, "get", "/api/tasks/workload", {}, 403),
+        (planner, "get", "/api/tasks", {}, 403),
+        (worker3, "get", "/api/tasks?limit=500", {}, 400),
+        (worker1, "get", f"/api/incidents/{iid}/assignees", {}, 403),
         # tiles
         (client_as(app, None), "get", "/tiles/roads/14/0/0.mvt", {}, 404),
         (admin, "get", "/tiles/roads/30/0/0.mvt", {}, 400),
@@ -108,6 +114,7 @@ def error_paths(app):
         (admin, "get", "/?basemap=moon", {}, 400),
         (admin, "get", "/nowhere", {}, 404),
         (planner, "get", "/admin/audit", {}, 403),
+        (planner, "get", "/tasks", {}, 403),
         (admin, "get", "/coverage?page=x", {}, 400),
         (admin, "get", "/coverage?page=99", {}, 404),
         # OGC API and Open311

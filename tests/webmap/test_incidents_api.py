@@ -42,7 +42,7 @@ def test_create_returns_201_with_grid_state_deadline_and_duplicates(api):
 
 
 @pytest.mark.parametrize("kwargs, status, words", [
-    ({"data": "{not json", "content_type": "application/json"}, 400, "Invalid JSON body"),
+    ({"data": "{not json", "content_type": "application/json"}, 400, "json: is not valid JSON"),
     ({"data": "[1, 2]", "content_type": "application/json"}, 400, "json: has the wrong type"),
     ({"data": "lon=1", "content_type": "application/x-www-form-urlencoded"}, 400,
      "lon: required"),
@@ -77,7 +77,7 @@ def test_transitions_legal_illegal_and_stale(api):
     assert illegal.status_code == 409
     assert illegal.get_json()["allowed"] == ["dispatched", "rejected", "duplicate"]
     stale = api.post(f"/api/incidents/{iid}/transitions",
-                     json={"to": "dispatched", "version": 1})
+                     json={"to": "dispatched", "version": 1, "unit": "water-company"})
     assert stale.status_code == 409 and stale.get_json()["version"] == 2
     missing = api.post(f"/api/incidents/{iid}/transitions", json={"to": "dispatched"})
     assert missing.status_code == 400 and "version" in missing.get_json()["error"]

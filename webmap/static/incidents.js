@@ -160,6 +160,10 @@
                       version: Number(page.dataset.version), photos: []};
         if (f.to.value === 'evaluated') data.rating = Number(f.rating.value);
         if (f.to.value === 'duplicate') data.duplicate_of = Number(f.duplicate_of.value);
+        if (f.to.value === 'dispatched' && f.assign) {   // "account:name" or "unit:code"
+          const [kind, value] = f.assign.value.split(/:(.*)/s);
+          data[kind === 'account' ? 'assignee' : 'unit'] = value;
+        }
         try {
           const file = document.getElementById('t-photo').files[0];
           if (file) {

@@ -6,6 +6,7 @@ from flask_babel import gettext as _
 
 from geodata import incidents, privacy, queries
 from geodata.dashboard import stats as dashboard_stats
+from geodata.incidents import tasks as geo_tasks
 from geodata.workflow import NotFound
 
 from ..helpers import basemap_arg, form_filters, get_db, viewer
@@ -40,9 +41,11 @@ def incident_page(incident_id: int):
             item = incidents.get(conn, incident_id, viewer())
         except NotFound:
             abort(404, _("no incident %(id)s", id=incident_id))
-    may_act = privacy.sees_personal(viewer(), item["grid_code"])
-    return render_template("incident.html", item=item, may_act=may_act, map=None,
-                           basemap="none")
+        may_act = privacy.sees_personal(viewer(), item["grid_code"])
+        choices = (geo_tasks.assignees(conn, viewer(), incident_id)
+                   if may_act and "dispatched" in item["allowed"] else None)
+    return render_template("incident.html", item=item, may_act=may_act, choices=choices,
+                           map=None, basemap="none")
 
 
 @bp.get("/dashboard")
