@@ -82,8 +82,8 @@ def create_app(config: dict | None = None) -> Flask:
     app.cli.add_command(geodata_cli)
     app.cli.add_command(users_cli)
 
-    from .views import (admin, coverage, incident_pages, incidents_api, ogc, open311, pages,
-                        tasks, tiles)
+    from .views import (admin, coverage, field, incident_pages, incidents_api, ogc, open311,
+                        pages, tasks, tiles)
     app.register_blueprint(admin.bp)
     app.register_blueprint(ogc.bp)
     app.register_blueprint(tiles.bp)
@@ -91,6 +91,7 @@ def create_app(config: dict | None = None) -> Flask:
     app.register_blueprint(coverage.bp)
     app.register_blueprint(incident_pages.bp)
     app.register_blueprint(tasks.bp)
+    app.register_blueprint(field.bp)
     incidents_api.init_app(app)
     app.register_blueprint(open311.bp)
 

@@ -8,7 +8,7 @@ from flask_babel import gettext
 from flask_login import current_user
 from werkzeug.exceptions import Forbidden
 
-from .i18n import role_label
+from .i18n import role_name
 
 EVERYONE = "everyone"
 ALL_ROLES = frozenset({"admin", "planner", "grid_head", "grid_worker"})
@@ -47,6 +47,7 @@ RULES: dict[str, frozenset | str] = {
     "coverage_api.whatif": PLANNING, "coverage_api.siting": PLANNING,
     "coverage_api.households": WRITERS, "coverage.tile": WRITERS,
     # tasks: what waits on grid staff; the workload for heads (geodata refuses workers)
+    "field.page": WRITERS, "field.service_worker": EVERYONE, "field.manifest": EVERYONE,
     "tasks.page": WRITERS, "tasks_api.task_list": WRITERS, "tasks_api.workload": WRITERS,
     "tasks_api.assignees": WRITERS,
     "admin.audit": frozenset({"admin"}),
@@ -82,4 +83,4 @@ def init_app(app: Flask) -> None:
                 return response
             return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
         raise Forbidden(gettext("a %(role)s may not use this (%(endpoint)s)",
-                                role=role_label(role), endpoint=endpoint))
+                                role=role_name(role), endpoint=endpoint))

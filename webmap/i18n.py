@@ -16,7 +16,7 @@ from pathlib import Path
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from flask import Flask, request
-from flask_babel import Babel, get_locale, gettext
+from flask_babel import Babel, force_locale, get_locale, gettext
 
 from geodata.db import PROJECT_ROOT
 from geodata.workflow import N_
@@ -68,7 +68,7 @@ def text(exc) -> str:
         return gettext(str(exc))
     params = dict(exc.params)
     if "role" in params:
-        params["role"] = role_label(params["role"])
+        params["role"] = role_name(params["role"])
     return gettext(msgid, **params) if params else gettext(msgid)
 
 
@@ -178,15 +178,27 @@ ACTION_LABELS = {
 }
 
 
+# The pages are written in Chinese, so the labels they show are Chinese whatever the browser
+# asks for (an English word in a Chinese sentence helps no one); messages follow the reader.
+def _zh(msgid: str, **params) -> str:
+    with force_locale(DEFAULT):
+        return gettext(msgid, **params)
+
+
 def budget_label(label: str) -> str:
     """'5min' (the API's key) → '5 分钟'."""
     found = re.fullmatch(r"([0-9.]+)min", str(label))
-    return gettext("%(n)s min", n=found.group(1)) if found else str(label)
+    return _zh("%(n)s min", n=found.group(1)) if found else str(label)
 
 
 def role_label(role: str) -> str:
+    return _zh(ROLE_LABELS[role]) if role in ROLE_LABELS else role
+
+
+def role_name(role: str) -> str:
+    """A role in the reader's language, for messages."""
     return gettext(ROLE_LABELS[role]) if role in ROLE_LABELS else role
 
 
 def action_label(action: str) -> str:
-    return gettext(ACTION_LABELS[action]) if action in ACTION_LABELS else action
+    return _zh(ACTION_LABELS[action]) if action in ACTION_LABELS else action

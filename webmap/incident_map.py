@@ -106,3 +106,48 @@ def public_incident_map(grids: dict, incidents: dict) -> folium.Map:
     folium.LayerControl(collapsed=False).add_to(m)
     Legend(_legend()).add_to(m)
     return m
+
+
+class FieldHooks(MacroElement):
+    """Calls ``setupFieldMap`` (static/field.js) with the map and the worker's own grids (for
+    the check of a point before saving, which works offline too)."""
+
+    _template = Template("""
+        {% macro script(this, kwargs) %}
+        window.setupFieldMap({{ this._parent.get_name() }}, {{ this.options | tojson }});
+        {% endmacro %}
+    """)
+
+    def __init__(self, **options):
+        super().__init__()
+        self._name = "FieldHooks"
+        self.options = options
+
+
+def field_map(grids: dict, mine: tuple[str, ...] | None, tasks: dict, *,
+              basemap: str = "none", tianditu_key: str | None = None) -> folium.Map:
+    """The grid worker's phone map: the worker's grids bold and labelled (``mine``: their grid
+    codes, None: all), the others faint; roads as tiles; the open incidents of the worker's
+    grids (``tasks``: a FeatureCollection) by state. No legend box or layer control over the
+    small screen, and no popups on the grids (a tap picks the point to report)."""
+    bm = BASEMAPS.get(basemap, BASEMAPS["none"])
+    grids = for_display(grids, bm)
+    tasks = for_display(tasks, bm)
+    own = {"type": "FeatureCollection", "features": [
+        f for f in grids["features"] if mine is None or f["properties"]["code"] in mine]}
+    focus = own if own["features"] else grids
+    minx, miny, maxx, maxy = extent(focus)
+    m = new_map((minx, miny, maxx, maxy), bm, tianditu_key)
+    folium.GeoJson(grids, name="网格", interactive=False,
+                   style_function=lambda f: {"color": "#777", "weight": 1,
+                                             "fillOpacity": 0, "dashArray": "4 4"}).add_to(m)
+    line_and_area_tiles("roads", "道路", bm.gcj02).add_to(m)
+    if own["features"]:
+        folium.GeoJson(own, name="我的网格", interactive=False,
+                       style_function=lambda f: {"color": "#b71c1c", "weight": 4,
+                                                 "fillColor": "#ffcdd2", "fillOpacity": 0.12}
+                       ).add_to(m)
+    FieldHooks(gcj02=bm.gcj02, mine=own, tasks=tasks, states=STATE_LABELS,
+               colours=STATE_COLOURS).add_to(m)
+    m.fit_bounds([[miny, minx], [maxy, maxx]])
+    return m

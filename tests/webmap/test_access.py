@@ -171,7 +171,7 @@ def test_session_login_csrf_and_logout(write_app):
     ok = browser.post("/api/incidents", json=body, headers={"X-CSRFToken": csrf})
     assert ok.status_code == 201
     audit = write_app.test_client().get("/admin/audit?action=login").get_data(as_text=True)
-    assert "<td>failed login</td>" in audit and "<td>logged in</td>" in audit
+    assert "<td>登录失败</td>" in audit and "<td>登录</td>" in audit
 
 
 def test_login_is_rate_limited(write_app):

@@ -82,7 +82,7 @@ def test_bad_whatif_bodies(client, body, words):
 def test_coverage_page(client):
     html = client.get("/coverage?kinds=sharing&minutes=5,15").get_data(as_text=True)
     assert "未覆盖住户" in html and "选址建议" in html
-    for name in ("服务范围 5 min（示意）", "服务范围 15 min（示意）", "直线距离圆（对比）"):
+    for name in ("服务范围 5 分钟（示意）", "服务范围 15 分钟（示意）", "直线距离圆（对比）"):
         assert json.dumps(name)[1:-1] in html  # layer names sit JSON-escaped in the script
     # a mistyped field: the page again, with the defaults and the message at the form (Chinese)
     bad = client.get("/coverage?minutes=abc", headers={"Accept-Language": "zh-CN"})
@@ -103,7 +103,7 @@ def test_the_seeds_circles_reach_households_and_an_empty_budget_says_why(client)
     assert centre["total"]["5min"]["covered"] == 0 and centre["nearest_m"] > 300
     page = client.get("/coverage?kinds=party_service_center&minutes=5,15").get_data(
         as_text=True)
-    assert "5 min（300 米）内没有住户" in page
+    assert "5 分钟（300 米）内没有住户" in page
     assert f"距设施 {centre['nearest_m']:.0f} 米" in page
 
 
