@@ -69,24 +69,34 @@ REQUESTS = [
     ("ogc.item", "GET", "/ogc/collections/incidents/items/{id}", None),
     ("ogc.openapi", "GET", "/ogc/api", None),
     ("tiles.tile", "GET", "/tiles/incidents/16/52323/27218.mvt", None),
+    ("field.page", "GET", "/field", None),
+    ("field.service_worker", "GET", "/sw.js", None),
+    ("field.manifest", "GET", "/manifest.webmanifest", None),
+    ("tasks.page", "GET", "/tasks", None),
+    ("tasks_api.task_list", "GET", "/api/tasks", None),
+    ("tasks_api.workload", "GET", "/api/tasks/workload", None),
+    ("tasks_api.assignees", "GET", "/api/incidents/{id}/assignees", None),
 ]
 
 PUBLIC = {"api-docs.openapi_json", "auth.login", "auth.logout", "vendor.vendor", "static",
           "ogc.landing", "ogc.conformance", "ogc.collections_list", "ogc.collection",
           "ogc.items", "ogc.item", "ogc.openapi", "tiles.tile",
-          "incident_pages.public_incidents", "incidents_api.public_view"} | {
+          "incident_pages.public_incidents", "incidents_api.public_view",
+          "field.service_worker", "field.manifest"} | {
     e for e, *_ in REQUESTS if e.startswith("open311.")}
 GRID_WRITES = {"incidents_api.create", "incidents_api.move", "incidents_api.mediation",
-               "incidents_api.upload"}
+               "incidents_api.upload", "tasks_api.assignees"}
+# what only acting accounts have: their tasks and the phone page; the workload for heads
+TASKS = {"field.page", "tasks.page", "tasks_api.task_list", "tasks_api.workload"}
 # written out by hand, apart from the table in webmap/access.py
 EXPECTED = {
     None: PUBLIC,
-    "planner": {e for e, *_ in REQUESTS} - GRID_WRITES - {"coverage_api.households",
-                                                          "coverage.tile", "admin.audit"},
+    "planner": {e for e, *_ in REQUESTS} - GRID_WRITES - TASKS - {
+        "coverage_api.households", "coverage.tile", "admin.audit"},
     "head3": {e for e, *_ in REQUESTS} - {"admin.audit"},
-    "worker3": {e for e, *_ in REQUESTS} - {"admin.audit"},
+    "worker3": {e for e, *_ in REQUESTS} - {"admin.audit", "tasks_api.workload"},
     # a worker of the first grid reads everything but writes nothing in the third grid
-    "worker1": {e for e, *_ in REQUESTS} - {"admin.audit"} - GRID_WRITES,
+    "worker1": {e for e, *_ in REQUESTS} - {"admin.audit", "tasks_api.workload"} - GRID_WRITES,
     "admin": {e for e, *_ in REQUESTS},
 }
 

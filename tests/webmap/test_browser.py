@@ -321,7 +321,7 @@ def test_coverage_page_and_a_whatif_click(offline, live):
     p.goto(live + "/coverage")
     p.wait_for_function("() => typeof window.setupCoverageMap === 'function'")
     stats = p.evaluate(LAYER_STATS)
-    assert all(stats[f"服务范围 {b}（示意）"]["features"] > 0 for b in ("5min", "10min", "15min"))
+    assert all(stats[f"服务范围 {b}（示意）"]["features"] > 0 for b in ("5 分钟", "10 分钟", "15 分钟"))
     x, y = p.evaluate(CLICK_AT, [31.2445, 107.4930])
     p.mouse.click(x, y)
     p.wait_for_selector("#whatif-table tr[data-grid=total]")
