@@ -30,7 +30,8 @@ RULES: dict[str, frozenset | str] = {
     # vector tiles: geodata.tiles gives each viewer its layers (the public: incidents only)
     "tiles.tile": EVERYONE,
     # the public layers of every grid
-    "pages.community": ALL_ROLES, "pages.grid": ALL_ROLES, "api.summary": ALL_ROLES,
+    "pages.community": ALL_ROLES, "pages.grid": ALL_ROLES, "pages.print_map": ALL_ROLES,
+    "api.summary": ALL_ROLES,
     "api.areas_top": ALL_ROLES, "api.area": ALL_ROLES, "api.search": ALL_ROLES,
     "api.layers": ALL_ROLES, "api.layer": ALL_ROLES, "api.grids": ALL_ROLES,
     "api.grid": ALL_ROLES,

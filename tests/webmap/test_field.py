@@ -4,12 +4,13 @@ retried after a lost answer makes no second incident."""
 from __future__ import annotations
 
 import io
+import re
 
 import pytest
 from PIL import Image
 from sqlalchemy import text
 
-from ..conftest import PASSWORD
+from ..conftest import PASSWORD, client_as
 from .test_browser import ARTEFACTS, CLICK_AT, browser, serve  # noqa: F401 (a fixture)
 
 PHONE = {"width": 375, "height": 812}
@@ -188,3 +189,51 @@ def test_field_and_tasks_pages_at_both_sizes(browser, write_app, size):
     finally:
         context.close()
         server.shutdown()
+
+
+@pytest.mark.parametrize("paper, orientation, mm", [("A4", "landscape", (297, 210)),
+                                                   ("A3", "portrait", (297, 420))])
+def test_print_a_grid_map_on_paper(browser, write_app, paper, orientation, mm):
+    server, url = serve(write_app)
+    context = browser.new_context(viewport={"width": 1400, "height": 900})
+    page = context.new_page()
+    try:
+        page.goto(url + "/login")
+        page.fill("#name", "head3")
+        page.fill("#password", PASSWORD)
+        with page.expect_navigation():
+            page.click("form.panel button[type=submit]")
+        page.goto(f"{url}/grids/511702005007003")
+        page.click("#print-link")
+        page.goto(page.url.split("?")[0] + f"?grid=511702005007003&size={paper}"
+                  f"&orientation={orientation}")
+        page.wait_for_function("() => window.slxMap && document.querySelector('.map-legend')")
+        sheet = page.locator("#print-sheet").bounding_box()
+        px_per_mm = 96 / 25.4
+        assert abs(sheet["width"] - (mm[0] - 16) * px_per_mm) < 2
+        assert abs(sheet["height"] - (mm[1] - 16) * px_per_mm) < 2
+        text = page.inner_text("#print-sheet")
+        assert "第三网格" in text and "制图日期" in text and "示意数据" in text
+        assert page.locator(".north-arrow").is_visible()
+        assert page.inner_text(".leaflet-control-scale").strip().endswith("m")
+        assert "ft" not in page.inner_text(".leaflet-control-scale")
+        page.emulate_media(media="print")
+        assert not page.locator(".print-actions").is_visible()
+        assert not page.locator(".leaflet-control-layers").is_visible()
+        assert page.locator(".map-legend").is_visible()
+        page.screenshot(path=str(ARTEFACTS / f"print-{paper}-{orientation}.png"))
+        # one sheet of the chosen paper: the PDF's page count and page box
+        pdf = page.pdf(prefer_css_page_size=True, print_background=True)
+        assert len(re.findall(rb"/Type\s*/Page(?![s\w])", pdf)) == 1
+        box = re.search(rb"/MediaBox\s*\[\s*0 0 ([\d.]+) ([\d.]+)\s*\]", pdf)
+        w_pt, h_pt = float(box.group(1)), float(box.group(2))
+        assert abs(w_pt - mm[0] / 25.4 * 72) < 2 and abs(h_pt - mm[1] / 25.4 * 72) < 2
+    finally:
+        context.close()
+        server.shutdown()
+
+
+def test_print_refuses_an_unknown_paper(write_app):
+    page = client_as(write_app, "head3").get("/print?size=A0",
+                                              headers={"Accept-Language": "zh-CN"})
+    assert page.status_code == 400 and "纸张须为 A4 或 A3" in page.get_data(as_text=True)

@@ -47,3 +47,9 @@ document.querySelectorAll('form.basemap select').forEach(function (select) {
     }
   });
 })();
+
+// The print view's button (no inline handlers: the Content Security Policy forbids them)
+(function () {
+  const button = document.getElementById('print-button');
+  if (button) button.addEventListener('click', function () { window.print(); });
+})();

@@ -28,6 +28,7 @@ def _map_page(template: str, focus: str | None = None, area: str | None = None, 
         abort(404, text(exc))
     with get_db().connect() as conn:
         figures = queries.grid_figures(conn, focus) if focus and reads(viewer(), focus) else None
+        area = None if focus else area
         if focus and figures is None:
             abort(404, _("no grid with code %(code)r", code=focus))
         # a grid's page draws its grid's surroundings, not the whole community's features
@@ -71,3 +72,32 @@ def community():
 @bp.get("/grids/<code>")
 def grid(code: str):
     return _map_page("grid.html", focus=code)
+
+
+# paper sizes (mm, portrait) and the printable sheet inside an 8 mm margin
+PAPER = {"A4": (210, 297), "A3": (297, 420)}
+MARGIN_MM = 8
+
+
+@bp.get("/print")
+def print_map():
+    """A map to print on A4 or A3 (``size``), landscape or portrait (``orientation``): a
+    grid (``grid``) or an area (``area``), with its legend, metric scale, north arrow, date
+    and the data notice; the browser's print makes the paper copy or a PDF."""
+    size = request.args.get("size", "A4")
+    orientation = request.args.get("orientation", "landscape")
+    if size not in PAPER:
+        abort(400, _("size must be A4 or A3"))
+    if orientation not in ("landscape", "portrait"):
+        abort(400, _("orientation must be landscape or portrait"))
+    short, long_ = PAPER[size]
+    width, height = (long_, short) if orientation == "landscape" else (short, long_)
+    from datetime import datetime
+    from geodata.db import TIMEZONE
+    from zoneinfo import ZoneInfo
+    today = datetime.now(ZoneInfo(TIMEZONE)).strftime("%Y 年 %m 月 %d 日")
+    return _map_page("print.html", focus=request.args.get("grid") or None,
+                     area=request.args.get("area") or None, paper=size,
+                     orientation=orientation, sheet=(width - 2 * MARGIN_MM,
+                                                     height - 2 * MARGIN_MM),
+                     margin=MARGIN_MM, today=today)
