@@ -188,7 +188,7 @@ def _zh(msgid: str, **params) -> str:
 def budget_label(label: str) -> str:
     """'5min' (the API's key) → '5 分钟'."""
     found = re.fullmatch(r"([0-9.]+)min", str(label))
-    return _zh("%(n)s min", n=found.group(1)) if found else str(label)
+    return _zh(N_("%(n)s min"), n=found.group(1)) if found else str(label)
 
 
 def role_label(role: str) -> str:

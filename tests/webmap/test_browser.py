@@ -238,6 +238,7 @@ def test_report_by_clicking_the_map(browser, write_app):
         p.wait_for_url("**#incident-*")
         p.wait_for_selector(".incident-popup .history li")
         new_id = int(p.url.rsplit("-", 1)[1])
+        assert f"已保存：事件 #{new_id}" in p.inner_text("#saved-note")   # said, not guessed
         popup = p.locator(".incident-popup").inner_text()
         assert f"#{new_id}" in popup and "路灯不亮 <b>测试</b>" in popup and "已上报" in popup
         ids = p.evaluate("""() => {

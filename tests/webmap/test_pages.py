@@ -175,3 +175,21 @@ def test_map_pages_carry_no_household_data(client, shared_db):
         assert json.dumps(f"住户（{n}）")[1:-1] in html   # the layer's name, in the script
         assert not any(code in html for code in some)
         assert vendor_url("leaflet.vectorgrid", "Leaflet.VectorGrid.bundled.min.js") in html
+
+
+def test_the_incident_list_pages_through_everything(client, shared_db):
+    with shared_db.connect() as conn:
+        ids = conn.execute(text("SELECT id FROM incidents ORDER BY created_at DESC, id DESC")
+                           ).scalars().all()
+
+    def listed(page):
+        return [int(i) for i in re.findall(r'<li class="[^"]*"><a href="/incidents/(\d+)">',
+                                           page)]
+    first = client.get("/incidents").get_data(as_text=True)
+    second = client.get("/incidents?page=2").get_data(as_text=True)
+    assert len(listed(first)) == 50 and len(listed(second)) == min(50, len(ids) - 50)
+    assert set(listed(first)).isdisjoint(listed(second))
+    assert set(listed(first)) | set(listed(second)) == set(ids[:100])
+    assert "第 2 / " in second and "上一页" in second
+    last = -(-len(ids) // 50)
+    assert client.get(f"/incidents?page={last + 1}").status_code == 404

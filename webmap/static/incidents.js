@@ -37,7 +37,7 @@
   window.setupIncidentMap = function (map, layer, opts) {
     layer.eachLayer(function (marker) {
       marker.bindPopup(function () { return popupFor(marker.feature.properties.id, opts); },
-                       {maxWidth: 340});
+                       {maxWidth: 320, minWidth: 220, autoPanPadding: [16, 16]});
     });
     const wanted = location.hash.match(/^#incident-(\d+)$/);
     function focus() {
@@ -46,7 +46,8 @@
         // zoomed past the clustering threshold the marker stands alone; a clustered marker
         // joins the map only once its cluster has split
         if (!marker._map) marker.once('add', function () { marker.openPopup(); });
-        map.setView(marker.getLatLng(), 19, {animate: false});
+        // where clusters split (so the marker stands alone), with the streets around in view
+        map.setView(marker.getLatLng(), Math.max(map.getZoom(), 18), {animate: false});
         if (marker._map) marker.openPopup();
       });
     }
@@ -61,6 +62,13 @@
 
     const form = document.getElementById('report-form');
     if (!form) return;
+    // back from a report: say it was saved (the page reloads onto it)
+    const saved = new URLSearchParams(location.search).get('saved');
+    if (saved) {
+      const note = document.getElementById('saved-note');
+      note.textContent = '已保存：事件 #' + saved + '，已在地图上标出。';
+      note.hidden = false;
+    }
     const errorBox = document.getElementById('form-error');
     const dupBox = document.getElementById('duplicates');
     let pickedMarker = null, confirmed = false, linkTo = null;
@@ -132,7 +140,7 @@
         }
         // a new query string makes a real navigation (a changed hash alone would not reload)
         const params = new URLSearchParams(location.search);
-        params.set('focus', created.id);
+        params.set('saved', created.id);
         location.assign(location.pathname + '?' + params + '#incident-' + created.id);
       } catch (err) {
         showError(errorBox, err.message);

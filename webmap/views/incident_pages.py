@@ -1,7 +1,7 @@
 """Incident pages: the incident map with the report form, one incident, the dashboards."""
 from __future__ import annotations
 
-from flask import Blueprint, abort, current_app, render_template, request
+from flask import Blueprint, abort, current_app, render_template, request, url_for
 from flask_babel import gettext as _
 
 from geodata import incidents, privacy, queries
@@ -15,20 +15,34 @@ from ..incident_map import public_incident_map
 from ..maps import available_basemaps, render_parts
 
 bp = Blueprint("incident_pages", __name__)
-LIST_SIZE = 50
+LIST_SIZE = 50          # incidents listed a page, newest first
+MAP_INCIDENTS = 5000    # the newest ones drawn on the map (filters narrow it)
 
 
 @bp.get("/incidents")
 def incident_map():
     basemap = basemap_arg()
     filters = form_filters(request.args)
+    try:
+        number = max(1, int(request.args.get("page", "1")))
+    except ValueError:
+        abort(400, _("page must be a whole number"))
     with get_db().connect() as conn:
-        rows, total = incidents.search(conn, filters, page=1, page_size=5000)
+        rows, total = incidents.search(conn, filters, page=1, page_size=MAP_INCIDENTS)
+        listed = rows[:LIST_SIZE] if number == 1 else incidents.search(
+            conn, filters, page=number, page_size=LIST_SIZE)[0]
         grids_fc = queries.layer_features(conn, "grids", precision=6, areas=filters.areas)
         categories = incidents.categories(conn)
+    pages = max(1, -(-total // LIST_SIZE))
+    if number > pages:
+        abort(404, _("page %(n)s does not exist: the table has %(pages)s page(s)", n=number,
+                     pages=pages))
     m = build_incident_map(grids_fc, incidents.as_feature_collection(rows),
                            basemap=basemap, tianditu_key=current_app.config["TIANDITU_KEY"])
-    return render_template("incidents.html", map=render_parts(m), rows=rows[:LIST_SIZE],
+    return render_template("incidents.html", map=render_parts(m), rows=listed,
+                           page=number, pages=pages,
+                           page_url=lambda n: url_for("incident_pages.incident_map",
+                                                      **(request.args.to_dict() | {"page": n})),
                            total=total, basemap=basemap, args=request.args,
                            categories=categories,
                            basemaps=available_basemaps(current_app.config["TIANDITU_KEY"]))
