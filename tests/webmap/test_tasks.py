@@ -169,3 +169,12 @@ def test_workload_per_grid_and_assignee(write_app):
     assert client_as(write_app, "worker3").get("/api/tasks/workload").status_code == 403
     everything = client_as(write_app, "admin").get("/api/tasks/workload").get_json()
     assert len(everything["grids"]) == 4
+
+
+def test_only_those_who_may_act_are_offered_the_steps(write_app):
+    head = client_as(write_app, "head3")
+    one = registered(head)
+    own = client_as(write_app, "worker3").get(f"/incidents/{one['id']}").get_data(as_text=True)
+    other = client_as(write_app, "worker1").get(f"/incidents/{one['id']}").get_data(as_text=True)
+    assert 'id="transition-form"' in own and 'value="account:worker3"' in own
+    assert 'id="transition-form"' not in other and "account:" not in other
