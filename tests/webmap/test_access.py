@@ -69,6 +69,7 @@ REQUESTS = [
     ("ogc.item", "GET", "/ogc/collections/incidents/items/{id}", None),
     ("ogc.openapi", "GET", "/ogc/api", None),
     ("tiles.tile", "GET", "/tiles/incidents/16/52323/27218.mvt", None),
+    ("pages.print_map", "GET", "/print", None),
     ("field.page", "GET", "/field", None),
     ("field.service_worker", "GET", "/sw.js", None),
     ("field.manifest", "GET", "/manifest.webmanifest", None),
