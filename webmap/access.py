@@ -49,6 +49,8 @@ RULES: dict[str, frozenset | str] = {
     "coverage_api.households": WRITERS, "coverage.tile": WRITERS,
     # tasks: what waits on grid staff; the workload for heads (geodata refuses workers)
     "field.page": WRITERS, "field.service_worker": EVERYONE, "field.manifest": EVERYONE,
+    # the party network: every account; names, phones and doors by geodata.party
+    "party.page": ALL_ROLES, "party_api.tree": ALL_ROLES, "party_api.member": ALL_ROLES,
     "tasks.page": WRITERS, "tasks_api.task_list": WRITERS, "tasks_api.workload": WRITERS,
     "tasks_api.assignees": WRITERS,
     "admin.audit": frozenset({"admin"}),

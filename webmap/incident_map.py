@@ -8,8 +8,8 @@ from folium.plugins import HeatMap, MarkerCluster
 
 from geodata.workflow import STATE_COLOURS, STATE_LABELS
 
-from .maps import (BASEMAPS, Legend, extent, for_display, line_and_area_tiles, new_map, part,
-                   tooltip)
+from .maps import (BASEMAPS, Legend, PageHooks, extent, for_display, line_and_area_tiles,
+                   new_map, part, tooltip)
 
 
 class IncidentHooks(MacroElement):
@@ -108,28 +108,15 @@ def public_incident_map(grids: dict, incidents: dict) -> folium.Map:
     return m
 
 
-class FieldHooks(MacroElement):
-    """Calls ``setupFieldMap`` (static/field.js) with the map and the worker's own grids (for
-    the check of a point before saving, which works offline too)."""
-
-    _template = Template("""
-        {% macro script(this, kwargs) %}
-        window.setupFieldMap({{ this._parent.get_name() }}, {{ this.options | tojson }});
-        {% endmacro %}
-    """)
-
-    def __init__(self, **options):
-        super().__init__()
-        self._name = "FieldHooks"
-        self.options = options
-
 
 def field_map(grids: dict, mine: tuple[str, ...] | None, tasks: dict, *,
               basemap: str = "none", tianditu_key: str | None = None) -> folium.Map:
     """The grid worker's phone map: the worker's grids bold and labelled (``mine``: their grid
     codes, None: all), the others faint; roads as tiles; the open incidents of the worker's
     grids (``tasks``: a FeatureCollection) by state. No legend box or layer control over the
-    small screen, and no popups on the grids (a tap picks the point to report)."""
+    small screen, and no popups on the grids (a tap picks the point to report). The page's
+    script (static/field.js, ``setupFieldMap``) gets the worker's grids to check a point
+    against before saving, offline too."""
     bm = BASEMAPS.get(basemap, BASEMAPS["none"])
     grids = for_display(grids, bm)
     tasks = for_display(tasks, bm)
@@ -147,7 +134,25 @@ def field_map(grids: dict, mine: tuple[str, ...] | None, tasks: dict, *,
                        style_function=lambda f: {"color": "#b71c1c", "weight": 4,
                                                  "fillColor": "#ffcdd2", "fillOpacity": 0.12}
                        ).add_to(m)
-    FieldHooks(gcj02=bm.gcj02, mine=own, tasks=tasks, states=STATE_LABELS,
-               colours=STATE_COLOURS).add_to(m)
+    PageHooks("setupFieldMap", gcj02=bm.gcj02, mine=own, tasks=tasks, states=STATE_LABELS,
+              colours=STATE_COLOURS).add_to(m)
     m.fit_bounds([[miny, minx], [maxy, maxx]])
     return m
+
+
+def party_map(grids: dict, *, basemap: str = "none",
+              tianditu_key: str | None = None) -> folium.Map:
+    """Grids and roads; the households of the member picked in the tree are drawn by
+    ``setupPartyMap`` (static/party.js) from /api/party/members/<code>."""
+    bm = BASEMAPS.get(basemap, BASEMAPS["none"])
+    grids = for_display(grids, bm)
+    minx, miny, maxx, maxy = extent(grids)
+    m = new_map((minx, miny, maxx, maxy), bm, tianditu_key)
+    folium.GeoJson(grids, name="网格", interactive=False,
+                   style_function=lambda f: {"color": "#b71c1c", "weight": 2,
+                                             "fillOpacity": 0.03}).add_to(m)
+    line_and_area_tiles("roads", "道路", bm.gcj02).add_to(m)
+    PageHooks("setupPartyMap", gcj02=bm.gcj02).add_to(m)
+    m.fit_bounds([[miny, minx], [maxy, maxx]])
+    return m
+

@@ -134,6 +134,22 @@ def new_map(bounds, basemap: Basemap, tianditu_key: str | None) -> folium.Map:
     return m
 
 
+class PageHooks(MacroElement):
+    """Hands the map to the page's own script: calls ``window[function](map, options)``."""
+
+    _template = Template("""
+        {% macro script(this, kwargs) %}
+        window[{{ this.function | tojson }}]({{ this._parent.get_name() }},
+                                             {{ this.options | tojson }});
+        {% endmacro %}
+    """)
+
+    def __init__(self, function: str, **options):
+        super().__init__()
+        self._name = "PageHooks"
+        self.function, self.options = function, options
+
+
 class MapHandle(MacroElement):
     """Makes the page's map known to the page's own scripts (the search box flies to what it
     finds), with whether it shows GCJ-02 positions; adds the metric scale bar."""

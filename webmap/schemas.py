@@ -651,3 +651,64 @@ class AssignableUnit(Schema):
 class Assignees(Schema):
     accounts = fields.List(fields.Nested(AssignableAccount), required=True)
     units = fields.List(fields.Nested(AssignableUnit), required=True)
+
+
+# ---------- the party network ----------
+
+class PartyArgs(Query):
+    area = AREA
+
+
+class PartyMember(Schema):
+    code = fields.String(required=True)
+    grid_code = fields.String(required=True, allow_none=True)
+    households = fields.Integer(required=True, metadata={"description": "contact households"})
+    name = fields.String(required=True, allow_none=True, metadata={
+        "description": "only for admins and the member's grid's own staff"})
+    phone = fields.String(required=True, allow_none=True, metadata={
+        "description": "only for admins and the member's grid's own staff"})
+
+
+class PartyOrganisation(Schema):
+    code = fields.String(required=True)
+    name = fields.String(required=True)
+    level = fields.String(required=True, validate=validate.OneOf(
+        ["general_branch", "compound_branch", "building_group"]))
+    households = fields.Integer(required=True)
+    members = fields.List(fields.Nested(PartyMember), required=True)
+    children = fields.List(fields.Nested(lambda: PartyOrganisation()), required=True)
+
+
+class ContactShare(Schema):
+    code = fields.String(required=True)
+    name = fields.String(required=True)
+    households = fields.Integer(required=True)
+    with_contact = fields.Integer(required=True)
+    without_contact = fields.Integer(required=True)
+    share_without = fields.Float(required=True, allow_none=True)
+
+
+class ContactShares(Schema):
+    grids = fields.List(fields.Nested(ContactShare), required=True)
+    compounds = fields.List(fields.Nested(ContactShare), required=True)
+
+
+class PartyTree(Schema):
+    organisations = fields.List(fields.Nested(PartyOrganisation), required=True)
+    coverage = fields.Nested(ContactShares, required=True)
+
+
+class ContactHousehold(Schema):
+    code = fields.String(required=True)
+    building = fields.String(required=True)
+    unit_room = fields.String(required=True)
+    elderly_alone = fields.Boolean(required=True)
+    low_income = fields.Boolean(required=True)
+    grid_code = fields.String(required=True)
+    lon = fields.Float(required=True)
+    lat = fields.Float(required=True)
+
+
+class MemberHouseholds(Schema):
+    member = fields.String(required=True)
+    households = fields.List(fields.Nested(ContactHousehold), required=True)

@@ -70,6 +70,9 @@ REQUESTS = [
     ("ogc.openapi", "GET", "/ogc/api", None),
     ("tiles.tile", "GET", "/tiles/incidents/16/52323/27218.mvt", None),
     ("pages.print_map", "GET", "/print", None),
+    ("party.page", "GET", "/party", None),
+    ("party_api.tree", "GET", "/api/party", None),
+    ("party_api.member", "GET", "/api/party/members/PM-1-09-1", None),
     ("field.page", "GET", "/field", None),
     ("field.service_worker", "GET", "/sw.js", None),
     ("field.manifest", "GET", "/manifest.webmanifest", None),
@@ -93,7 +96,7 @@ TASKS = {"field.page", "tasks.page", "tasks_api.task_list", "tasks_api.workload"
 EXPECTED = {
     None: PUBLIC,
     "planner": {e for e, *_ in REQUESTS} - GRID_WRITES - TASKS - {
-        "coverage_api.households", "coverage.tile", "admin.audit"},
+        "coverage_api.households", "coverage.tile", "admin.audit", "party_api.member"},
     "head3": {e for e, *_ in REQUESTS} - {"admin.audit"},
     "worker3": {e for e, *_ in REQUESTS} - {"admin.audit", "tasks_api.workload"},
     # a worker of the first grid reads everything but writes nothing in the third grid

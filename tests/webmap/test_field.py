@@ -237,3 +237,36 @@ def test_print_refuses_an_unknown_paper(write_app):
     page = client_as(write_app, "head3").get("/print?size=A0",
                                               headers={"Accept-Language": "zh-CN"})
     assert page.status_code == 400 and "纸张须为 A4 或 A3" in page.get_data(as_text=True)
+
+
+def test_the_party_tree_draws_a_members_households(browser, write_app):
+    server, url = serve(write_app)
+    context = browser.new_context(viewport={"width": 1400, "height": 900})
+    page = context.new_page()
+    errors = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    try:
+        page.goto(url + "/login")
+        page.fill("#name", "admin")
+        page.fill("#password", PASSWORD)
+        with page.expect_navigation():
+            page.click("form.panel button[type=submit]")
+        page.goto(url + "/party")
+        page.wait_for_function("() => window.slxMap")
+        page.locator("details.org:has(> ul.members) > summary").first.click()  # a group opens
+        first = page.locator("button.member").first
+        code = first.get_attribute("data-member")
+        expected = count(write_app, f"""SELECT count(*) FROM households h JOIN party_members pm
+            ON pm.id = h.contact_member_id WHERE pm.code = '{code}'""")
+        first.click()
+        page.wait_for_function("() => document.querySelector('#member-status').textContent"
+                               ".includes('联系')")
+        assert f"联系 {expected} 户" in page.inner_text("#member-status")
+        drawn = page.evaluate("""() => { let n = 0; slxMap.eachLayer(l => {
+            if (l instanceof L.CircleMarker && l.getTooltip && l.getTooltip()) n++; });
+            return n; }""")
+        assert drawn == expected and errors == []
+        page.screenshot(path=str(ARTEFACTS / "party-1400x900.png"))
+    finally:
+        context.close()
+        server.shutdown()
