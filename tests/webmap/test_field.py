@@ -31,6 +31,14 @@ def jpeg() -> bytes:
     return out.getvalue()
 
 
+def login(page, url, user):
+    page.goto(url + "/login")
+    page.fill("#name", user)
+    page.fill("#password", PASSWORD)
+    with page.expect_navigation():
+        page.click("form.panel button[type=submit]")
+
+
 @pytest.fixture
 def phone(browser, write_app):
     server, url = serve(write_app)
@@ -40,11 +48,7 @@ def phone(browser, write_app):
     page = context.new_page()
     errors = []
     page.on("pageerror", lambda e: errors.append(str(e)))
-    page.goto(url + "/login")
-    page.fill("#name", "worker3")
-    page.fill("#password", PASSWORD)
-    with page.expect_navigation():
-        page.click("form.panel button[type=submit]")
+    login(page, url, "worker3")
     yield page, url, errors, context
     context.close()
     server.shutdown()
@@ -170,11 +174,7 @@ def test_field_and_tasks_pages_at_both_sizes(browser, write_app, size):
     context = browser.new_context(viewport={"width": size[0], "height": size[1]})
     page = context.new_page()
     try:
-        page.goto(url + "/login")
-        page.fill("#name", "head3")
-        page.fill("#password", PASSWORD)
-        with page.expect_navigation():
-            page.click("form.panel button[type=submit]")
+        login(page, url, "head3")
         page.goto(url + "/field")
         page.wait_for_function("() => window.slxMap && document.querySelector('.grid-label')")
         page.click("#sheet-toggle")
@@ -198,11 +198,7 @@ def test_print_a_grid_map_on_paper(browser, write_app, paper, orientation, mm):
     context = browser.new_context(viewport={"width": 1400, "height": 900})
     page = context.new_page()
     try:
-        page.goto(url + "/login")
-        page.fill("#name", "head3")
-        page.fill("#password", PASSWORD)
-        with page.expect_navigation():
-            page.click("form.panel button[type=submit]")
+        login(page, url, "head3")
         page.goto(f"{url}/grids/511702005007003")
         page.click("#print-link")
         page.goto(page.url.split("?")[0] + f"?grid=511702005007003&size={paper}"
@@ -246,11 +242,7 @@ def test_the_party_tree_draws_a_members_households(browser, write_app):
     errors = []
     page.on("pageerror", lambda e: errors.append(str(e)))
     try:
-        page.goto(url + "/login")
-        page.fill("#name", "admin")
-        page.fill("#password", PASSWORD)
-        with page.expect_navigation():
-            page.click("form.panel button[type=submit]")
+        login(page, url, "admin")
         page.goto(url + "/party")
         page.wait_for_function("() => window.slxMap")
         page.locator("details.org:has(> ul.members) > summary").first.click()  # a group opens
