@@ -344,6 +344,36 @@ class IncidentEvent(Base):
     assignee: Mapped[str | None] = mapped_column(Text)     # whom this step assigned it to
 
 
+VISIT_KINDS = ("home", "phone", "other")
+VISIT_FLAGS = ("elderly_alone", "low_income", "with_minors")
+
+
+class Visit(Base):
+    """A home visit (走访) to a household by grid staff; a follow-up may become an incident."""
+    __tablename__ = "visits"
+    __table_args__ = (_in_list("kind", VISIT_KINDS, "visits_kind"),
+                      Index("ix_visits_household_visited", "household_id", "visited_at"))
+    id: Mapped[int] = mapped_column(primary_key=True)
+    household_id: Mapped[int] = mapped_column(ForeignKey("households.id", ondelete="CASCADE"))
+    visited_at = mapped_column(DateTime(timezone=True), nullable=False, index=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    notes: Mapped[str | None] = mapped_column(Text)
+    follow_up: Mapped[bool] = mapped_column(Boolean, server_default=text("false"))
+    visitor: Mapped[str] = mapped_column(Text)
+    incident_id: Mapped[int | None] = mapped_column(ForeignKey("incidents.id"))
+    created_at = mapped_column(DateTime(timezone=True), nullable=False, server_default=func.now())
+
+
+class VisitRule(Base):
+    """Households with ``flag`` are due a visit every ``days`` days."""
+    __tablename__ = "visit_rules"
+    __table_args__ = (_in_list("flag", VISIT_FLAGS, "visit_rules_flag"),
+                      CheckConstraint("days > 0", name="visit_rules_days_positive"))
+    flag: Mapped[str] = mapped_column(String(24), primary_key=True)
+    days: Mapped[int] = mapped_column(Integer)
+    label: Mapped[str] = mapped_column(Text)
+
+
 class IncidentPhoto(Base):
     __tablename__ = "incident_photos"
     id: Mapped[int] = mapped_column(primary_key=True)

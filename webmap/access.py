@@ -51,6 +51,8 @@ RULES: dict[str, frozenset | str] = {
     "field.page": WRITERS, "field.service_worker": EVERYONE, "field.manifest": EVERYONE,
     # the party network: every account; names, phones and doors by geodata.party
     "party.page": ALL_ROLES, "party_api.tree": ALL_ROLES, "party_api.member": ALL_ROLES,
+    # home visits: grid staff and admins (geodata.visits keeps them to their grids)
+    "visits_api.create": WRITERS, "visits_api.visit_list": WRITERS, "visits_api.due": WRITERS,
     "tasks.page": WRITERS, "tasks_api.task_list": WRITERS, "tasks_api.workload": WRITERS,
     "tasks_api.assignees": WRITERS,
     "admin.audit": frozenset({"admin"}),

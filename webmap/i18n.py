@@ -135,6 +135,8 @@ SCHEMA_MESSAGES = [
     (r"Not a valid boolean\.", N_("must be true or false")),
     (r"Not a valid date\.", N_("must be a date (YYYY-MM-DD)")),
     (r"Not a valid datetime\.", N_("must be a date and time (ISO 8601)")),
+    (r"Not a valid aware datetime\.", N_("must be a date and time with its offset, e.g. "
+                                          "2026-11-26T09:30:00+08:00")),
     (r"Not a valid list\.", N_("must be a list")),
     (r"Not a valid mapping type\.", N_("must be an object")),
     (r"Invalid input type\.", N_("has the wrong type")),
@@ -175,6 +177,7 @@ ACTION_LABELS = {
     "token.issue": N_("API token issued"), "incident.create": N_("incident reported"),
     "incident.transition": N_("incident step"), "incident.mediation": N_("mediation record"),
     "incident.photo": N_("photo uploaded"), "import": N_("data imported"),
+    "visit.create": N_("home visit recorded"),
 }
 
 

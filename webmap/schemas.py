@@ -712,3 +712,81 @@ class ContactHousehold(Schema):
 class MemberHouseholds(Schema):
     member = fields.String(required=True)
     households = fields.List(fields.Nested(ContactHousehold), required=True)
+
+
+# ---------- home visits ----------
+
+class FollowUpIncident(Body):
+    category = text(64, required=True, metadata={"description": "service code or code"})
+    description = text(4000, required=True)
+
+
+class NewVisit(Body):
+    household_code = text(32, required=True)
+    visited_at = fields.AwareDateTime(required=True, metadata={
+        "description": "when, with its offset (ISO 8601), not in the future"})
+    kind = Text(validate=validate.OneOf(["home", "phone", "other"]), load_default="home",
+                metadata={"description": "home (上门), phone (电话) or other"})
+    notes = Text(validate=validate.Length(max=4000), allow_none=True)
+    follow_up = Bool(load_default=False)
+    incident = fields.Nested(FollowUpIncident, allow_none=True, metadata={
+        "description": "the follow-up as an incident at the household's door"})
+
+
+class VisitArgs(Query):
+    household = text(32)
+    grid = text(15)
+    since = fields.AwareDateTime()
+    limit = fields.Integer(validate=validate.Range(1, 100), load_default=50)
+    offset = fields.Integer(validate=validate.Range(0, 2**31 - 1), load_default=0)
+
+
+class PageArgs(Query):
+    limit = fields.Integer(validate=validate.Range(1, 100), load_default=50)
+    offset = fields.Integer(validate=validate.Range(0, 2**31 - 1), load_default=0)
+
+
+class VisitRecord(Schema):
+    id = fields.Integer(required=True)
+    household_code = fields.String(required=True)
+    grid_code = fields.String(required=True)
+    visited_at = fields.String(required=True)
+    kind = fields.String(required=True)
+    notes = fields.String(required=True, allow_none=True)
+    follow_up = fields.Boolean(required=True)
+    visitor = fields.String(required=True)
+    incident_id = fields.Integer(required=True, allow_none=True)
+    created_at = fields.String(required=True)
+
+
+class VisitPage(Schema):
+    total = fields.Integer(required=True)
+    items = fields.List(fields.Nested(VisitRecord), required=True)
+    next_offset = fields.Integer(required=True, allow_none=True)
+
+
+class VisitRuleOut(Schema):
+    flag = fields.String(required=True)
+    days = fields.Integer(required=True)
+    label = fields.String(required=True)
+
+
+class DueHousehold(Schema):
+    household_code = fields.String(required=True)
+    building = fields.String(required=True)
+    unit_room = fields.String(required=True)
+    grid_code = fields.String(required=True)
+    rules = fields.List(fields.String(), required=True, metadata={
+        "description": "the flags it is due by (elderly_alone, low_income, with_minors)"})
+    last_visited_at = fields.String(required=True, allow_none=True)
+    due_since = fields.String(required=True, allow_none=True)
+    days_since = fields.Integer(required=True, allow_none=True)
+    lon = fields.Float(required=True)
+    lat = fields.Float(required=True)
+
+
+class DuePage(Schema):
+    total = fields.Integer(required=True)
+    items = fields.List(fields.Nested(DueHousehold), required=True)
+    next_offset = fields.Integer(required=True, allow_none=True)
+    rules = fields.List(fields.Nested(VisitRuleOut), required=True)

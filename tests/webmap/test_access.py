@@ -70,6 +70,10 @@ REQUESTS = [
     ("ogc.openapi", "GET", "/ogc/api", None),
     ("tiles.tile", "GET", "/tiles/incidents/16/52323/27218.mvt", None),
     ("pages.print_map", "GET", "/print", None),
+    ("visits_api.create", "POST", "/api/visits",  # a household of the third grid
+     {"household_code": "HH00001", "visited_at": "2026-11-01T09:00:00+08:00"}),
+    ("visits_api.visit_list", "GET", "/api/visits", None),
+    ("visits_api.due", "GET", "/api/visits/due", None),
     ("party.page", "GET", "/party", None),
     ("party_api.tree", "GET", "/api/party", None),
     ("party_api.member", "GET", "/api/party/members/PM-1-09-1", None),
@@ -89,9 +93,10 @@ PUBLIC = {"api-docs.openapi_json", "auth.login", "auth.logout", "vendor.vendor",
           "field.service_worker", "field.manifest"} | {
     e for e, *_ in REQUESTS if e.startswith("open311.")}
 GRID_WRITES = {"incidents_api.create", "incidents_api.move", "incidents_api.mediation",
-               "incidents_api.upload", "tasks_api.assignees"}
+               "incidents_api.upload", "tasks_api.assignees", "visits_api.create"}
 # what only acting accounts have: their tasks and the phone page; the workload for heads
-TASKS = {"field.page", "tasks.page", "tasks_api.task_list", "tasks_api.workload"}
+TASKS = {"field.page", "tasks.page", "tasks_api.task_list", "tasks_api.workload",
+         "visits_api.visit_list", "visits_api.due"}
 # written out by hand, apart from the table in webmap/access.py
 EXPECTED = {
     None: PUBLIC,

@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, render_template, request, url_for
 from flask_smorest import Blueprint as ApiBlueprint
 
+from geodata import visits as geo_visits
 from geodata.incidents import tasks as geo_tasks
 from geodata.workflow import STATE_LABELS
 
@@ -15,6 +16,7 @@ from ..openapi import answers
 bp = Blueprint("tasks", __name__)
 api_bp = ApiBlueprint("tasks_api", __name__, description="Tasks, dispatch and workload")
 PAGE_SIZE = 25
+VISITS_SHOWN = 10     # households due a visit listed on the page (all: /api/visits/due)
 
 
 @api_bp.get("/api/tasks")
@@ -66,6 +68,8 @@ def page():
         found = geo_tasks.tasks(conn, who, mine=mine, limit=PAGE_SIZE,
                                 offset=(number - 1) * PAGE_SIZE)
         load = geo_tasks.workload(conn, who) if who.role in ("admin", "grid_head") else None
+        visits_due = geo_visits.due(conn, who, limit=VISITS_SHOWN)
     pages = max(1, -(-found["total"] // PAGE_SIZE))
     return render_template("tasks.html", found=found, load=load, mine=mine, page=number,
+                           visits_due=visits_due,
                            pages=pages, states=STATE_LABELS, map=None, basemap="none")

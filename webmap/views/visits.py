@@ -1,0 +1,50 @@
+"""Home visits (走访): /api/visits and the households due one. Thin: ``geodata.visits``."""
+from __future__ import annotations
+
+from flask_smorest import Blueprint
+
+from geodata import visits as geo_visits
+
+from .. import schemas as s
+from ..helpers import get_db, viewer
+from ..idempotent import idempotent, record
+from ..openapi import answers
+
+api_bp = Blueprint("visits_api", __name__, description="Home visits")
+
+
+@api_bp.post("/api/visits")
+@api_bp.arguments(s.NewVisit)
+@api_bp.response(201, s.VisitRecord)
+@answers(api_bp, 400, 422)
+@idempotent
+def create(data: dict):
+    """Record a visit to a household of my grids; ``incident`` turns its follow-up into an
+    incident at the door in the same step. ``Idempotency-Key`` as for incidents."""
+    with get_db().begin() as conn:
+        body = geo_visits.record(conn, viewer(), data["household_code"], data["visited_at"],
+                                 data["kind"], data.get("notes"), data["follow_up"],
+                                 data.get("incident"))
+        record(conn, body, 201)
+        return body
+
+
+@api_bp.get("/api/visits")
+@api_bp.arguments(s.VisitArgs, location="query", as_kwargs=True)
+@api_bp.response(200, s.VisitPage)
+@answers(api_bp, 400)
+def visit_list(**args):
+    """Visits, newest first, in the households I may see one by one."""
+    with get_db().connect() as conn:
+        return geo_visits.search(conn, viewer(), **args)
+
+
+@api_bp.get("/api/visits/due")
+@api_bp.arguments(s.PageArgs, location="query", as_kwargs=True)
+@api_bp.response(200, s.DuePage)
+@answers(api_bp, 400)
+def due(limit: int, offset: int):
+    """Households of my grids due a visit by the rules (``visit_rules``): never visited
+    first, then the longest overdue."""
+    with get_db().connect() as conn:
+        return geo_visits.due(conn, viewer(), limit=limit, offset=offset)
