@@ -344,6 +344,26 @@ class IncidentEvent(Base):
     assignee: Mapped[str | None] = mapped_column(Text)     # whom this step assigned it to
 
 
+class Patrol(Base):
+    """A patrol (巡查): the walking pieces of a worker's GPS track (M: seconds since 1970)."""
+    __tablename__ = "patrols"
+    __table_args__ = (CheckConstraint("ended_at >= started_at", name="patrols_time_order"),
+                      Index("ix_patrols_grid_started", "grid_id", "started_at"),
+                      Index("ix_patrols_track", "track", postgresql_using="gist"))
+    id: Mapped[int] = mapped_column(primary_key=True)
+    worker: Mapped[str] = mapped_column(Text)
+    grid_id: Mapped[int | None] = mapped_column(ForeignKey("grids.id", ondelete="SET NULL"))
+    started_at = mapped_column(DateTime(timezone=True), nullable=False, index=True)
+    ended_at = mapped_column(DateTime(timezone=True), nullable=False)
+    walking_s: Mapped[float] = mapped_column(Float)
+    distance_m: Mapped[float] = mapped_column(Float)
+    points: Mapped[int] = mapped_column(Integer)
+    dropped: Mapped[int] = mapped_column(Integer)
+    created_at = mapped_column(DateTime(timezone=True), nullable=False, server_default=func.now())
+    track: Mapped[WKBElement] = mapped_column(
+        Geometry("MULTILINESTRINGM", srid=SRID, spatial_index=False))
+
+
 VISIT_KINDS = ("home", "phone", "other")
 VISIT_FLAGS = ("elderly_alone", "low_income", "with_minors")
 

@@ -61,7 +61,7 @@ def create_app(config: dict | None = None) -> Flask:
     @app.before_request
     def _body_limit():
         # refuse an oversized body from its Content-Length, before anything reads it
-        if request.endpoint == "incidents_api.upload":
+        if request.endpoint in ("incidents_api.upload", "patrols_api.upload_gpx"):
             request.max_content_length = app.config["MAX_PHOTO_BYTES"] + 64 * 1024
         if (request.content_length or 0) > (request.max_content_length or float("inf")):
             raise RequestEntityTooLarge(

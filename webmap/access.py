@@ -53,6 +53,10 @@ RULES: dict[str, frozenset | str] = {
     "party.page": ALL_ROLES, "party_api.tree": ALL_ROLES, "party_api.member": ALL_ROLES,
     # home visits: grid staff and admins (geodata.visits keeps them to their grids)
     "visits_api.create": WRITERS, "visits_api.visit_list": WRITERS, "visits_api.due": WRITERS,
+    # patrols: grid staff record theirs; every account reads the figures of what it reads
+    "patrols_api.create": WRITERS, "patrols_api.upload_gpx": WRITERS,
+    "patrols_api.patrol_list": ALL_ROLES, "patrols_api.weekly": ALL_ROLES,
+    "patrols_api.unwalked": ALL_ROLES,
     "tasks.page": WRITERS, "tasks_api.task_list": WRITERS, "tasks_api.workload": WRITERS,
     "tasks_api.assignees": WRITERS,
     "admin.audit": frozenset({"admin"}),

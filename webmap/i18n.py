@@ -177,7 +177,7 @@ ACTION_LABELS = {
     "token.issue": N_("API token issued"), "incident.create": N_("incident reported"),
     "incident.transition": N_("incident step"), "incident.mediation": N_("mediation record"),
     "incident.photo": N_("photo uploaded"), "import": N_("data imported"),
-    "visit.create": N_("home visit recorded"),
+    "visit.create": N_("home visit recorded"), "patrol.create": N_("patrol recorded"),
 }
 
 

@@ -790,3 +790,73 @@ class DuePage(Schema):
     items = fields.List(fields.Nested(DueHousehold), required=True)
     next_offset = fields.Integer(required=True, allow_none=True)
     rules = fields.List(fields.Nested(VisitRuleOut), required=True)
+
+
+# ---------- patrols ----------
+
+class Fix(Body):
+    lon = Number(required=True)
+    lat = Number(required=True)
+    t = fields.AwareDateTime(required=True, metadata={"description": "when (ISO 8601, offset)"})
+    accuracy = Number(allow_none=True, metadata={"description": "metres, as the phone says"})
+
+
+class NewPatrol(Body):
+    points = fields.List(fields.Nested(Fix), required=True,
+                         validate=validate.Length(2, 20_000))
+
+
+class GpxUpload(Schema):
+    gpx = fields.Raw(required=True, metadata={"type": "string", "format": "binary"})
+
+
+class PatrolArgs(Query):
+    grid = text(15)
+    since = fields.AwareDateTime()
+    limit = fields.Integer(validate=validate.Range(1, 100), load_default=50)
+    offset = fields.Integer(validate=validate.Range(0, 2**31 - 1), load_default=0)
+
+
+class WeekArgs(Query):
+    week = fields.Date(metadata={"description": "any day of the week (default: this week)"})
+
+
+class UnwalkedArgs(WeekArgs):
+    grid = text(15, required=True)
+
+
+class PatrolRecord(Schema):
+    id = fields.Integer(required=True)
+    worker = fields.String(required=True)
+    grid_code = fields.String(required=True, allow_none=True)
+    started_at = fields.String(required=True)
+    ended_at = fields.String(required=True)
+    walking_s = fields.Float(required=True)
+    distance_m = fields.Float(required=True)
+    points = fields.Integer(required=True)
+    dropped = fields.Integer(required=True, metadata={"description": "fixes left out"})
+    pieces = fields.Integer(required=True, metadata={"description": "walking pieces kept"})
+
+
+class PatrolPage(Schema):
+    total = fields.Integer(required=True)
+    items = fields.List(fields.Nested(PatrolRecord), required=True)
+    next_offset = fields.Integer(required=True, allow_none=True)
+
+
+class GridPatrols(Schema):
+    code = fields.String(required=True)
+    name = fields.String(required=True)
+    patrols = fields.Integer(required=True)
+    walking_h = fields.Float(required=True)
+    distance_km = fields.Float(required=True)
+    road_m = fields.Float(required=True)
+    walked_m = fields.Float(required=True)
+    share = fields.Float(required=True, allow_none=True)
+
+
+class WeeklyPatrols(Schema):
+    week_start = fields.String(required=True)
+    week_end = fields.String(required=True)
+    corridor_m = fields.Float(required=True)
+    grids = fields.List(fields.Nested(GridPatrols), required=True)

@@ -69,7 +69,7 @@ def test_one_gist_index_per_geometry_column(shared_db):
             WHERE am.amname = 'gist' AND t.relnamespace = 'public'::regnamespace
             GROUP BY t.relname""")).all()
     expected = {"community", "grids", "compounds", "buildings", "households", "roads",
-                "parking_lots", "facilities", "incidents"}
+                "parking_lots", "facilities", "incidents", "patrols"}
     assert dict(counts) == {name: 1 for name in expected}
 
 

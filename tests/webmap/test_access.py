@@ -73,6 +73,13 @@ REQUESTS = [
     ("visits_api.create", "POST", "/api/visits",  # a household of the third grid
      {"household_code": "HH00001", "visited_at": "2026-11-01T09:00:00+08:00"}),
     ("visits_api.visit_list", "GET", "/api/visits", None),
+    ("patrols_api.create", "POST", "/api/patrols", {"points": [   # a walk in the third grid
+        {"lon": 107.4940, "lat": 31.2455, "t": "2026-11-20T09:00:00+08:00"},
+        {"lon": 107.4944, "lat": 31.2455, "t": "2026-11-20T09:01:00+08:00"}]}),
+    ("patrols_api.upload_gpx", "POST", "/api/patrols/gpx", "gpx"),
+    ("patrols_api.patrol_list", "GET", "/api/patrols", None),
+    ("patrols_api.weekly", "GET", "/api/patrols/weekly", None),
+    ("patrols_api.unwalked", "GET", f"/api/patrols/unwalked?grid={G3}", None),
     ("visits_api.due", "GET", "/api/visits/due", None),
     ("party.page", "GET", "/party", None),
     ("party_api.tree", "GET", "/api/party", None),
@@ -93,7 +100,8 @@ PUBLIC = {"api-docs.openapi_json", "auth.login", "auth.logout", "vendor.vendor",
           "field.service_worker", "field.manifest"} | {
     e for e, *_ in REQUESTS if e.startswith("open311.")}
 GRID_WRITES = {"incidents_api.create", "incidents_api.move", "incidents_api.mediation",
-               "incidents_api.upload", "tasks_api.assignees", "visits_api.create"}
+               "incidents_api.upload", "tasks_api.assignees", "visits_api.create",
+               "patrols_api.create", "patrols_api.upload_gpx"}
 # what only acting accounts have: their tasks and the phone page; the workload for heads
 TASKS = {"field.page", "tasks.page", "tasks_api.task_list", "tasks_api.workload",
          "visits_api.visit_list", "visits_api.due"}
@@ -121,6 +129,14 @@ def send(client, method, url, body):
         import io
         return client.open(url, method=method, content_type="multipart/form-data",
                            data={"photo": (io.BytesIO(b"not really"), "x.jpg")})
+    if body == "gpx":    # a walk of one minute in the third grid
+        import io
+        gpx = ('<gpx version="1.1" xmlns="http://www.topografix.com/GPX/1/1"><trk><trkseg>'
+               '<trkpt lat="31.2455" lon="107.4940"><time>2026-11-20T01:00:00Z</time></trkpt>'
+               '<trkpt lat="31.2455" lon="107.4944"><time>2026-11-20T01:01:00Z</time></trkpt>'
+               '</trkseg></trk></gpx>')
+        return client.open(url, method=method, content_type="multipart/form-data",
+                           data={"gpx": (io.BytesIO(gpx.encode()), "walk.gpx")})
     if body == "form":   # Open311 checks its own API key, whoever is logged in
         return client.open(url, method=method, data={
             "api_key": "matrix-key", "service_code": "other", "lat": "31.2455",
