@@ -177,7 +177,13 @@ def weekly(conn: Connection, viewer: Account, day: date | None = None) -> dict:
     """Per grid, for the week holding ``day``: patrols, walking time and distance, road
     length and the part of it walked (and its share)."""
     start, end = week_of(day)
-    params = dict(areas=read_areas(viewer), grid=None, start=start, end=end)
+    return {"week_start": start.isoformat(), "week_end": end.isoformat(),
+            "corridor_m": CORRIDOR_M, "grids": weekly_rows(conn, read_areas(viewer), start, end)}
+
+
+def weekly_rows(conn: Connection, areas: list[str] | None, start: datetime,
+                end: datetime) -> list[dict]:
+    params = dict(areas=areas, grid=None, start=start, end=end)
     rows = conn.execute(text(f"""
         WITH w AS ({WALKED_SQL}),
         roads AS (SELECT grid_code, sum(length_m) AS road_m, sum(walked_m) AS walked_m
@@ -194,8 +200,13 @@ def weekly(conn: Connection, viewer: Account, day: date | None = None) -> dict:
         FROM grids g LEFT JOIN roads ON roads.grid_code = g.code
         LEFT JOIN walks ON walks.grid_code = g.code
         WHERE {IN_AREAS.format(g="g")} ORDER BY g.code"""), params).mappings()
-    return {"week_start": start.isoformat(), "week_end": end.isoformat(),
-            "corridor_m": CORRIDOR_M, "grids": [plain(r) for r in rows]}
+    return [plain(r) for r in rows]
+
+
+def weekly_in(conn: Connection, grids: list[str] | None, day: date | None = None) -> list:
+    """``weekly``'s rows for grid code prefixes (the grids an account acts in)."""
+    start, end = week_of(day)
+    return weekly_rows(conn, grids, start, end)
 
 
 def unwalked(conn: Connection, viewer: Account, grid: str, day: date | None = None) -> dict:

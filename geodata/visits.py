@@ -118,20 +118,15 @@ def search(conn: Connection, viewer: Account, *, household: str | None = None,
     return {"total": total, "items": items, "next_offset": offset + len(items) if more else None}
 
 
-def due(conn: Connection, viewer: Account, *, limit: int = 50, offset: int = 0) -> dict:
-    """Households of the viewer's grids due a visit by ``visit_rules``: never visited first,
-    then the longest overdue; each with the rules it is due by and its last visit."""
-    rules = conn.execute(text("SELECT flag, days, label FROM visit_rules ORDER BY flag")
-                         ).mappings().all()
-    if not rules:
-        return {"total": 0, "items": [], "next_offset": None, "rules": []}
+def _due_sql(rules) -> str:
+    """Households due a visit (``d``: id, rules, due_since, last_visited_at) within the
+    households ``:shown`` (code prefixes; NULL: all)."""
     # one row per household and rule it is due by
     per_rule = " UNION ALL ".join(
         f"SELECT h.id, '{r['flag']}' AS flag, {int(r['days'])} AS days FROM households h "
         f"JOIN grids g ON g.id = h.grid_id WHERE {FLAG_SQL[r['flag']]} AND {SHOWN}"
         for r in rules)
-    params = dict(shown=_shown(viewer), limit=limit, offset=offset)
-    base = f"""
+    return f"""
         WITH r AS ({per_rule}),
         last AS (SELECT h.id, max(v.visited_at) AS at FROM households h
                  JOIN visits v ON v.household_id = h.id
@@ -141,7 +136,22 @@ def due(conn: Connection, viewer: Account, *, limit: int = 50, offset: int = 0) 
                      max(last.at) AS last_visited_at
               FROM r LEFT JOIN last ON last.id = r.id
               WHERE last.at IS NULL OR last.at < now() - make_interval(days => r.days)
-              GROUP BY r.id)
+              GROUP BY r.id)"""
+
+
+def rules_of(conn: Connection) -> list[dict]:
+    return [dict(r) for r in conn.execute(text(
+        "SELECT flag, days, label FROM visit_rules ORDER BY flag")).mappings()]
+
+
+def due(conn: Connection, viewer: Account, *, limit: int = 50, offset: int = 0) -> dict:
+    """Households of the viewer's grids due a visit by ``visit_rules``: never visited first,
+    then the longest overdue; each with the rules it is due by and its last visit."""
+    rules = rules_of(conn)
+    if not rules:
+        return {"total": 0, "items": [], "next_offset": None, "rules": []}
+    params = dict(shown=_shown(viewer), limit=limit, offset=offset)
+    base = _due_sql(rules) + f"""
         SELECT h.code AS household_code, b.name AS building, h.unit_room, g.code AS grid_code,
                d.rules, d.last_visited_at, d.due_since,
                CASE WHEN d.last_visited_at IS NULL THEN NULL
@@ -157,4 +167,14 @@ def due(conn: Connection, viewer: Account, *, limit: int = 50, offset: int = 0) 
     items = [plain(r) for r in rows]
     more = offset + len(items) < total
     return {"total": total, "items": items, "next_offset": offset + len(items) if more else None,
-            "rules": [dict(r) for r in rules]}
+            "rules": rules}
+
+
+def due_per_grid(conn: Connection, grids: list[str] | None) -> dict[str, int]:
+    """How many households are due a visit, per grid code, within ``grids`` (prefixes)."""
+    rules = rules_of(conn)
+    if not rules:
+        return {}
+    return dict(conn.execute(text(_due_sql(rules) + """
+        SELECT g.code, count(*) FROM d JOIN households h ON h.id = d.id
+        JOIN grids g ON g.id = h.grid_id GROUP BY g.code"""), {"shown": grids}).all())

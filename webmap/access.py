@@ -58,7 +58,7 @@ RULES: dict[str, frozenset | str] = {
     "patrols_api.patrol_list": ALL_ROLES, "patrols_api.weekly": ALL_ROLES,
     "patrols_api.unwalked": ALL_ROLES,
     "tasks.page": WRITERS, "tasks_api.task_list": WRITERS, "tasks_api.workload": WRITERS,
-    "tasks_api.assignees": WRITERS,
+    "tasks_api.assignees": WRITERS, "tasks_api.full_workload": WRITERS,
     "admin.audit": frozenset({"admin"}),
 }
 

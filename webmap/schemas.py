@@ -860,3 +860,41 @@ class WeeklyPatrols(Schema):
     week_end = fields.String(required=True)
     corridor_m = fields.Float(required=True)
     grids = fields.List(fields.Nested(GridPatrols), required=True)
+
+
+# ---------- workload ----------
+
+class GridWorkload(Schema):
+    code = fields.String(required=True)
+    name = fields.String(required=True)
+    households = fields.Integer(required=True)
+    residents = fields.Integer(required=True)
+    elderly_alone = fields.Integer(required=True)
+    with_minors = fields.Integer(required=True)
+    low_income = fields.Integer(required=True)
+    open = fields.Integer(required=True)
+    overdue = fields.Integer(required=True, metadata={"description": "steps past their limit"})
+    staff = fields.Integer(required=True)
+    visits_due = fields.Integer(required=True)
+    patrol_km = fields.Float(required=True, metadata={"description": "this week"})
+    patrol_share = fields.Float(required=True, allow_none=True,
+                                metadata={"description": "road length walked this week"})
+    norm = fields.String(required=True, validate=validate.OneOf(["under", "within", "over"]),
+                         metadata={"description": "households against 300–500 per grid"})
+
+
+class WorkerWorkload(Schema):
+    name = fields.String(required=True)
+    role = fields.String(required=True)
+    grid_codes = fields.List(fields.String(), required=True)
+    open = fields.Integer(required=True)
+    overdue = fields.Integer(required=True)
+    visits_week = fields.Integer(required=True)
+    patrol_km_week = fields.Float(required=True)
+
+
+class FullWorkload(Schema):
+    norm = fields.List(fields.Integer(), required=True)
+    week_start = fields.String(required=True)
+    grids = fields.List(fields.Nested(GridWorkload), required=True)
+    workers = fields.List(fields.Nested(WorkerWorkload), required=True)

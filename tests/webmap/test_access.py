@@ -91,6 +91,7 @@ REQUESTS = [
     ("tasks_api.task_list", "GET", "/api/tasks", None),
     ("tasks_api.workload", "GET", "/api/tasks/workload", None),
     ("tasks_api.assignees", "GET", "/api/incidents/{id}/assignees", None),
+    ("tasks_api.full_workload", "GET", "/api/workload", None),
 ]
 
 PUBLIC = {"api-docs.openapi_json", "auth.login", "auth.logout", "vendor.vendor", "static",
@@ -104,6 +105,7 @@ GRID_WRITES = {"incidents_api.create", "incidents_api.move", "incidents_api.medi
                "patrols_api.create", "patrols_api.upload_gpx"}
 # what only acting accounts have: their tasks and the phone page; the workload for heads
 TASKS = {"field.page", "tasks.page", "tasks_api.task_list", "tasks_api.workload",
+         "tasks_api.full_workload",
          "visits_api.visit_list", "visits_api.due"}
 # written out by hand, apart from the table in webmap/access.py
 EXPECTED = {
@@ -111,9 +113,11 @@ EXPECTED = {
     "planner": {e for e, *_ in REQUESTS} - GRID_WRITES - TASKS - {
         "coverage_api.households", "coverage.tile", "admin.audit", "party_api.member"},
     "head3": {e for e, *_ in REQUESTS} - {"admin.audit"},
-    "worker3": {e for e, *_ in REQUESTS} - {"admin.audit", "tasks_api.workload"},
+    "worker3": {e for e, *_ in REQUESTS} - {"admin.audit", "tasks_api.workload",
+                                            "tasks_api.full_workload"},
     # a worker of the first grid reads everything but writes nothing in the third grid
-    "worker1": {e for e, *_ in REQUESTS} - {"admin.audit", "tasks_api.workload"} - GRID_WRITES,
+    "worker1": {e for e, *_ in REQUESTS} - {"admin.audit", "tasks_api.workload",
+                                            "tasks_api.full_workload"} - GRID_WRITES,
     "admin": {e for e, *_ in REQUESTS},
 }
 

@@ -145,3 +145,26 @@ def test_gpx_upload_and_refusals(write_app, road):
     noisy = send(worker, fixes, accuracy=120)
     assert noisy.status_code == 422 and noisy.get_json()["code"] == "no_walking"
     assert sql(write_app, "SELECT count(*) FROM patrols")[0][0] == 1
+
+
+def test_workload_per_grid_and_worker(write_app, road):
+    worker = client_as(write_app, "worker3")
+    send(worker, walk(0, 100, 5, T0))
+    households = sql(write_app, "SELECT count(*), sum(residents), count(*) FILTER (WHERE "
+                                "elderly_alone) FROM households h JOIN grids g ON "
+                                "g.id = h.grid_id WHERE g.code = :g", g=G3)[0]
+    load = client_as(write_app, "head3").get("/api/workload").get_json()
+    assert [g["code"] for g in load["grids"]] == [G3]
+    grid = load["grids"][0]
+    assert (grid["households"], grid["residents"], grid["elderly_alone"]) == tuple(households)
+    assert grid["norm"] == ("over" if households[0] > 500 else "under" if households[0] < 300
+                            else "within")
+    assert grid["patrol_km"] == pytest.approx(0.1, rel=0.01)
+    due = client_as(write_app, "head3").get("/api/visits/due?limit=1").get_json()["total"]
+    assert grid["visits_due"] == due
+    me = next(w for w in load["workers"] if w["name"] == "worker3")
+    assert me["patrol_km_week"] == pytest.approx(0.1, rel=0.01) and me["visits_week"] == 0
+    assert {w["name"] for w in load["workers"]} == {"head3", "worker3"}
+    assert client_as(write_app, "worker3").get("/api/workload").status_code == 403
+    page = client_as(write_app, "head3").get("/tasks").get_data(as_text=True)
+    assert 'id="balance"' in page and 'data-worker="worker3"' in page

@@ -6,6 +6,7 @@ from flask import Blueprint, render_template, request, url_for
 from flask_smorest import Blueprint as ApiBlueprint
 
 from geodata import visits as geo_visits
+from geodata import workload as geo_workload
 from geodata.incidents import tasks as geo_tasks
 from geodata.workflow import STATE_LABELS
 
@@ -44,6 +45,17 @@ def workload():
         return geo_tasks.workload(conn, viewer())
 
 
+@api_bp.get("/api/workload")
+@api_bp.response(200, s.FullWorkload)
+@answers(api_bp)
+def full_workload():
+    """Per grid (households against the 300–500 norm, residents, flagged households, open
+    and overdue incidents, visits due, this week's patrols) and per grid worker (incidents
+    dispatched to them, visits and patrol km this week), in the grids I head or administer."""
+    with get_db().connect() as conn:
+        return geo_workload.workload(conn, viewer())
+
+
 @api_bp.get("/api/incidents/<int:incident_id>/assignees")
 @api_bp.response(200, s.Assignees)
 @answers(api_bp, 404)
@@ -67,9 +79,11 @@ def page():
     with get_db().connect() as conn:
         found = geo_tasks.tasks(conn, who, mine=mine, limit=PAGE_SIZE,
                                 offset=(number - 1) * PAGE_SIZE)
-        load = geo_tasks.workload(conn, who) if who.role in ("admin", "grid_head") else None
+        heads = who.role in ("admin", "grid_head")
+        load = geo_tasks.workload(conn, who) if heads else None
+        balance = geo_workload.workload(conn, who) if heads else None
         visits_due = geo_visits.due(conn, who, limit=VISITS_SHOWN)
     pages = max(1, -(-found["total"] // PAGE_SIZE))
     return render_template("tasks.html", found=found, load=load, mine=mine, page=number,
-                           visits_due=visits_due,
+                           visits_due=visits_due, balance=balance,
                            pages=pages, states=STATE_LABELS, map=None, basemap="none")
