@@ -100,7 +100,16 @@ def record(conn: Connection, actor: Account, lon, lat, t, accuracy=None) -> dict
     """Clean and store a patrol of ``actor`` (fix times ``t`` in seconds since 1970); it
     belongs to the grid of theirs it runs in the longest. InvalidInput for a track with no
     walking left, Forbidden when it runs in none of the actor's grids; audited."""
-    grids = actor.write_grids()
+    patrol = store(conn, actor.name, actor.write_grids(), lon, lat, t, accuracy)
+    found = get(conn, patrol)
+    audit(conn, actor.name, "patrol.create", str(patrol), fixes=len(t),
+          dropped=found["dropped"])
+    return found
+
+
+def store(conn: Connection, worker: str, grids, lon, lat, t, accuracy=None) -> int:
+    """``record`` without the account: ``grids`` the code prefixes it may lie in (None:
+    any); the new patrol's id."""
     if not 2 <= len(t) <= MAX_POINTS or not len(lon) == len(lat) == len(t):
         raise InvalidInput("a patrol needs 2 to %(max)s fixes, each with lon, lat and time",
                            max=MAX_POINTS)
@@ -112,13 +121,12 @@ def record(conn: Connection, actor: Account, lon, lat, t, accuracy=None) -> dict
                            "rides and imprecise fixes are dropped)", "no_walking")
     row = conn.execute(INSERT_SQL, dict(
         lon=list(map(float, lon)), lat=list(map(float, lat)), t=list(map(float, t)),
-        piece=done["piece"].tolist(), worker=actor.name, walking_s=done["walking_s"],
+        piece=done["piece"].tolist(), worker=worker, walking_s=done["walking_s"],
         distance_m=done["distance_m"], points=len(t), dropped=done["dropped"],
         grids=None if grids is None else list(grids))).scalar_one_or_none()
     if row is None:
         raise Forbidden("the track runs in none of your grids", "outside_your_grids")
-    audit(conn, actor.name, "patrol.create", str(row), fixes=len(t), dropped=done["dropped"])
-    return get(conn, row)
+    return row
 
 
 def get(conn: Connection, patrol_id: int) -> dict:

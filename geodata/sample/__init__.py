@@ -44,10 +44,14 @@ def load_sample(engine: Engine, data_dir: Path = DATA_DIR,
     """Import every sample layer and, into an empty incidents table, the illustrative incident
     history; in one transaction (all or nothing)."""
     from .history import load_history
+    from .rounds import load_rounds
     frames = {layer: read_file(data_dir / name, get_layer(layer)) for layer, name in FILES.items()}
     with engine.begin() as conn:
         reports = [import_frame(conn, layer, df, progress=progress)
                    for layer, df in frames.items()]
         n = load_history(conn)
         reports.append(ImportReport("incidents (illustrative history)", read=n, inserted=n))
+        visits, walks = load_rounds(conn)
+        reports.append(ImportReport("visits (illustrative)", read=visits, inserted=visits))
+        reports.append(ImportReport("patrols (illustrative)", read=walks, inserted=walks))
         return reports

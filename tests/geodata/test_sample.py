@@ -148,3 +148,18 @@ def test_generator_is_deterministic_and_matches_the_committed_files(tmp_path):
     write(tmp_path)
     for name in FILES.values():
         assert (tmp_path / name).read_bytes() == (DATA_DIR / name).read_bytes(), name
+
+
+def test_the_sample_carries_illustrative_rounds(shared_db):
+    with shared_db.connect() as conn:
+        visits, visited, flagged = conn.execute(text("""
+            SELECT (SELECT count(*) FROM visits), (SELECT count(DISTINCT household_id)
+            FROM visits), (SELECT count(*) FROM households
+            WHERE elderly_alone OR low_income OR minors > 0)""")).one()
+        walks = conn.execute(text("""SELECT g.code, count(p.id), min(p.distance_m),
+            bool_and(ST_NumGeometries(p.track) >= 1) FROM grids g
+            LEFT JOIN patrols p ON p.grid_id = g.id GROUP BY g.code""")).all()
+    # visits to most flagged households, some never visited (they lead the due lists)
+    assert 0.5 * flagged < visited < flagged and visits >= visited
+    # every grid walked two or three times a week for three weeks
+    assert len(walks) == 4 and all(6 <= n <= 9 and d > 50 and ok for _, n, d, ok in walks)

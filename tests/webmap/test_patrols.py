@@ -31,6 +31,7 @@ def at(east_m, north_m):
 
 @pytest.fixture
 def road(write_app):
+    sql(write_app, "DELETE FROM patrols")             # the sample's illustrative rounds
     (x1, y1) = at(200, 0)
     sql(write_app, """INSERT INTO roads (code, name, class, geom) VALUES ('PATROL-TEST', '测试路',
         'lane', ST_SetSRID(ST_MakeLine(ST_MakePoint(:x0, :y0), ST_MakePoint(:x1, :y1)), 4326))""",

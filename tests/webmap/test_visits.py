@@ -26,6 +26,7 @@ def ago(days: float) -> str:
 def flagged(write_app):
     """Four households of grid 3 with exactly the flags these cases need, no other flags
     anywhere in the grid, and no visits."""
+    sql(write_app, "DELETE FROM visits")              # the sample's illustrative rounds
     codes = [r[0] for r in sql(write_app, """SELECT h.code FROM households h
         JOIN grids g ON g.id = h.grid_id WHERE g.code = :g ORDER BY h.code LIMIT 4""", g=G3)]
     sql(write_app, "UPDATE households SET elderly_alone = false, low_income = false, "
