@@ -716,11 +716,6 @@ class MemberHouseholds(Schema):
 
 # ---------- home visits ----------
 
-class FollowUpIncident(Body):
-    category = text(64, required=True, metadata={"description": "service code or code"})
-    description = text(4000, required=True)
-
-
 class NewVisit(Body):
     household_code = text(32, required=True)
     visited_at = fields.AwareDateTime(required=True, metadata={
@@ -729,8 +724,11 @@ class NewVisit(Body):
                 metadata={"description": "home (上门), phone (电话) or other"})
     notes = Text(validate=validate.Length(max=4000), allow_none=True)
     follow_up = Bool(load_default=False)
-    incident = fields.Nested(FollowUpIncident, allow_none=True, metadata={
-        "description": "the follow-up as an incident at the household's door"})
+    incident_category = Text(validate=validate.Length(1, 64), allow_none=True, metadata={
+        "description": "the follow-up as an incident at the household's door: its category "
+                       "(service code or code)"})
+    incident_description = Text(validate=validate.Length(1, 4000), allow_none=True, metadata={
+        "description": "and its description (required with incident_category)"})
 
 
 class VisitArgs(Query):
@@ -802,8 +800,11 @@ class Fix(Body):
 
 
 class NewPatrol(Body):
+    # a request's body stays under 1 MB: a long patrol is sent in parts as it goes (each part
+    # a patrol of its own), or at the end as GPX (up to 20,000 fixes)
     points = fields.List(fields.Nested(Fix), required=True,
-                         validate=validate.Length(2, 20_000))
+                         validate=validate.Length(2, 5_000),
+                         metadata={"description": "2 to 5,000 fixes"})
 
 
 class GpxUpload(Schema):

@@ -87,8 +87,8 @@ def test_visits_stay_in_ones_own_grids(write_app, flagged):
 def test_a_follow_up_becomes_an_incident_at_the_door(write_app, flagged):
     code = flagged[0]
     worker = client_as(write_app, "worker3")
-    r = visit(worker, code, ago(0.1), incident={"category": "housing_leak",
-                                                "description": "走访发现卫生间漏水"})
+    r = visit(worker, code, ago(0.1), incident_category="housing_leak",
+              incident_description="走访发现卫生间漏水")
     assert r.status_code == 201
     made = r.get_json()
     assert made["follow_up"] and made["incident_id"]
@@ -100,6 +100,6 @@ def test_a_follow_up_becomes_an_incident_at_the_door(write_app, flagged):
     listed = worker.get(f"/api/visits?household={code}").get_json()
     assert listed["total"] == 1 and listed["items"][0]["incident_id"] == made["incident_id"]
     # one step: an incident refused (unknown category) leaves no visit behind
-    bad = visit(worker, code, ago(0.1), incident={"category": "teleport", "description": "x"})
+    bad = visit(worker, code, ago(0.1), incident_category="teleport", incident_description="x")
     assert bad.status_code == 422
     assert worker.get(f"/api/visits?household={code}").get_json()["total"] == 1

@@ -2,6 +2,9 @@
 Thin: ``geodata.patrols`` cleans, stores and measures."""
 from __future__ import annotations
 
+import json
+
+from flask import Response
 from flask_smorest import Blueprint
 
 from geodata import patrols as geo_patrols
@@ -75,4 +78,5 @@ def weekly(week=None):
 def unwalked(grid: str, week=None):
     """The parts of a grid's roads not patrolled in the week, as GeoJSON."""
     with get_db().connect() as conn:
-        return geo_patrols.unwalked(conn, viewer(), grid, week)
+        body = geo_patrols.unwalked(conn, viewer(), grid, week)
+    return Response(json.dumps(body, ensure_ascii=False), mimetype="application/geo+json")

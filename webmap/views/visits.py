@@ -19,12 +19,15 @@ api_bp = Blueprint("visits_api", __name__, description="Home visits")
 @answers(api_bp, 400, 422)
 @idempotent
 def create(data: dict):
-    """Record a visit to a household of my grids; ``incident`` turns its follow-up into an
-    incident at the door in the same step. ``Idempotency-Key`` as for incidents."""
+    """Record a visit to a household of my grids; ``incident_category`` (with
+    ``incident_description``) turns its follow-up into an incident at the door in the same
+    step. ``Idempotency-Key`` as for incidents."""
     with get_db().begin() as conn:
+        incident = ({"category": data["incident_category"],
+                     "description": data.get("incident_description")}
+                    if data.get("incident_category") else None)
         body = geo_visits.record(conn, viewer(), data["household_code"], data["visited_at"],
-                                 data["kind"], data.get("notes"), data["follow_up"],
-                                 data.get("incident"))
+                                 data["kind"], data.get("notes"), data["follow_up"], incident)
         record(conn, body, 201)
         return body
 
