@@ -214,12 +214,21 @@ class ParkingLot(Base):
 
 class Facility(Base):
     __tablename__ = "facilities"
-    __table_args__ = (_in_list("kind", FACILITY_KINDS, "facilities_kind"), _valid("facilities"))
+    __table_args__ = (_in_list("kind", FACILITY_KINDS, "facilities_kind"), _valid("facilities"),
+                      CheckConstraint(
+                          "(direction_deg IS NULL OR direction_deg >= 0 AND direction_deg < 360)"
+                          " AND (fov_deg IS NULL OR fov_deg > 0 AND fov_deg <= 360) AND "
+                          "(range_m IS NULL OR range_m > 0 AND range_m <= 500)",
+                          name="facilities_camera_view"))
     id: Mapped[int] = mapped_column(primary_key=True)
     code: Mapped[str] = mapped_column(String(32), unique=True)
     name: Mapped[str] = mapped_column(Text)
     kind: Mapped[str] = mapped_column(String(32))
     opening_hours: Mapped[str | None] = mapped_column(Text)
+    # cameras: where they look (degrees from north, clockwise), how wide and how far
+    direction_deg: Mapped[float | None] = mapped_column(Float)
+    fov_deg: Mapped[float | None] = mapped_column(Float)
+    range_m: Mapped[float | None] = mapped_column(Float)
     geom: Mapped[WKBElement] = mapped_column(Geometry("POINT", srid=SRID))
 
 

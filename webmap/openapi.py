@@ -65,8 +65,8 @@ def init_app(app: Flask) -> Api:
         })
     api = ApiDoc(app)
     from .views import api as api_views
-    from .views import coverage, incidents_api, party, patrols, tasks, visits
+    from .views import cameras, coverage, incidents_api, party, patrols, tasks, visits
     for bp in (api_views.bp, incidents_api.bp, coverage.api_bp, tasks.api_bp, party.api_bp,
-               visits.api_bp, patrols.api_bp):
+               visits.api_bp, patrols.api_bp, cameras.api_bp):
         api.register_blueprint(bp)
     return api

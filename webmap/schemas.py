@@ -899,3 +899,43 @@ class FullWorkload(Schema):
     week_start = fields.String(required=True)
     grids = fields.List(fields.Nested(GridWorkload), required=True)
     workers = fields.List(fields.Nested(WorkerWorkload), required=True)
+
+
+# ---------- cameras ----------
+
+class GridCameras(Schema):
+    code = fields.String(required=True)
+    name = fields.String(required=True)
+    cameras = fields.Integer(required=True)
+    roads = fields.Integer(required=True)
+    road_m = fields.Float(required=True)
+    watched_m = fields.Float(required=True)
+    gap_m = fields.Float(required=True)
+    share = fields.Float(required=True, allow_none=True)
+
+
+class CameraTotals(Schema):
+    cameras = fields.Integer(required=True)
+    road_m = fields.Float(required=True)
+    watched_m = fields.Float(required=True)
+    gap_m = fields.Float(required=True)
+
+
+class CameraSite(Schema):
+    lon = fields.Float(required=True)
+    lat = fields.Float(required=True)
+    ranked_gain_m = fields.Float(required=True)
+    gain_m = fields.Float(required=True, metadata={"description": "unwatched road it adds, "
+                                                                  "occlusion included"})
+    range_m = fields.Float(required=True)
+
+
+class CameraNet(Schema):
+    grids = fields.List(fields.Nested(GridCameras), required=True)
+    total = fields.Nested(CameraTotals, required=True)
+    best_site = fields.Nested(CameraSite, required=True, allow_none=True)
+    defaults = fields.Dict(required=True)
+
+
+class GridArg(Query):
+    grid = text(15, required=True)

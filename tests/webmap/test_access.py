@@ -78,6 +78,8 @@ REQUESTS = [
         {"lon": 107.4944, "lat": 31.2455, "t": "2026-11-20T09:01:00+08:00"}]}),
     ("patrols_api.upload_gpx", "POST", "/api/patrols/gpx", "gpx"),
     ("patrols_api.patrol_list", "GET", "/api/patrols", None),
+    ("cameras_api.camera_net", "GET", "/api/cameras", None),
+    ("cameras_api.camera_gaps", "GET", f"/api/cameras/gaps?grid={G3}", None),
     ("patrols_api.weekly", "GET", "/api/patrols/weekly", None),
     ("patrols_api.unwalked", "GET", f"/api/patrols/unwalked?grid={G3}", None),
     ("visits_api.due", "GET", "/api/visits/due", None),
