@@ -262,3 +262,28 @@ def test_the_party_tree_draws_a_members_households(browser, write_app):
     finally:
         context.close()
         server.shutdown()
+
+
+def test_a_patrol_recorded_on_the_phone(phone, write_app):
+    from tests.webmap.test_patrols import at as east_of
+    page, url, errors, context = phone
+    page.goto(url + "/field")
+    page.wait_for_function("() => window.slxMap && document.querySelector('.grid-label')")
+    before = count(write_app, "SELECT count(*) FROM patrols")
+    start = east_of(0, 0)
+    context.set_geolocation({"longitude": start[0], "latitude": start[1], "accuracy": 8})
+    page.click("#patrol")
+    for k in range(1, 6):                       # 8 m every 3.3 s: a walk
+        page.wait_for_timeout(3300)
+        lon, lat = east_of(8 * k, 0)
+        context.set_geolocation({"longitude": lon, "latitude": lat, "accuracy": 8})
+    page.wait_for_function("() => document.querySelector('#patrol').textContent"
+                           ".includes('6 点')", timeout=10000)
+    page.click("#patrol")
+    page.wait_for_function("() => document.querySelector('#outbox-status').dataset.waiting"
+                           " === '0' && document.querySelector('#toast').textContent"
+                           ".includes('巡查已上传')", timeout=15000)
+    assert count(write_app, "SELECT count(*) FROM patrols") == before + 1
+    walked = count(write_app, "SELECT distance_m FROM patrols WHERE worker = 'worker3' "
+                              "ORDER BY id DESC LIMIT 1")
+    assert walked == pytest.approx(40, rel=0.02) and errors == []

@@ -85,6 +85,13 @@
     for (const item of items) {
       if (item.refused) continue;          // kept for the worker to read and remove
       try {
+        if (item.kind === 'patrol') {
+          const walked = await send('/api/patrols', item.key, JSON.stringify(item.body), true);
+          await outbox.remove(item.key);
+          sent += 1;
+          toast('巡查已上传：步行 ' + Math.round(walked.distance_m) + ' 米', 'ok');
+          continue;
+        }
         if (!item.incident) {
           const made = await send('/api/incidents', item.key, JSON.stringify(item.body), true);
           item.incident = made.id;
@@ -145,8 +152,9 @@
       (status.offline ? '（' + status.offline + '，恢复后自动发送）' : '') : '';
     line.dataset.waiting = String(waiting);
     for (const item of items) {
-      const li = el('li', {class: item.refused ? 'refused' : 'waiting'},
-                    item.body.description.slice(0, 30) + (item.photo ? '（含照片）' : ''));
+      const li = el('li', {class: item.refused ? 'refused' : 'waiting'}, item.kind === 'patrol'
+        ? '巡查轨迹（' + item.body.points.length + ' 个定位点）'
+        : item.body.description.slice(0, 30) + (item.photo ? '（含照片）' : ''));
       if (item.refused) {
         const drop = el('button', {type: 'button', class: 'secondary'}, '删除');
         drop.addEventListener('click', async function () {
@@ -179,6 +187,55 @@
       if (polygons.some(function (p) { return inPolygon(lon, lat, p); })) return f.properties;
     }
     return null;
+  }
+
+  // ---- a patrol: the phone's positions while walking, kept every few seconds and metres,
+  // saved to the outbox when the walk ends (in parts of at most 5,000 fixes) ----
+  const KEEP_S = 3, KEEP_M = 5, PART = 5000;
+
+  function setupPatrol(map) {
+    const button = document.getElementById('patrol');
+    if (!button) return;
+    let watch = null, fixes = [], line = null;
+    function metres(a, b) {
+      return L.latLng(a.lat, a.lon).distanceTo(L.latLng(b.lat, b.lon));
+    }
+    function keep(p) {
+      const fix = {lon: p.coords.longitude, lat: p.coords.latitude,
+                   t: new Date(p.timestamp).toISOString(), accuracy: p.coords.accuracy};
+      const last = fixes[fixes.length - 1];
+      if (last && ((p.timestamp - Date.parse(last.t)) / 1000 < KEEP_S ||
+                   metres(last, fix) < KEEP_M)) return;
+      fixes.push(fix);
+      line.addLatLng([fix.lat, fix.lon]);
+      button.textContent = '结束巡查（' + fixes.length + ' 点）';
+    }
+    button.addEventListener('click', async function () {
+      if (watch === null) {
+        if (!navigator.geolocation) { toast('此浏览器不支持定位', 'error'); return; }
+        fixes = [];
+        line = L.polyline([], {color: '#6a1b9a', weight: 4}).addTo(map);
+        watch = navigator.geolocation.watchPosition(keep, function (err) {
+          toast('定位中断：' + err.message, 'error');
+        }, {enableHighAccuracy: true, maximumAge: 0, timeout: 30000});
+        button.setAttribute('aria-pressed', 'true');
+        button.textContent = '结束巡查（0 点）';
+        toast('巡查开始，请保持本页打开');
+        return;
+      }
+      navigator.geolocation.clearWatch(watch);
+      watch = null;
+      button.setAttribute('aria-pressed', 'false');
+      button.textContent = '开始巡查';
+      if (fixes.length < 2) { toast('定位点太少，未保存巡查', 'warn'); return; }
+      // parts share their end fix, so that no step of the walk is lost between them
+      for (let i = 0; i < fixes.length - 1; i += PART - 1) {
+        await outbox.put({key: newKey(), kind: 'patrol', saved: Date.now() + i,
+                          body: {points: fixes.slice(i, i + PART)}});
+      }
+      toast('巡查已保存在本机，正在上传…');
+      flush();
+    });
   }
 
   window.setupFieldMap = function (map, opts) {
@@ -289,6 +346,7 @@
       if (!sent && status.offline) toast('已保存在本机：' + status.offline + '，恢复后自动发送', 'warn');
     });
 
+    setupPatrol(map);
     window.addEventListener('online', function () { flush(); });
     setInterval(function () { if (navigator.onLine) flush(); }, 30000);
     showOutbox().then(function () { if (navigator.onLine) flush(); });
