@@ -103,7 +103,7 @@ def _samples(conn: Connection, areas, geom_sql: str, step_m: float) -> np.ndarra
     the views as ``seen``), as an (n, 2) array of lon, lat."""
     rows = conn.execute(text(f"""
         WITH {VIEWS_SQL},
-        seen AS (SELECT coalesce(ST_Union(geom), 'GEOMETRYCOLLECTION EMPTY'::geometry) AS geom
+        seen AS (SELECT coalesce(ST_Union(geom), ST_SetSRID('GEOMETRYCOLLECTION EMPTY'::geometry, 4326)) AS geom
                  FROM views),
         parts AS (SELECT (ST_Dump({geom_sql})).geom AS g
                   FROM roads r JOIN grids g ON g.id = r.grid_id, seen
@@ -144,7 +144,7 @@ def gaps(conn: Connection, viewer: Account, grid: str) -> dict:
     length watched (the map of the gaps)."""
     return conn.execute(text(f"""
         WITH {VIEWS_SQL},
-        seen AS (SELECT coalesce(ST_Union(geom), 'GEOMETRYCOLLECTION EMPTY'::geometry) AS geom
+        seen AS (SELECT coalesce(ST_Union(geom), ST_SetSRID('GEOMETRYCOLLECTION EMPTY'::geometry, 4326)) AS geom
                  FROM views),
         r AS (SELECT r.code, r.name, r.length_m, r.geom,
                      ST_Length(ST_Intersection(r.geom, seen.geom)::geography) AS watched_m,

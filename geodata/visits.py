@@ -178,3 +178,21 @@ def due_per_grid(conn: Connection, grids: list[str] | None) -> dict[str, int]:
     return dict(conn.execute(text(_due_sql(rules) + """
         SELECT g.code, count(*) FROM d JOIN households h ON h.id = d.id
         JOIN grids g ON g.id = h.grid_id GROUP BY g.code"""), {"shown": grids}).all())
+
+
+def last_visits(conn: Connection, viewer: Account, grid: str) -> dict:
+    """Every household of one grid with the days since its last visit (None: never), as a
+    FeatureCollection, for a viewer who may see them one by one."""
+    return conn.execute(text(f"""
+        SELECT json_build_object('type', 'FeatureCollection', 'features',
+            coalesce(json_agg(json_build_object('type', 'Feature',
+                'geometry', ST_AsGeoJSON(h.geom, 7)::json,
+                'properties', json_build_object('code', h.code,
+                    'days', floor(extract(epoch FROM now() - v.at) / 86400)::int,
+                    'flagged', h.elderly_alone OR h.low_income OR h.minors > 0))
+                ORDER BY h.code), '[]'::json))
+        FROM households h JOIN grids g ON g.id = h.grid_id
+        LEFT JOIN LATERAL (SELECT max(visited_at) AS at FROM visits
+                           WHERE household_id = h.id) v ON true
+        WHERE g.code = :grid AND {SHOWN}"""),
+        {"grid": grid, "shown": _shown(viewer)}).scalar_one()

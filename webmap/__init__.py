@@ -83,7 +83,7 @@ def create_app(config: dict | None = None) -> Flask:
     app.cli.add_command(users_cli)
 
     from .views import (admin, coverage, field, incident_pages, incidents_api, ogc, open311,
-                        pages, party, tasks, tiles)
+                        pages, party, rounds, tasks, tiles)
     app.register_blueprint(admin.bp)
     app.register_blueprint(ogc.bp)
     app.register_blueprint(tiles.bp)
@@ -93,6 +93,7 @@ def create_app(config: dict | None = None) -> Flask:
     app.register_blueprint(tasks.bp)
     app.register_blueprint(field.bp)
     app.register_blueprint(party.bp)
+    app.register_blueprint(rounds.bp)
     incidents_api.init_app(app)
     app.register_blueprint(open311.bp)
 

@@ -59,6 +59,7 @@ RULES: dict[str, frozenset | str] = {
     "patrols_api.unwalked": ALL_ROLES,
     # the camera net: for accounts (positions of cameras are not for the public)
     "cameras_api.camera_net": ALL_ROLES, "cameras_api.camera_gaps": ALL_ROLES,
+    "rounds.page": ALL_ROLES,
     "tasks.page": WRITERS, "tasks_api.task_list": WRITERS, "tasks_api.workload": WRITERS,
     "tasks_api.assignees": WRITERS, "tasks_api.full_workload": WRITERS,
     "admin.audit": frozenset({"admin"}),

@@ -156,3 +156,55 @@ def party_map(grids: dict, *, basemap: str = "none",
     m.fit_bounds([[miny, minx], [maxy, maxx]])
     return m
 
+
+
+# days since the last visit → colour (never visited: grey)
+VISIT_AGE_COLOURS = [(30, "#2e7d32"), (90, "#f9a825"), (None, "#c62828")]
+
+
+def rounds_map(grids: dict, focus: dict | None, unwalked: dict, gaps: dict, visits: dict | None,
+               site: dict | None, *, basemap: str = "none",
+               tianditu_key: str | None = None) -> folium.Map:
+    """One grid's rounds: its roads not patrolled this week, the roads no camera watches, the
+    best new camera site, and its households coloured by days since their last visit."""
+    bm = BASEMAPS.get(basemap, BASEMAPS["none"])
+    grids = for_display(grids, bm)
+    minx, miny, maxx, maxy = extent(for_display(focus, bm) if focus else grids)
+    m = new_map((minx, miny, maxx, maxy), bm, tianditu_key)
+    folium.GeoJson(grids, name="网格", interactive=False,
+                   style_function=lambda f: {"color": "#b71c1c", "weight": 2,
+                                             "fillOpacity": 0.02}).add_to(m)
+    line_and_area_tiles("roads", "道路", bm.gcj02).add_to(m)
+    folium.GeoJson(for_display(unwalked, bm), name="本周未巡查的道路",
+                   style_function=lambda f: {"color": "#6a1b9a", "weight": 5,
+                                             "dashArray": "6 4"}).add_to(m)
+    folium.GeoJson(for_display(gaps, bm), name="监控未覆盖的道路", show=False,
+                   style_function=lambda f: {"color": "#ef6c00", "weight": 4}).add_to(m)
+    if visits is not None:
+        def colour(days):
+            if days is None:
+                return "#9e9e9e"
+            return next(c for limit, c in VISIT_AGE_COLOURS if limit is None or days <= limit)
+        shown = for_display(visits, bm)
+        for f in shown["features"]:
+            f["properties"]["colour"] = colour(f["properties"]["days"])
+            f["properties"]["label"] = ("从未走访" if f["properties"]["days"] is None
+                                        else f"{f['properties']['days']} 天前走访")
+        folium.GeoJson(shown, name="住户（按距上次走访天数）",
+                       marker=folium.CircleMarker(radius=4, fill=True, fill_opacity=0.9,
+                                                  weight=1),
+                       style_function=lambda f: {"fillColor": f["properties"]["colour"],
+                                                 "color": "#fff"},
+                       tooltip=tooltip(shown, ["code", "label"], ["住户", "走访"])).add_to(m)
+    if site:
+        folium.GeoJson(for_display({"type": "FeatureCollection", "features": [{
+            "type": "Feature", "geometry": {"type": "Point",
+                                            "coordinates": [site["lon"], site["lat"]]},
+            "properties": {"gain": f"新增监控建议点：可多看 {site['gain_m']:.0f} 米道路"}}]}, bm),
+            name="新增监控建议点",
+            marker=folium.CircleMarker(radius=9, fill=True, fill_opacity=0.9, weight=3),
+            style_function=lambda f: {"fillColor": "#ffeb3b", "color": "#000"},
+            tooltip=folium.GeoJsonTooltip(fields=["gain"], labels=False)).add_to(m)
+    folium.LayerControl(collapsed=True).add_to(m)
+    m.fit_bounds([[miny, minx], [maxy, maxx]])
+    return m

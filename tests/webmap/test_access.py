@@ -84,6 +84,7 @@ REQUESTS = [
     ("patrols_api.unwalked", "GET", f"/api/patrols/unwalked?grid={G3}", None),
     ("visits_api.due", "GET", "/api/visits/due", None),
     ("party.page", "GET", "/party", None),
+    ("rounds.page", "GET", "/rounds", None),
     ("party_api.tree", "GET", "/api/party", None),
     ("party_api.member", "GET", "/api/party/members/PM-1-09-1", None),
     ("field.page", "GET", "/field", None),

@@ -84,3 +84,20 @@ def test_watched_road_per_grid_and_one_best_new_site(road):
     after = client_as(road, "planner").get("/api/cameras").get_json()["total"]["watched_m"]
     assert after - before == pytest.approx(site["gain_m"], abs=0.5)
     assert client_as(road, None).get("/api/cameras").status_code == 401
+
+
+def test_the_rounds_page_puts_patrols_cameras_and_visits_on_one_map(road):
+    import json as js
+    from tests.webmap.test_patrols import G3 as grid
+    staff = client_as(road, "worker3").get(f"/rounds?grid={grid}").get_data(as_text=True)
+    planner = client_as(road, "planner").get(f"/rounds?grid={grid}").get_data(as_text=True)
+    for page in (staff, planner):
+        assert 'id="patrol-week"' in page and 'id="camera-net"' in page
+        assert js.dumps("本周未巡查的道路")[1:-1] in page and 'id="best-site"' in page
+    # households one by one (coloured by days since their last visit) only for grid staff
+    layer = js.dumps("住户（按距上次走访天数）")[1:-1]
+    assert layer in staff and layer not in planner
+    households = sql(road, "SELECT count(*) FROM households h JOIN grids g ON "
+                           "g.id = h.grid_id WHERE g.code = :g", g=grid)[0][0]
+    assert staff.count('"days":') == households
+    assert client_as(road, "planner").get("/rounds?grid=999").status_code == 404
