@@ -15,18 +15,18 @@ import numpy as np
 import shapely
 from scipy.sparse import csr_matrix
 from scipy.sparse.csgraph import dijkstra
-from pyproj import Transformer
 from scipy.spatial import cKDTree
 from sqlalchemy import Connection, text
 
+from . import crs
 from .layers import METRIC_SRID
 from .models import FACILITY_KINDS
 from .network import (Network, Prepared, Reach, Snap, distances, point_distances, prepare,
                       reach, with_sources)
 from .workflow import InvalidInput
 
-TO_WGS84 = Transformer.from_crs(METRIC_SRID, 4326, always_xy=True)
-TO_METRIC = Transformer.from_crs(4326, METRIC_SRID, always_xy=True)
+# the default zone (Dazhou's) when there are no roads to place the data by
+DEFAULT_SRID = METRIC_SRID
 WALK_M_PER_MIN = 60.0
 ACCESS_CAP_M = 150.0
 DEFAULT_MINUTES = (5, 10, 15)
@@ -83,12 +83,22 @@ class Sources:
 
 @dataclass
 class CoverageData:
-    """Everything the engine needs, in EPSG:4545 metres; built once per data version."""
+    """Everything the engine needs, in metres of the data's own zone (``srid``: see
+    ``geodata.crs``); built once per data version."""
     version: tuple
     net: Network
     households: Households
     facilities: Facilities
     grids: list[tuple[str, str]]   # (code, name)
+    srid: int = DEFAULT_SRID
+
+    @property
+    def to_metric(self):
+        return crs.transformers(self.srid)[0]
+
+    @property
+    def to_wgs84(self):
+        return crs.transformers(self.srid)[1]
 
     @property
     def grid_index(self) -> np.ndarray:
@@ -169,14 +179,14 @@ HOUSEHOLD_ROW = np.dtype([("fields", ">i2"), ("l1", ">i4"), ("id", ">i4"), ("l2"
 COPY_HEADER_BYTES = 19      # signature (11), flags (4), header extension length (4)
 
 
-def _read_households(conn: Connection) -> Households:
+def _read_households(conn: Connection, srid: int) -> Households:
     """Every household in a grid: id, position in metres and grid index, as one binary COPY
     read straight into numpy (no Python object per household)."""
     sql = f"""
         COPY (WITH gi AS (SELECT id, (row_number() OVER (ORDER BY code) - 1)::int AS i
                           FROM grids)
               SELECT h.id, ST_X(p), ST_Y(p), gi.i
-              FROM (SELECT id, grid_id, ST_Transform(geom, {METRIC_SRID}) AS p
+              FROM (SELECT id, grid_id, ST_Transform(geom, {int(srid)}) AS p
                     FROM households) h JOIN gi ON gi.id = h.grid_id ORDER BY h.id)
         TO STDOUT (FORMAT binary)"""
     buf = bytearray()
@@ -203,19 +213,22 @@ def _xy(wkb_list) -> np.ndarray:
 
 
 def _read(conn: Connection, version: tuple) -> CoverageData:
-    roads = conn.execute(text(f"SELECT ST_AsBinary(ST_Transform(geom, {METRIC_SRID})) "
+    box = conn.execute(text("SELECT ST_XMin(e), ST_XMax(e), ST_YMin(e), ST_YMax(e) "
+                            "FROM (SELECT ST_Extent(geom) AS e FROM roads) x")).one()
+    srid = DEFAULT_SRID if box[0] is None else crs.metric_crs(*box)
+    roads = conn.execute(text(f"SELECT ST_AsBinary(ST_Transform(geom, {srid})) "
                               "FROM roads")).scalars().all()
     lines = shapely.from_wkb(np.array([bytes(r) for r in roads], dtype=object))
     fac = conn.execute(text(f"""
-        SELECT code, name, kind, ST_AsBinary(ST_Transform(geom, {METRIC_SRID}))
+        SELECT code, name, kind, ST_AsBinary(ST_Transform(geom, {srid}))
         FROM facilities ORDER BY code""")).all()
     grids = [tuple(r) for r in conn.execute(text("SELECT code, name FROM grids ORDER BY code"))]
-    households = _read_households(conn)
+    households = _read_households(conn, srid)
     facilities = Facilities(
         codes=np.array([r[0] for r in fac]), names=np.array([r[1] for r in fac]),
         kinds=np.array([r[2] for r in fac]), xy=_xy([bytes(r[3]) for r in fac]).reshape(-1, 2))
     return CoverageData(version=version, net=Network.from_lines(lines), households=households,
-                        facilities=facilities, grids=grids)
+                        facilities=facilities, grids=grids, srid=srid)
 
 
 def check_kinds(kinds) -> tuple[str, ...]:
@@ -380,7 +393,7 @@ def household_features(conn: Connection, data: CoverageData, res: Result,
     every = np.flatnonzero(visible(data, grids))
     idx = every[offset:None if limit is None else offset + limit]
     labels = household_labels(conn, data.households.ids[idx])
-    lon, lat = TO_WGS84.transform(data.households.xy[idx, 0], data.households.xy[idx, 1])
+    lon, lat = data.to_wgs84.transform(data.households.xy[idx, 0], data.households.xy[idx, 1])
     state, d, f = household_states(res)[idx], res.distance[idx], res.facility[idx]
     return [{"type": "Feature",
              "geometry": {"type": "Point", "coordinates": [round(float(x), 7),

@@ -350,7 +350,7 @@ def import_frame(conn: Connection, layer_name: str, df: pd.DataFrame, *,
 def _check_grid_overlaps(conn: Connection) -> None:
     """Grids must not overlap; a gap is allowed while the community is being redrawn."""
     rows = conn.execute(text("""
-        SELECT a.code, b.code, ST_Area(ST_Transform(ST_Intersection(a.geom, b.geom), 4545))
+        SELECT a.code, b.code, ST_Area(ST_Intersection(a.geom, b.geom)::geography)
         FROM grids a JOIN grids b ON a.code < b.code AND ST_Intersects(a.geom, b.geom)
         WHERE ST_Relate(a.geom, b.geom, '2********')
     """)).all()

@@ -1,7 +1,7 @@
 """Read-side queries: public layers, the community summary and per-grid figures.
 
-Everything is computed in PostGIS. Road lengths are geodesic (``roads.length_m``); areas are
-measured in EPSG:4545. Each household and road segment carries its grid (``grid_id``, kept by
+Everything is computed in PostGIS. Road lengths (``roads.length_m``) and areas are geodesic, on
+the WGS 84 ellipsoid, wherever the data lies. Each household and road segment carries its grid (``grid_id``, kept by
 triggers): a point on the shared edge of two grids belongs to the grid with the lowest code, a
 road segment to the grid of its midpoint.
 """
@@ -14,7 +14,7 @@ from sqlalchemy import Connection, text
 from . import derived
 from .scope import IN_AREAS
 from .db import plain
-from .layers import METRIC_SRID, get_layer
+from .layers import get_layer
 
 # Each grid's households, one grid per household, by the spatial rule that the ``grid_id``
 # triggers keep (migration 0008): the tests check the stored column against it.
@@ -32,7 +32,7 @@ LAYER_SQL = {
     "grids": f"""
         SELECT g.code, g.name,
                coalesce(st.households, 0) AS households, coalesce(st.residents, 0) AS residents,
-               round((ST_Area(ST_Transform(g.geom, {METRIC_SRID})) / 1e6)::numeric, 3)
+               round((ST_Area(g.geom::geography) / 1e6)::numeric, 3)
                  AS area_km2,
                (SELECT string_agg(s.name, '、' ORDER BY s.role <> 'grid_head', s.code)
                   FROM grid_staff s WHERE s.grid_id = g.id) AS workers,
@@ -55,7 +55,7 @@ LAYER_SQL = {
         FROM roads r WHERE {{where}}""",
     "parking_lots": f"""
         SELECT p.code, p.name, p.capacity,
-               round(ST_Area(ST_Transform(p.geom, {METRIC_SRID}))::numeric) AS area_m2, p.geom
+               round(ST_Area(p.geom::geography)::numeric) AS area_m2, p.geom
         FROM parking_lots p WHERE {{where}}""",
     "facilities": """
         SELECT f.code, f.name, f.kind, f.opening_hours, f.geom
@@ -174,7 +174,7 @@ def grid_figures(conn: Connection, code: str) -> dict | None:
     row = conn.execute(text(f"""
         WITH g AS (SELECT * FROM grids WHERE code = :code)
         SELECT g.code, g.name,
-               round((ST_Area(ST_Transform(g.geom, {METRIC_SRID})) / 1e6)::numeric, 3)
+               round((ST_Area(g.geom::geography) / 1e6)::numeric, 3)
                  AS area_km2,
                coalesce(st.households, 0) AS households, coalesce(st.residents, 0) AS residents,
                coalesce(st.elderly_alone, 0) AS elderly_alone,

@@ -19,14 +19,13 @@ from .i18n import budget_label
 from .maps import (BASEMAPS, FACILITY_STYLES, Legend, icon_layer, escape_text, extent,
                    for_display, line_and_area_tiles, new_map, part, tooltip)
 
-TO_WGS84 = cv.TO_WGS84
 BUDGET_COLOURS = ["#006d2c", "#31a354", "#74c476", "#a1d99b", "#c7e9c0"]
 UNCOVERED, OFF_NETWORK = "#d7301f", "#000000"
 
 
-def _wgs84(geoms) -> list[dict]:
+def _wgs84(geoms, to_wgs84) -> list[dict]:
     geoms = shapely.transform(np.asarray(geoms, dtype=object),
-                              lambda c: np.column_stack(TO_WGS84.transform(c[:, 0], c[:, 1])))
+                              lambda c: np.column_stack(to_wgs84.transform(c[:, 0], c[:, 1])))
     return [json.loads(g) for g in shapely.to_geojson(geoms)]
 
 
@@ -98,7 +97,7 @@ def coverage_map(data: cv.CoverageData, res: cv.Result, kinds, grids: dict,
     drawn = sum(len(a) for a in areas.values()) <= SERVICE_AREA_MAX
     for label in reversed(budgets.labels) if drawn else ():
         fc = for_display({"features": [{"geometry": g, "properties": {"budget": label}}
-                                         for g in _wgs84(shapely.linestrings(areas[label]))]},
+                                         for g in _wgs84(shapely.linestrings(areas[label]), data.to_wgs84)]},
                          bm)
         folium.GeoJson(fc, name=f"服务范围 {budget_label(label)}（示意）",
                        style_function=lambda f, c=colours[label]: {"color": c, "weight": 7,
@@ -108,7 +107,7 @@ def coverage_map(data: cv.CoverageData, res: cv.Result, kinds, grids: dict,
     # marker would cost ~1 ms each to render: seconds for a city's hundreds of facilities)
     chosen = np.flatnonzero(np.isin(data.facilities.kinds, kinds))
     points = []
-    for i, p in zip(chosen, _wgs84(shapely.points(data.facilities.xy[chosen]))):
+    for i, p in zip(chosen, _wgs84(shapely.points(data.facilities.xy[chosen]), data.to_wgs84)):
         kind = str(data.facilities.kinds[i])
         _, badge, colour = FACILITY_STYLES.get(kind, ("", "•", "#555"))
         points.append({"type": "Feature", "geometry": p, "properties": {

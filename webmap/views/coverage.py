@@ -142,8 +142,9 @@ def whatif(body: dict):
     """Households each budget would gain, per grid, with a new facility at a point."""
     kinds, budgets, cap = params(body)
     lon, lat = wgs84_point(body["lon"], body["lat"], body["coord_system"])
-    site = np.array(cv.TO_METRIC.transform(lon, lat))
-    return cv.whatif(_data(), kinds, budgets, site, cap, areas=read_areas(viewer()))
+    data = _data()
+    site = np.array(data.to_metric.transform(lon, lat))
+    return cv.whatif(data, kinds, budgets, site, cap, areas=read_areas(viewer()))
 
 
 @api_bp.get("/api/coverage/siting")
@@ -155,10 +156,11 @@ def siting(args: dict):
     kinds, budgets, cap = params(args)
     if len(budgets.metres) != 1:
         raise InvalidInput("siting works on one budget: give one value of minutes or metres")
-    out = best_sites(_data(), kinds, budgets.metres[0], args["k"], method=args["method"],
+    data = _data()
+    out = best_sites(data, kinds, budgets.metres[0], args["k"], method=args["method"],
                      cap=cap, areas=within(viewer(), args.get("area")))
     for site in out["sites"]:
-        lon, lat = cv.TO_WGS84.transform(*site.pop("xy"))
+        lon, lat = data.to_wgs84.transform(*site.pop("xy"))
         site["lon"], site["lat"] = round(lon, 7), round(lat, 7)
     return out
 

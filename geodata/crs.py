@@ -1,0 +1,61 @@
+"""Measuring in the right place: the metric CRS for data where it lies.
+
+A transverse Mercator projection is true along its central meridian and stretches away from
+it (×1.15 at 60° of longitude away, where a fixed EPSG:4545 put Europe). So the network engine
+measures in the zone of the data itself: in China the CGCS2000 3-degree Gauss–Krüger zone
+(EPSG:4534–4554, central meridians 75°E–135°E, no zone number in the false easting), elsewhere
+the WGS 84 UTM zone (EPSG:326xx north, 327xx south). Data reaching more than 3° of longitude
+from the chosen meridian (scale error above ~0.1 %) is refused with a message that says so.
+Lengths and areas reported to people are geodesic (PostGIS geography), whatever this choice.
+"""
+from __future__ import annotations
+
+import math
+from functools import lru_cache
+
+from pyproj import Transformer
+
+from .workflow import InvalidInput
+
+CHINA = (73.0, 136.0, 17.0, 54.0)     # lon min/max, lat min/max: where CGCS2000 zones apply
+MAX_OFFSET_DEG = 3.0
+
+
+def zone_of(lon: float, lat: float) -> tuple[int, float]:
+    """(EPSG code, central meridian) of the metric CRS for a point."""
+    lo, hi, south, north = CHINA
+    if lo <= lon <= hi and south <= lat <= north:
+        meridian = 3 * round(lon / 3)
+        meridian = min(max(meridian, 75), 135)
+        return 4534 + (meridian - 75) // 3, float(meridian)
+    zone = min(int((lon + 180) // 6) + 1, 60)
+    return (32600 if lat >= 0 else 32700) + zone, zone * 6 - 183.0
+
+
+def metric_crs(lon_min: float, lon_max: float, lat_min: float, lat_max: float) -> int:
+    """The EPSG code to measure data within this box in (its middle's zone); InvalidInput when
+    the box reaches too far from that zone's meridian."""
+    lon, lat = (lon_min + lon_max) / 2, (lat_min + lat_max) / 2
+    epsg, meridian = zone_of(lon, lat)
+    reach = max(abs(lon_min - meridian), abs(lon_max - meridian))
+    if reach > MAX_OFFSET_DEG:
+        raise InvalidInput(
+            "the data spans %(west).2f°–%(east).2f° of longitude, more than %(max)s° from the "
+            "meridian of EPSG:%(epsg)s (%(meridian)s°): distances would be off by more than "
+            "0.1 %%; load one city or district at a time", "spans_zones", west=lon_min,
+            east=lon_max, max=MAX_OFFSET_DEG, epsg=epsg, meridian=meridian)
+    return epsg
+
+
+@lru_cache(maxsize=16)
+def transformers(epsg: int) -> tuple[Transformer, Transformer]:
+    """(WGS 84 → metres, metres → WGS 84) for an EPSG code, made once."""
+    return (Transformer.from_crs(4326, epsg, always_xy=True),
+            Transformer.from_crs(epsg, 4326, always_xy=True))
+
+
+def scale_error(epsg: int, lon: float, lat: float) -> float:
+    """How much a short distance near (lon, lat) is stretched in this CRS (0: true)."""
+    from pyproj import CRS, Proj
+    factors = Proj(CRS.from_epsg(epsg)).get_factors(lon, lat)
+    return math.sqrt(factors.meridional_scale * factors.parallel_scale) - 1
