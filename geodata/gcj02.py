@@ -70,3 +70,27 @@ def geometries_to_gcj02(geoms):
 def geometries_from_gcj02(geoms):
     """Shapely geometry or array of geometries, GCJ-02 → WGS 84 (for storing captured data)."""
     return _transform(geoms, gcj02_to_wgs84)
+
+
+# Baidu's BD-09 is GCJ-02 turned and stretched once more around a fixed offset; the forward and
+# backward steps are closed formulas (the backward one exact to a few centimetres).
+_BD_K = np.pi * 3000.0 / 180.0
+
+
+def gcj02_to_bd09(lon, lat):
+    lon, lat = np.asarray(lon, float), np.asarray(lat, float)
+    z = np.hypot(lon, lat) + 0.00002 * np.sin(lat * _BD_K)
+    theta = np.arctan2(lat, lon) + 0.000003 * np.cos(lon * _BD_K)
+    return z * np.cos(theta) + 0.0065, z * np.sin(theta) + 0.006
+
+
+def bd09_to_gcj02(lon, lat):
+    x, y = np.asarray(lon, float) - 0.0065, np.asarray(lat, float) - 0.006
+    z = np.hypot(x, y) - 0.00002 * np.sin(y * _BD_K)
+    theta = np.arctan2(y, x) - 0.000003 * np.cos(x * _BD_K)
+    return z * np.cos(theta), z * np.sin(theta)
+
+
+def geometries_from_bd09(geoms):
+    """Shapely geometries captured on a Baidu map (BD-09) → WGS 84."""
+    return _transform(geoms, lambda lon, lat: gcj02_to_wgs84(*bd09_to_gcj02(lon, lat)))

@@ -26,7 +26,7 @@ from sqlalchemy import Connection, Engine, literal_column, select, text
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.exc import DataError, IntegrityError
 
-from .gcj02 import geometries_from_gcj02
+from .gcj02 import geometries_from_bd09, geometries_from_gcj02
 from .layers import Layer, get_layer
 
 LON_NAMES = ("lon", "lng", "longitude", "x", "经度")
@@ -67,8 +67,10 @@ class ImportReport:
 # --- reading ---------------------------------------------------------------------------------
 
 def read_file(path: str | Path, layer: Layer, *, crs: str | int | None = None,
-              from_gcj02: bool = False) -> pd.DataFrame:
-    """Read a file into a (Geo)DataFrame in EPSG:4326. Raises ImportRejected if unreadable."""
+              from_gcj02: bool = False, from_bd09: bool = False,
+              source_layer: str | None = None) -> pd.DataFrame:
+    """Read a file into a (Geo)DataFrame in EPSG:4326 (``source_layer``: which layer of a
+    multi-layer file; the first by default). Raises ImportRejected if unreadable."""
     path = Path(path)
     if not path.exists():
         raise ImportRejected(layer.name, [f"file not found: {path}"])
@@ -79,7 +81,14 @@ def read_file(path: str | Path, layer: Layer, *, crs: str | int | None = None,
                 return df
             df = _points_from_columns(df, layer, crs or 4326)
         else:
-            df = gpd.read_file(path, engine="pyogrio")
+            if source_layer is not None:
+                import pyogrio
+                names = [str(n) for n in pyogrio.list_layers(path)[:, 0]]
+                if source_layer not in names:
+                    raise ImportRejected(layer.name, [
+                        f"{path.name} has no layer {source_layer!r}; its layers: "
+                        f"{', '.join(names)} (choose one with --layer)"])
+            df = gpd.read_file(path, engine="pyogrio", layer=source_layer)
             if path.suffix.lower() == ".shp":  # dBase cuts field names to 10 characters
                 known = [*layer.attributes, *layer.refs]
                 df = df.rename(columns={n[:10]: n for n in known
@@ -94,12 +103,17 @@ def read_file(path: str | Path, layer: Layer, *, crs: str | int | None = None,
         df = df.set_crs(crs, allow_override=True)
     elif df.crs is None:
         df = df.set_crs(4326)
-    if from_gcj02:
+    if from_gcj02 and from_bd09:
+        raise ImportRejected(layer.name, ["--from-gcj02 and --from-bd09 exclude each other: "
+                                          "a file's points were captured on one kind of map"])
+    if from_gcj02 or from_bd09:
+        flag = "--from-gcj02" if from_gcj02 else "--from-bd09"
         if not df.crs.is_geographic:
             raise ImportRejected(layer.name, [
-                f"--from-gcj02 expects longitude/latitude, but the file's CRS is {df.crs.name}"])
+                f"{flag} expects longitude/latitude, but the file's CRS is {df.crs.name}"])
         df = df.to_crs(4326)
-        df.geometry = geometries_from_gcj02(df.geometry.values)
+        shift = geometries_from_gcj02 if from_gcj02 else geometries_from_bd09
+        df.geometry = shift(df.geometry.values)
     return df.to_crs(4326)
 
 
@@ -361,11 +375,14 @@ def _check_grid_overlaps(conn: Connection) -> None:
 
 def import_file(engine: Engine, layer_name: str, path: str | Path, *,
                 crs: str | int | None = None, from_gcj02: bool = False,
+                from_bd09: bool = False, source_layer: str | None = None,
                 invalid: str = "repair", progress: Progress | None = None,
                 actor: str = "unknown") -> ImportReport:
-    """Read ``path`` and import it as ``layer_name`` in one transaction (audited)."""
+    """Read ``path`` (its ``source_layer``) and import it as ``layer_name`` in one
+    transaction (audited)."""
     layer = get_layer(layer_name)
-    df = read_file(path, layer, crs=crs, from_gcj02=from_gcj02)
+    df = read_file(path, layer, crs=crs, from_gcj02=from_gcj02, from_bd09=from_bd09,
+                   source_layer=source_layer)
     try:
         with engine.begin() as conn:
             report = import_frame(conn, layer.name, df, invalid=invalid, progress=progress)

@@ -176,9 +176,14 @@ def db_restore(file: Path, yes: bool):
 @click.option("--crs", help="CRS of the file when it does not say (e.g. EPSG:4545); overrides it.")
 @click.option("--from-gcj02", is_flag=True,
               help="Coordinates were captured on a GCJ-02 map (Gaode/Tencent): shift them to WGS 84.")
+@click.option("--from-bd09", is_flag=True,
+              help="Coordinates were captured on a Baidu map (BD-09): shift them to WGS 84.")
+@click.option("--layer", "source_layer", metavar="NAME",
+              help="Which layer of a multi-layer file (GeoPackage, .osm.pbf …); default: the first.")
 @click.option("--reject-invalid", is_flag=True,
               help="Reject invalid geometries instead of repairing them with make_valid.")
-def import_cmd(layer: str, file: Path, crs: str | None, from_gcj02: bool, reject_invalid: bool):
+def import_cmd(layer: str, file: Path, crs: str | None, from_gcj02: bool, from_bd09: bool,
+               source_layer: str | None, reject_invalid: bool):
     """Import FILE (GeoJSON, GeoPackage, Shapefile or CSV with lon/lat) into LAYER.
 
     Features are matched by their `code`: existing ones are updated, new ones inserted. The import
@@ -186,6 +191,7 @@ def import_cmd(layer: str, file: Path, crs: str | None, from_gcj02: bool, reject
     """
     try:
         report = import_file(get_db(), layer, file, crs=crs, from_gcj02=from_gcj02,
+                             from_bd09=from_bd09, source_layer=source_layer,
                              invalid="reject" if reject_invalid else "repair",
                              progress=_progress_bar(f"importing {layer}"),
                              actor=f"cli:{getpass.getuser()}")

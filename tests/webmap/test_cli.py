@@ -120,3 +120,36 @@ def test_users_deactivate_ends_logins_and_tokens(cli, write_app):
         assert accounts.user_for_token(conn, token) is None
     again = cli.invoke(args=["users", "deactivate", "gone.soon"])
     assert again.exit_code == 1 and "no active user" in again.output
+
+
+def test_a_layer_of_a_multi_layer_file_and_baidu_coordinates(cli, write_app, tmp_path):
+    from pyproj import Geod
+    from geodata.gcj02 import gcj02_to_bd09, wgs84_to_gcj02
+    path = tmp_path / "survey.gpkg"
+    gpd.GeoDataFrame({"code": ["X1"], "name": ["别的"]}, geometry=[Point(107.49, 31.24)],
+                     crs=4326).to_file(path, layer="points")
+    # cameras captured on a Baidu map: their true positions shifted to BD-09
+    true = [(107.4950, 31.2450), (107.4960, 31.2460)]
+    bd = [gcj02_to_bd09(*wgs84_to_gcj02(lon, lat)) for lon, lat in true]
+    gpd.GeoDataFrame({"code": ["BD1", "BD2"], "name": ["监控"] * 2, "kind": ["camera"] * 2},
+                     geometry=[Point(float(x), float(y)) for x, y in bd], crs=4326).to_file(
+        path, layer="cameras")
+    # the first layer is not the cameras: the message names the layers and the option
+    wrong = cli.invoke(args=["geodata", "import", "facilities", str(path), "--layer", "nope"])
+    assert wrong.exit_code != 0 and "points, cameras" in wrong.output and "--layer" in wrong.output
+    both = cli.invoke(args=["geodata", "import", "facilities", str(path), "--layer", "cameras",
+                            "--from-gcj02", "--from-bd09"])
+    assert both.exit_code != 0 and "exclude each other" in both.output
+    done = cli.invoke(args=["geodata", "import", "facilities", str(path), "--layer", "cameras",
+                            "--from-bd09"])
+    assert done.exit_code == 0, done.output
+    from webmap import engine
+    with engine(write_app).connect() as conn:
+        got = dict((c, (x, y)) for c, x, y in conn.execute(text(
+            "SELECT code, ST_X(geom), ST_Y(geom) FROM facilities WHERE code LIKE 'BD%'")))
+    geod = Geod(ellps="WGS84")
+    for code, (lon, lat) in zip(["BD1", "BD2"], true):
+        _, _, off = geod.inv(lon, lat, *got[code])
+        assert off < 0.5                      # back where they are, within half a metre
+    _, _, shift = geod.inv(*true[0], float(bd[0][0]), float(bd[0][1]))
+    assert shift > 500                        # BD-09 lies ~1 km off; undone, not ignored
