@@ -129,10 +129,13 @@ def store(conn: Connection, worker: str, grids, lon, lat, t, accuracy=None) -> i
     return row
 
 
+PATROL_COLUMNS = """p.id, p.worker, g.code AS grid_code, p.started_at, p.ended_at, p.walking_s,
+    p.distance_m, p.points, p.dropped, ST_NumGeometries(p.track) AS pieces"""
+
+
 def get(conn: Connection, patrol_id: int) -> dict:
-    return plain(conn.execute(text("""
-        SELECT p.id, p.worker, g.code AS grid_code, p.started_at, p.ended_at, p.walking_s,
-               p.distance_m, p.points, p.dropped, ST_NumGeometries(p.track) AS pieces
+    return plain(conn.execute(text(f"""
+        SELECT {PATROL_COLUMNS}
         FROM patrols p LEFT JOIN grids g ON g.id = p.grid_id WHERE p.id = :id"""),
         {"id": patrol_id}).mappings().one())
 
@@ -146,10 +149,10 @@ def search(conn: Connection, viewer: Account, *, grid: str | None = None,
         AND (CAST(:since AS timestamptz) IS NULL OR p.started_at >= :since)"""
     total = conn.execute(text(f"SELECT count(*) FROM patrols p JOIN grids g ON "
                               f"g.id = p.grid_id WHERE {where}"), params).scalar_one()
-    ids = conn.execute(text(f"""SELECT p.id FROM patrols p JOIN grids g ON g.id = p.grid_id
+    items = [plain(r) for r in conn.execute(text(f"""
+        SELECT {PATROL_COLUMNS} FROM patrols p JOIN grids g ON g.id = p.grid_id
         WHERE {where} ORDER BY p.started_at DESC, p.id DESC LIMIT :limit OFFSET :offset"""),
-        params).scalars().all()
-    items = [get(conn, i) for i in ids]
+        params).mappings()]
     more = offset + len(items) < total
     return {"total": total, "items": items, "next_offset": offset + len(items) if more else None}
 

@@ -29,7 +29,7 @@ STAFF_TITLES = {"grid_head": "网格长", "full_time": "专职网格员", "part_
 
 # Public properties only: no names or phone numbers of residents or party members.
 LAYER_SQL = {
-    "grids": f"""
+    "grids": """
         SELECT g.code, g.name,
                coalesce(st.households, 0) AS households, coalesce(st.residents, 0) AS residents,
                round((ST_Area(g.geom::geography) / 1e6)::numeric, 3)
@@ -39,7 +39,7 @@ LAYER_SQL = {
                g.geom
         FROM grids g
         LEFT JOIN grid_stats st ON st.grid_id = g.id
-        WHERE {{where}}""",
+        WHERE {where}""",
     "compounds": """
         SELECT c.code, c.name, c.kind, c.owners_committee, c.geom
         FROM compounds c WHERE {where}""",
@@ -48,15 +48,15 @@ LAYER_SQL = {
         FROM buildings b LEFT JOIN compounds c ON c.id = b.compound_id WHERE {where}""",
     "households": """
         SELECT h.code, h.geom FROM households h WHERE {where}""",
-    "roads": f"""
+    "roads": """
         SELECT r.code, r.name, r.class, r.surface, r.year_built,
                round(r.length_m::numeric, 1) AS length_m,
                r.geom
-        FROM roads r WHERE {{where}}""",
-    "parking_lots": f"""
+        FROM roads r WHERE {where}""",
+    "parking_lots": """
         SELECT p.code, p.name, p.capacity,
                round(ST_Area(p.geom::geography)::numeric) AS area_m2, p.geom
-        FROM parking_lots p WHERE {{where}}""",
+        FROM parking_lots p WHERE {where}""",
     "facilities": """
         SELECT f.code, f.name, f.kind, f.opening_hours, f.geom
         FROM facilities f WHERE {where}""",
@@ -171,7 +171,7 @@ def grid_codes(conn: Connection, areas: list[str] | None = None,
 def grid_figures(conn: Connection, code: str) -> dict | None:
     """A grid's figures, or None when no grid has that code."""
     derived.ensure(conn, derived.GRID_STATS)
-    row = conn.execute(text(f"""
+    row = conn.execute(text("""
         WITH g AS (SELECT * FROM grids WHERE code = :code)
         SELECT g.code, g.name,
                round((ST_Area(g.geom::geography) / 1e6)::numeric, 3)
@@ -180,11 +180,11 @@ def grid_figures(conn: Connection, code: str) -> dict | None:
                coalesce(st.elderly_alone, 0) AS elderly_alone,
                coalesce(st.with_minors, 0) AS with_minors,
                coalesce(st.low_income, 0) AS low_income,
-               (SELECT coalesce(json_object_agg(key, km), '{{}}') FROM (
+               (SELECT coalesce(json_object_agg(key, km), '{}') FROM (
                    SELECT key, round((value::float8 / 1000)::numeric, 3) AS km
                    FROM jsonb_each_text(st.road_m_by_class) ORDER BY key) x)
                  AS road_km_by_class,
-               (SELECT coalesce(json_object_agg(kind, n), '{{}}') FROM (
+               (SELECT coalesce(json_object_agg(kind, n), '{}') FROM (
                    SELECT f.kind, count(*) AS n FROM facilities f WHERE ST_Covers(g.geom, f.geom)
                    GROUP BY f.kind ORDER BY f.kind) x) AS facilities_by_kind,
                (SELECT count(*) FROM parking_lots p WHERE ST_Intersects(g.geom, p.geom))

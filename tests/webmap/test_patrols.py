@@ -169,3 +169,13 @@ def test_workload_per_grid_and_worker(write_app, road):
     assert client_as(write_app, "worker3").get("/api/workload").status_code == 403
     page = client_as(write_app, "head3").get("/tasks").get_data(as_text=True)
     assert 'id="balance"' in page and 'data-worker="worker3"' in page
+
+
+def test_patrols_are_listed_newest_first_with_paging(write_app, road):
+    worker = client_as(write_app, "worker3")
+    first = send(worker, walk(0, 100, 5, T0)).get_json()
+    second = send(worker, walk(0, 50, 5, T0 + timedelta(minutes=40))).get_json()
+    page = worker.get("/api/patrols?limit=1").get_json()
+    assert page["total"] == 2 and [p["id"] for p in page["items"]] == [second["id"]]
+    rest = worker.get(f"/api/patrols?limit=1&offset={page['next_offset']}").get_json()
+    assert rest["items"][0] == first and rest["next_offset"] is None

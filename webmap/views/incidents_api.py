@@ -8,7 +8,7 @@ import io
 import json
 
 from flask import Blueprint as FlaskBlueprint
-from flask import Response, current_app, request, send_from_directory, url_for
+from flask import Response, current_app, send_from_directory, url_for
 from flask_smorest import Blueprint
 
 from geodata import incidents, photos
