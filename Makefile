@@ -12,7 +12,7 @@ FLASK  := $(BIN)/flask --app app
 # Resolves the database: the caller's DATABASE_URL, else the project-managed cluster (started here).
 WITH_DB = export DATABASE_URL="$${DATABASE_URL:-$$(scripts/localpg start >&2 && scripts/localpg url)}";
 
-.PHONY: run test stop setup bench bench-placements bench-coverage bench-city
+.PHONY: run test stop setup bench bench-placements bench-coverage bench-city bench-field
 
 $(BIN)/.requirements: requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -52,6 +52,9 @@ bench-coverage: setup
 
 bench-city: setup
 	@$(WITH_DB) $(BIN)/python bench/city.py
+
+bench-field: setup
+	@$(WITH_DB) $(BIN)/python bench/field_pages.py
 
 stop:
 	@scripts/localpg stop
