@@ -216,9 +216,11 @@ def _read(conn: Connection, version: tuple) -> CoverageData:
     box = conn.execute(text("SELECT ST_XMin(e), ST_XMax(e), ST_YMin(e), ST_YMax(e) "
                             "FROM (SELECT ST_Extent(geom) AS e FROM roads) x")).one()
     srid = DEFAULT_SRID if box[0] is None else crs.metric_crs(*box)
-    roads = conn.execute(text(f"SELECT ST_AsBinary(ST_Transform(geom, {srid})) "
-                              "FROM roads")).scalars().all()
-    lines = shapely.from_wkb(np.array([bytes(r) for r in roads], dtype=object))
+    roads = conn.execute(text(f"""SELECT ST_AsBinary(ST_Transform(geom, {srid})), layer, bridge,
+                                        tunnel, noding = 'planar' FROM roads""")).all()
+    lines = shapely.from_wkb(np.array([bytes(r[0]) for r in roads], dtype=object))
+    layer, bridge, tunnel, planar = (np.array([r[i] for r in roads], dtype=t).reshape(-1)
+                                     for i, t in ((1, np.int64), (2, bool), (3, bool), (4, bool)))
     fac = conn.execute(text(f"""
         SELECT code, name, kind, ST_AsBinary(ST_Transform(geom, {srid}))
         FROM facilities ORDER BY code""")).all()
@@ -227,7 +229,8 @@ def _read(conn: Connection, version: tuple) -> CoverageData:
     facilities = Facilities(
         codes=np.array([r[0] for r in fac]), names=np.array([r[1] for r in fac]),
         kinds=np.array([r[2] for r in fac]), xy=_xy([bytes(r[3]) for r in fac]).reshape(-1, 2))
-    return CoverageData(version=version, net=Network.from_lines(lines), households=households,
+    net = Network.from_lines(lines, layer=layer, bridge=bridge, tunnel=tunnel, planar=planar)
+    return CoverageData(version=version, net=net, households=households,
                         facilities=facilities, grids=grids, srid=srid)
 
 

@@ -21,6 +21,7 @@ SRID = 4326
 DERIVED = {"derived": True}   # columns the database fills: never imported or exported
 
 ROAD_CLASSES = ("arterial", "group_road", "oiled_road", "lane", "path")
+ROAD_NODING = ("planar", "vertices")    # which crossings are junctions: geodata/network.py
 FACILITY_KINDS = (
     "party_service_center", "shared_tool_house", "shared_book_bar", "pump_station",
     "police_room", "camera", "activity_venue", "dispute_platform", "sanitation_point",
@@ -184,15 +185,23 @@ class Road(Base):
     __tablename__ = "roads"
     __table_args__ = (
         _in_list("class", ROAD_CLASSES, "roads_class"),
+        _in_list("noding", ROAD_NODING, "roads_noding"),
+        CheckConstraint("layer BETWEEN -5 AND 5", name="roads_layer_range"),
         CheckConstraint("NOT ST_IsEmpty(geom) AND ST_NPoints(geom) >= 2", name="roads_not_empty"),
         _valid("roads"), _trigram("roads", "name"),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     code: Mapped[str] = mapped_column(String(32), unique=True)
-    name: Mapped[str] = mapped_column(Text)
+    name: Mapped[str | None] = mapped_column(Text)      # most OpenStreetMap ways have none
     road_class: Mapped[str] = mapped_column("class", String(16))
     surface: Mapped[str | None] = mapped_column(String(16))
     year_built: Mapped[int | None] = mapped_column(SmallInteger)
+    osm_id: Mapped[int | None] = mapped_column(BigInteger, unique=True)   # the OSM way
+    # the grade: ways at different grades cross without meeting (geodata/network.py)
+    layer: Mapped[int] = mapped_column(SmallInteger, server_default="0")
+    bridge: Mapped[bool] = mapped_column(Boolean, server_default=text("false"))
+    tunnel: Mapped[bool] = mapped_column(Boolean, server_default=text("false"))
+    noding: Mapped[str] = mapped_column(String(8), server_default="planar")
     # kept by triggers (migration 0008): the grid covering the segment's midpoint
     grid_id: Mapped[int | None] = mapped_column(
         ForeignKey("grids.id", ondelete="SET NULL"), index=True, info=DERIVED)

@@ -1,8 +1,17 @@
 """The walking network: a graph of straight road segments in a metric CRS, points snapped to it,
 and exact network distances from facilities (see docs/coverage.md).
 
-Edges are the segments between consecutive road vertices, after noding (crossing roads meet).
-Every edge is two-way; of duplicate edges between the same two nodes the shortest is kept (scipy's
+Edges are the segments between consecutive road vertices. Where roads meet (docs/coverage.md,
+"Junctions and grades"):
+
+* at a shared vertex, always (OpenStreetMap ways join only at shared nodes; a tunnel entrance
+  shares one with the street);
+* where an end of one road lies on another road of the same grade (layer, bridge, tunnel), within
+  ``END_TOLERANCE``: the other road is cut there;
+* where two roads cross with no shared vertex only when both are "planar" (hand-drawn survey
+  lines without topology), on the ground (neither a bridge nor a tunnel) and in the same layer.
+
+Doors and facilities are never snapped to a tunnel. Every edge is two-way; of duplicate edges between the same two nodes the shortest is kept (scipy's
 sparse builder would add them up); a zero-length edge keeps a tiny positive length so it does
 not vanish from the sparse matrix.
 """
@@ -16,6 +25,7 @@ from scipy.sparse import coo_matrix, csr_matrix, vstack
 from scipy.sparse.csgraph import dijkstra
 
 NODE_PRECISION = 0.01   # metres: vertices closer than this are the same node
+END_TOLERANCE = 0.05    # metres: an end this close to a road of its grade meets it
 TINY = 1e-6             # metres: the length given to zero-length edges
 
 
@@ -26,41 +36,58 @@ class Network:
     v: np.ndarray           # (edges,) end node
     length: np.ndarray      # (edges,) metres
     graph: csr_matrix = field(repr=False)
-    tree: shapely.STRtree = field(repr=False)
+    tree: shapely.STRtree = field(repr=False)     # of the edges points may snap to
+    snappable: np.ndarray = field(repr=False)     # those edges' indices (not in tunnels)
 
     @property
     def n_nodes(self) -> int:
         return len(self.xy)
 
     @classmethod
-    def from_lines(cls, lines, node: bool = True) -> "Network":
-        """Build from LineStrings in a metric CRS. ``node`` splits lines where they cross."""
+    def from_lines(cls, lines, node: bool = True, *, layer=None, bridge=None, tunnel=None,
+                   planar=None) -> "Network":
+        """Build from LineStrings in a metric CRS, with each line's grade (``layer``: integer,
+        ``bridge``, ``tunnel``: booleans; ground level by default) and whether it is ``planar``
+        (crossings with other planar lines of its grade are junctions; default: ``node``)."""
         lines = np.asarray(lines, dtype=object)
-        if node and len(lines):
-            pieces = shapely.get_parts(shapely.node(shapely.multilinestrings(lines)))
-        else:
-            pieces = lines
+        n = len(lines)
+        layer = np.zeros(n, np.int64) if layer is None else np.asarray(layer, np.int64)
+        bridge = np.zeros(n, bool) if bridge is None else np.asarray(bridge, bool)
+        tunnel = np.zeros(n, bool) if tunnel is None else np.asarray(tunnel, bool)
+        planar = np.full(n, node, bool) if planar is None else np.asarray(planar, bool) & node
+        grade = (np.unique(np.column_stack([layer, bridge, tunnel]), axis=0,
+                           return_inverse=True)[1].ravel() if n else np.zeros(0, np.int64))
+        pieces, piece_grade, piece_tunnel = _noded(lines, grade, tunnel,
+                                                   planar & ~bridge & ~tunnel)
         coords, part = shapely.get_coordinates(pieces, return_index=True)
         same = part[1:] == part[:-1]
-        a, b = coords[:-1][same], coords[1:][same]
+        a, b, seg = coords[:-1][same], coords[1:][same], part[:-1][same]
+        starts = np.flatnonzero(np.r_[True, part[1:] != part[:-1]]) if len(part) else part
+        ends = np.r_[starts, np.r_[starts[1:], len(part)] - 1].astype(np.int64)
+        a, b, seg_grade, snappable = _meet_ends(
+            a, b, piece_grade[seg], ~piece_tunnel[seg], coords[ends], piece_grade[part[ends]])
         key = np.round(np.vstack([a, b]) / NODE_PRECISION).astype(np.int64)
         uniq, inverse = np.unique(key, axis=0, return_inverse=True)
         inverse = inverse.ravel()
         xy = uniq * NODE_PRECISION
         u, v = inverse[:len(a)], inverse[len(a):]
         length = np.maximum(np.hypot(*(b - a).T), TINY)
+        # doors never snap to a tunnel; only if every edge were one would they have to
+        usable = np.flatnonzero(snappable) if snappable.any() else np.arange(len(a))
         return cls(xy=xy, u=u, v=v, length=length, graph=_graph(len(xy), u, v, length),
-                   tree=shapely.STRtree(shapely.linestrings(np.stack([a, b], axis=1))))
+                   tree=shapely.STRtree(shapely.linestrings(
+                       np.stack([a[usable], b[usable]], axis=1))), snappable=usable)
 
     def snap(self, points_xy: np.ndarray) -> "Snap":
-        """Nearest edge of each point, the fraction along it (from u) and the access walk."""
+        """Nearest edge of each point (never in a tunnel), the fraction along it (from u) and
+        the access walk."""
         pts = shapely.points(points_xy)
         if len(pts) == 0:
             return Snap(np.empty(0, int), np.empty(0), np.empty(0))
         idx, dist = self.tree.query_nearest(pts, return_distance=True, all_matches=False)
         edge = np.empty(len(pts), dtype=np.int64)
         access = np.empty(len(pts))
-        edge[idx[0]] = idx[1]
+        edge[idx[0]] = self.snappable[idx[1]]
         access[idx[0]] = dist
         a, b = self.xy[self.u[edge]], self.xy[self.v[edge]]
         d = b - a
@@ -68,6 +95,59 @@ class Network:
         t = np.where(denom > 0, np.einsum("ij,ij->i", points_xy - a, d) / np.where(
             denom > 0, denom, 1), 0.0)
         return Snap(edge=edge, frac=np.clip(t, 0.0, 1.0), access=access)
+
+
+def _noded(lines, grade, tunnel, planar):
+    """The lines, with the planar ones split where they cross another planar line of their
+    grade (one noding per grade: there are a handful, not one per line); and each piece's grade
+    and tunnel flag."""
+    pieces, grades, tunnels = [lines[~planar]], [grade[~planar]], [tunnel[~planar]]
+    for g in np.unique(grade[planar]):
+        parts = shapely.get_parts(shapely.node(shapely.multilinestrings(
+            lines[planar & (grade == g)])))
+        pieces.append(parts)
+        grades.append(np.full(len(parts), g))
+        tunnels.append(np.zeros(len(parts), bool))
+    return (np.concatenate(pieces), np.concatenate(grades).astype(np.int64),
+            np.concatenate(tunnels).astype(bool))
+
+
+def _meet_ends(a, b, grade, snappable, end_xy, end_grade):
+    """Segments (a → b) cut where the end of a line lies on them (within ``END_TOLERANCE``) at
+    the same grade, plus a short link from each such end to its foot on the segment (so an end
+    that stops a few centimetres short still meets). Returns the new segments, their grades and
+    whether points may snap to them."""
+    if not len(a) or not len(end_xy):
+        return a, b, grade, snappable
+    tree = shapely.STRtree(shapely.linestrings(np.stack([a, b], axis=1)))
+    e, s = tree.query(shapely.points(end_xy), predicate="dwithin", distance=END_TOLERANCE)
+    keep = end_grade[e] == grade[s]
+    e, s = e[keep], s[keep]
+    d = b[s] - a[s]
+    seg_len = np.hypot(*d.T)
+    along = np.clip(np.einsum("ij,ij->i", end_xy[e] - a[s], d) / np.maximum(seg_len, TINY),
+                    0.0, seg_len)
+    foot = a[s] + d * (along / np.maximum(seg_len, TINY))[:, None]
+    # a foot within a node's width of a segment's end is that end (already a node)
+    at_a, at_b = along <= NODE_PRECISION, along >= seg_len - NODE_PRECISION
+    foot[at_a], foot[at_b] = a[s][at_a], b[s][at_b]
+    cut = ~at_a & ~at_b
+    links = np.flatnonzero(np.abs(end_xy[e] - foot).max(axis=1) >= NODE_PRECISION / 2)
+    # cut each segment at its feet, in order along it
+    cs, calong, cxy = s[cut], along[cut], foot[cut]
+    order = np.lexsort((calong, cs))
+    cs, cxy = cs[order], cxy[order]
+    first, last = np.ones(len(cs), bool), np.ones(len(cs), bool)
+    first[1:] = last[:-1] = cs[1:] != cs[:-1]
+    prev = np.where(first[:, None], a[cs], np.roll(cxy, 1, axis=0))
+    whole = np.ones(len(a), bool)
+    whole[cs] = False
+    new_a = np.concatenate([a[whole], prev, cxy[last], end_xy[e[links]]])
+    new_b = np.concatenate([b[whole], cxy, b[cs[last]], foot[links]])
+    new_grade = np.concatenate([grade[whole], grade[cs], grade[cs[last]], grade[s[links]]])
+    new_snap = np.concatenate([snappable[whole], snappable[cs], snappable[cs[last]],
+                               np.zeros(len(links), bool)])
+    return new_a, new_b, new_grade, new_snap
 
 
 @dataclass
