@@ -12,7 +12,7 @@ FLASK  := $(BIN)/flask --app app
 # Resolves the database: the caller's DATABASE_URL, else the project-managed cluster (started here).
 WITH_DB = export DATABASE_URL="$${DATABASE_URL:-$$(scripts/localpg start >&2 && scripts/localpg url)}";
 
-.PHONY: run test stop setup bench bench-placements bench-coverage bench-city bench-field
+.PHONY: run test stop setup bench bench-placements bench-coverage bench-city bench-field bench-osm
 
 $(BIN)/.requirements: requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -55,6 +55,9 @@ bench-city: setup
 
 bench-field: setup
 	@$(WITH_DB) $(BIN)/python bench/field_pages.py
+
+bench-osm: setup
+	@$(WITH_DB) $(BIN)/python bench/osm_real.py
 
 stop:
 	@scripts/localpg stop

@@ -55,10 +55,15 @@ class ImportReport:
     inserted: int = 0
     updated: int = 0
     repaired: list[str] = field(default_factory=list)
+    dry_run: bool = False
 
     def __str__(self) -> str:
-        text_ = (f"{self.layer}: {self.read} read, {self.inserted} inserted, "
-                 f"{self.updated} updated")
+        if self.dry_run:
+            text_ = (f"{self.layer}: {self.read} read; would insert {self.inserted} and update "
+                     f"{self.updated} (dry run: nothing written)")
+        else:
+            text_ = (f"{self.layer}: {self.read} read, {self.inserted} inserted, "
+                     f"{self.updated} updated")
         if self.repaired:
             text_ += f"; repaired invalid geometry: {', '.join(self.repaired)}"
         return text_
@@ -377,17 +382,36 @@ def import_file(engine: Engine, layer_name: str, path: str | Path, *,
                 crs: str | int | None = None, from_gcj02: bool = False,
                 from_bd09: bool = False, source_layer: str | None = None,
                 invalid: str = "repair", progress: Progress | None = None,
-                actor: str = "unknown") -> ImportReport:
+                actor: str = "unknown", dry_run: bool = False,
+                defaults: dict | None = None) -> ImportReport:
     """Read ``path`` (its ``source_layer``) and import it as ``layer_name`` in one
-    transaction (audited)."""
+    transaction (audited). ``defaults``: column values for the columns the file lacks;
+    ``dry_run``: check everything, report what would change, write nothing."""
     layer = get_layer(layer_name)
     df = read_file(path, layer, crs=crs, from_gcj02=from_gcj02, from_bd09=from_bd09,
                    source_layer=source_layer)
+    for column, value in (defaults or {}).items():
+        if column not in df.columns:
+            df[column] = value
+    return import_dataframe(engine, layer.name, df, source=Path(path).name, invalid=invalid,
+                            progress=progress, actor=actor, dry_run=dry_run)
+
+
+def import_dataframe(engine: Engine, layer_name: str, df: pd.DataFrame, *, source: str,
+                     invalid: str = "repair", progress: Progress | None = None,
+                     actor: str = "unknown", dry_run: bool = False) -> ImportReport:
+    """Import a frame already in EPSG:4326 as ``layer_name`` in one transaction (audited, with
+    ``source`` named in the audit; ``dry_run``: the same checks and counts, then rolled
+    back)."""
     try:
-        with engine.begin() as conn:
-            report = import_frame(conn, layer.name, df, invalid=invalid, progress=progress)
+        with engine.connect() as conn, conn.begin() as transaction:
+            report = import_frame(conn, layer_name, df, invalid=invalid, progress=progress)
+            if dry_run:
+                report.dry_run = True
+                transaction.rollback()
+                return report
             from .accounts import audit
-            audit(conn, actor, "import", layer.name, file=Path(path).name, read=report.read,
+            audit(conn, actor, "import", layer_name, file=source, read=report.read,
                   inserted=report.inserted, updated=report.updated, repaired=report.repaired)
             return report
     except (IntegrityError, DataError) as exc:
@@ -396,4 +420,4 @@ def import_file(engine: Engine, layer_name: str, path: str | Path, *,
         detail = getattr(diag, "message_primary", None) or str(exc.orig)
         if getattr(diag, "message_detail", None):
             detail += f" ({diag.message_detail})"
-        raise ImportRejected(layer.name, [f"the database refused the data: {detail}"]) from exc
+        raise ImportRejected(layer_name, [f"the database refused the data: {detail}"]) from exc

@@ -125,6 +125,18 @@ def db(db_url):
     eng.dispose()
 
 
+@pytest.fixture(scope="module")
+def empty_db_url(admin):
+    """A fresh database with the schema and no data (real-data tests bring their own)."""
+    name = f"slx_e_{RUN}_{next(_counter)}"
+    url = _create(admin, name)
+    try:
+        upgrade(url)
+        yield url
+    finally:
+        _drop(admin, name)
+
+
 @pytest.fixture(scope="session")
 def shared_db_url(admin, template_db):
     """One database with the sample data that read-only tests share."""

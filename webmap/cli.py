@@ -11,7 +11,7 @@ from flask.cli import AppGroup
 from sqlalchemy import text
 from sqlalchemy.exc import OperationalError, ProgrammingError
 
-from geodata import accounts, backup, migrate, photos
+from geodata import accounts, backup, migrate, osm, photos
 from geodata.db import NoDatabaseConfigured
 from geodata.exporter import ExportError, export_layer
 from geodata.importer import ImportRejected, import_file
@@ -182,19 +182,60 @@ def db_restore(file: Path, yes: bool):
               help="Which layer of a multi-layer file (GeoPackage, .osm.pbf …); default: the first.")
 @click.option("--reject-invalid", is_flag=True,
               help="Reject invalid geometries instead of repairing them with make_valid.")
+@click.option("--noding", type=click.Choice(["planar", "vertices"]),
+              help="Roads only, for files without a noding column: 'planar' (the default: "
+                   "survey lines, crossings at the same grade are junctions) or 'vertices' "
+                   "(ways meet only at shared vertices, as in OpenStreetMap).")
+@click.option("--dry-run", is_flag=True, help="Check the file and report what would change; "
+                                              "write nothing.")
 def import_cmd(layer: str, file: Path, crs: str | None, from_gcj02: bool, from_bd09: bool,
-               source_layer: str | None, reject_invalid: bool):
+               source_layer: str | None, reject_invalid: bool, noding: str | None,
+               dry_run: bool):
     """Import FILE (GeoJSON, GeoPackage, Shapefile or CSV with lon/lat) into LAYER.
 
     Features are matched by their `code`: existing ones are updated, new ones inserted. The import
     is one transaction: if any feature is rejected, nothing changes and every problem is listed.
     """
+    if noding and layer != "roads":
+        raise click.UsageError("--noding applies to the roads layer only")
     try:
         report = import_file(get_db(), layer, file, crs=crs, from_gcj02=from_gcj02,
                              from_bd09=from_bd09, source_layer=source_layer,
                              invalid="reject" if reject_invalid else "repair",
                              progress=_progress_bar(f"importing {layer}"),
-                             actor=f"cli:{getpass.getuser()}")
+                             actor=f"cli:{getpass.getuser()}", dry_run=dry_run,
+                             defaults={"noding": noding} if noding else None)
+    except ImportRejected as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(str(report))
+
+
+def _bbox(ctx, param, value):
+    if value is None:
+        return None
+    try:
+        return osm.parse_bbox(value)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from None
+
+
+@geodata_cli.command("import-osm")
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--bbox", callback=_bbox, metavar="MINLON,MINLAT,MAXLON,MAXLAT",
+              help="Only the ways that reach into this box (degrees, WGS 84).")
+@click.option("--dry-run", is_flag=True, help="Report what would change; write nothing.")
+def import_osm_cmd(file: Path, bbox, dry_run: bool):
+    """Import the walkable ways of an OpenStreetMap FILE (.osm.pbf or .osm) as roads.
+
+    Each way keeps its OSM way id, name (if any), class (from highway=*, see docs/coverage.md),
+    surface and grade (layer, bridge, tunnel); ways meet only at shared nodes. Importing again
+    updates the same roads by way id. One transaction: all or nothing.
+    """
+    click.echo(f"reading the ways of {file.name} …", err=True)
+    try:
+        report = osm.import_osm(get_db(), file, bbox=bbox, dry_run=dry_run,
+                                progress=_progress_bar("importing roads"),
+                                actor=f"cli:{getpass.getuser()}")
     except ImportRejected as exc:
         raise click.ClickException(str(exc)) from None
     click.echo(str(report))

@@ -69,3 +69,11 @@ def test_the_sample_is_measured_in_its_own_zone(shared_db):
     assert data.srid == 4545
     lon, lat = data.to_wgs84.transform(*data.households.xy[0])
     assert 107 < lon < 108 and 31 < lat < 32
+
+
+def test_a_small_box_across_a_zone_edge_is_measured_in_its_middle_zone():
+    # 108°E is the edge of UTM zones 48 and 49: 3.02° from the meridian, but at 60°N the
+    # stretch there is well under 0.1 %
+    epsg = crs.metric_crs(107.98, 108.02, 60.52, 60.54)
+    assert epsg == 32649
+    assert abs(crs.scale_error(epsg, 107.98, 60.52)) < 1e-3

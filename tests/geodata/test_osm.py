@@ -1,0 +1,126 @@
+"""A real OpenStreetMap extract (tests/data/osm, © OpenStreetMap contributors, ODbL) through the
+OSM importer, and its coverage against an independent networkx computation with OSM's junction
+semantics (tests/geodata/osm_case.py)."""
+import numpy as np
+import pyogrio
+import pytest
+from shapely import from_wkb
+from sqlalchemy import create_engine, text
+from sqlalchemy.pool import NullPool
+
+from geodata import coverage as cv
+from geodata.network import Network, point_distances, reach
+from geodata.osm import import_osm
+
+from .osm_case import EXTRACT, KIND, load_case, reference_distances
+
+BIG = cv.Budgets.from_metres([100_000])     # far enough to reach every connected door
+
+
+@pytest.fixture(scope="module")
+def osm_db(empty_db_url):
+    eng = create_engine(empty_db_url, poolclass=NullPool)
+    case = load_case(eng)
+    yield eng, case
+    eng.dispose()
+
+
+def file_ways():
+    """The extract's highway ways as GDAL reads them, for checks made without the importer."""
+    ways = pyogrio.read_dataframe(EXTRACT, layer="lines")
+    return ways[ways["highway"].notna()]
+
+
+def test_the_walkable_ways_arrive_with_their_ids_names_and_grades(osm_db):
+    eng, case = osm_db
+    ways = file_ways()
+    tags = ways["other_tags"].fillna("")
+    with eng.connect() as conn:
+        rows = conn.execute(text("SELECT osm_id, code, name, class, layer, bridge, tunnel, "
+                                 "noding FROM roads")).all()
+    stored = {r.osm_id: r for r in rows}
+    assert len(stored) == len(rows) == case["roads"].imported.inserted
+    motorways = ways[ways["highway"].str.startswith("motorway")]
+    assert len(motorways) and not set(motorways["osm_id"].astype(int)) & set(stored)
+    for osm_id, name, highway, other in zip(ways["osm_id"].astype(int), ways["name"],
+                                             ways["highway"], tags):
+        if osm_id not in stored:
+            continue
+        road = stored[osm_id]
+        assert road.code == f"osm-w{osm_id}" and road.noding == "vertices"
+        assert road.name == (name if isinstance(name, str) else None)
+        assert road.tunnel == ('"tunnel"=>"yes"' in other)
+        assert road.bridge == ('"bridge"=>"yes"' in other)
+        layer = next((int(p.split("=>")[1].strip('"')) for p in other.split(",")
+                      if p.startswith('"layer"')), 0)
+        assert road.layer == layer
+        if highway == "footway":
+            assert road._mapping["class"] == "path"
+    assert sum(r.tunnel for r in rows) and sum(r.bridge for r in rows)
+    assert sum(r.name is None for r in rows) and sum(r.name is not None for r in rows)
+
+
+def test_importing_again_updates_the_same_roads(osm_db):
+    eng, case = osm_db
+    with eng.connect() as conn:
+        before = conn.execute(text("SELECT count(*) FROM roads")).scalar_one()
+    again = import_osm(eng, EXTRACT, actor="tests")
+    assert again.imported.inserted == 0 and again.imported.updated == before
+    dry = import_osm(eng, EXTRACT, actor="tests", dry_run=True)
+    assert dry.imported.dry_run and dry.imported.updated == before
+    with eng.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM roads")).scalar_one() == before
+
+
+def test_coverage_equals_networkx_with_osm_junction_semantics(osm_db):
+    eng, case = osm_db
+    with eng.connect() as conn:
+        data = cv.load(conn)
+        slow = reference_distances(conn, data.srid, cv.ACCESS_CAP_M)
+    fast = cv.households_distances(data, (KIND,), BIG).distance
+    assert len(fast) == len(slow) == case["households"] > 1000
+    assert np.array_equal(np.isnan(fast), np.isnan(slow))
+    assert np.array_equal(np.isinf(fast), np.isinf(slow))
+    ok = np.isfinite(slow)
+    assert ok.sum() > 0.9 * len(slow)
+    np.testing.assert_allclose(fast[ok], slow[ok], atol=0.1)
+    for budget in (300, 600, 900):   # every household's state, at each budget
+        assert np.array_equal(fast <= budget, slow <= budget)
+
+
+def test_noding_every_crossing_would_change_the_answer(osm_db):
+    """The extract's tunnels and bridges cross streets without shared nodes: noding them (what
+    the engine did before grades) joins levels and shortens walks."""
+    eng, _ = osm_db
+    with eng.connect() as conn:
+        data = cv.load(conn)
+        lines = [from_wkb(bytes(g)) for g in conn.execute(text(
+            f"SELECT ST_AsBinary(ST_Transform(geom, {data.srid})) FROM roads")).scalars()]
+    graded = cv.households_distances(data, (KIND,), BIG).distance
+    flat = Network.from_lines(lines)
+    fs = flat.snap(data.facilities.xy[data.facilities.kinds == KIND])
+    hs = flat.snap(data.households.xy)
+    naive = point_distances(flat, hs, reach(flat, fs, 1e5), fs, 1e5)[0]
+    on = ~np.isnan(graded)
+    assert (naive[on] < graded[on] - 1).sum() > 0
+
+
+def test_the_extract_shifted_to_108E_measures_the_same(osm_db):
+    eng, _ = osm_db
+    with eng.connect() as conn:
+        here = cv.load(conn)
+        at_home = cv.households_distances(here, (KIND,), BIG).distance
+        lon = conn.execute(text("SELECT ST_X(ST_Centroid(ST_Extent(geom))) FROM roads")
+                           ).scalar_one()
+    with eng.connect() as conn:
+        with conn.begin() as shift:      # moved inside a transaction, then put back
+            for table in ("grids", "roads", "buildings", "households", "facilities"):
+                conn.execute(text(f"UPDATE {table} SET geom = ST_Translate(geom, :dx, 0)"),
+                             {"dx": 108.0 - lon})
+            there = cv.load(conn)
+            moved = cv.households_distances(there, (KIND,), BIG).distance
+            shift.rollback()
+    assert there.srid != here.srid
+    assert np.array_equal(np.isfinite(at_home), np.isfinite(moved))
+    ok = np.isfinite(at_home) & (at_home > 0)
+    np.testing.assert_allclose(moved[ok], at_home[ok], rtol=1e-3)
