@@ -1,8 +1,13 @@
-"""Export a layer to GeoJSON, GeoPackage, Shapefile or CSV, in EPSG:4326.
+"""Export a layer to GeoJSON, GeoPackage, Shapefile or CSV: in EPSG:4326 by default, in any
+other CRS on request (EPSG:4490, the CGCS2000 that Chinese government systems require, or a
+projected one such as a Gauss–Krüger zone), or shifted for Gaode (GCJ-02) or Baidu (BD-09) maps.
 
 References are written as codes (``building_code``), the form the importer reads back, so an
-export can be edited and imported again. CSV holds lon/lat columns for points and a ``wkt`` column
-for lines and polygons.
+export can be edited and imported again. CSV holds lon/lat columns for points (x/y in a
+projected CRS) and a ``wkt`` column for lines and polygons.
+
+``incidents`` exports the public view of the incidents (``geodata.incidents.public``: personal
+cases blurred and without their text), the same rule as Open311 and the public map.
 """
 from __future__ import annotations
 
@@ -14,14 +19,56 @@ import pandas as pd
 import shapely
 from sqlalchemy import Engine, text
 
-from .layers import LAYERS, get_layer
+from .gcj02 import geometries_to_bd09, geometries_to_gcj02
+from .layers import LAYERS, UnknownLayer, get_layer
 
 DRIVERS = {".geojson": "GeoJSON", ".json": "GeoJSON", ".gpkg": "GPKG",
            ".shp": "ESRI Shapefile", ".csv": "CSV"}
 
 
+EXPORTABLE = (*LAYERS, "incidents")
+INCIDENT_PAGE = 5000
+
+
 class ExportError(ValueError):
     pass
+
+
+def check_target(crs: str | None, to_gcj02: bool, to_bd09: bool):
+    """The output CRS as pyproj understands it, or ExportError saying what is wrong."""
+    from pyproj import CRS
+    from pyproj.exceptions import CRSError
+    if to_gcj02 and to_bd09:
+        raise ExportError("--to-gcj02 and --to-bd09 exclude each other: a file is for one map")
+    if crs is None:
+        return None
+    if to_gcj02 or to_bd09:
+        raise ExportError("--to-gcj02/--to-bd09 give shifted longitude/latitude; "
+                          "they do not combine with --crs")
+    try:
+        return CRS.from_user_input(crs)
+    except CRSError:
+        raise ExportError(f"--crs {crs!r} is not a coordinate system pyproj knows; "
+                          "give an EPSG code such as EPSG:4490 or EPSG:4545") from None
+
+
+def _incidents(conn) -> gpd.GeoDataFrame:
+    """Every incident as the public may see it, read a page at a time."""
+    from .incidents.public import public_requests
+    from .incidents.reading import Filters
+    rows, offset = [], 0
+    while True:
+        page = public_requests(conn, Filters(), limit=INCIDENT_PAGE, offset=offset)
+        rows += page
+        offset += len(page)
+        if len(page) < INCIDENT_PAGE:
+            break
+    columns = ["id", "state", "category", "service_code", "grid_code", "reported",
+               "description", "address", "personal", "lon", "lat"]
+    frame = pd.DataFrame(rows, columns=columns)
+    return gpd.GeoDataFrame(frame.drop(columns=["lon", "lat"]).rename(columns={"id": "code"}),
+                            geometry=shapely.points(frame["lon"].astype(float),
+                                                    frame["lat"].astype(float)), crs=4326)
 
 
 def layer_query(layer_name: str) -> str:
@@ -38,36 +85,57 @@ def layer_query(layer_name: str) -> str:
             f"ORDER BY t.code")
 
 
-def export_layer(engine: Engine, layer_name: str, path: str | Path) -> int:
-    """Write the layer to ``path`` (format from the extension); returns the feature count."""
-    layer = get_layer(layer_name)
+def export_layer(engine: Engine, layer_name: str, path: str | Path, *, crs: str | None = None,
+                 to_gcj02: bool = False, to_bd09: bool = False) -> int:
+    """Write the layer to ``path`` (format from the extension) in ``crs`` (default EPSG:4326)
+    or shifted ``to_gcj02`` / ``to_bd09``; returns the feature count."""
+    if layer_name == "incidents":
+        geometry = "POINT"
+    else:
+        if layer_name not in LAYERS:
+            raise UnknownLayer(layer_name, EXPORTABLE)
+        geometry = get_layer(layer_name).geometry
     path = Path(path)
     driver = DRIVERS.get(path.suffix.lower())
     if driver is None:
         raise ExportError(f"unknown file type {path.suffix!r}; use one of "
                           f"{', '.join(sorted(DRIVERS))}")
-    if layer.geometry is None and driver != "CSV":
-        raise ExportError(f"{layer.name} has no geometry: export it as .csv")
-    sql = text(layer_query(layer.name))
+    if geometry is None and driver != "CSV":
+        raise ExportError(f"{layer_name} has no geometry: export it as .csv")
+    target = check_target(crs, to_gcj02, to_bd09)
+    if geometry is None and (target is not None or to_gcj02 or to_bd09):
+        raise ExportError(f"{layer_name} has no geometry: --crs, --to-gcj02 and --to-bd09 "
+                          "do not apply")
     with engine.connect() as conn:
-        if layer.geometry is None:
-            df = pd.read_sql(sql, conn)
+        if layer_name == "incidents":
+            df = _incidents(conn)
+        elif geometry is None:
+            df = pd.read_sql(text(layer_query(layer_name)), conn)
         else:
-            df = gpd.read_postgis(sql, conn, geom_col="geom")
+            df = gpd.read_postgis(text(layer_query(layer_name)), conn, geom_col="geom")
+    if target is not None:
+        df = df.to_crs(target)
+    elif to_gcj02 or to_bd09:
+        shift = geometries_to_gcj02 if to_gcj02 else geometries_to_bd09
+        # shifted coordinates are no CRS that EPSG knows: the file says none
+        df = gpd.GeoDataFrame(df.drop(columns=df.geometry.name),
+                              geometry=shift(df.geometry.values), crs=None)
     if path.exists():
         path.unlink()
     path.parent.mkdir(parents=True, exist_ok=True)
     if driver == "CSV":
-        if layer.geometry == "POINT":
-            df = pd.DataFrame(df.drop(columns="geom")).assign(
-                lon=shapely.get_x(df.geometry.values), lat=shapely.get_y(df.geometry.values))
-        elif layer.geometry is not None:
-            df = pd.DataFrame(df.drop(columns="geom")).assign(
-                wkt=shapely.to_wkt(df.geometry.values, rounding_precision=7))
+        projected = target is not None and target.is_projected
+        if geometry == "POINT":
+            x, y = ("x", "y") if projected else ("lon", "lat")
+            df = pd.DataFrame(df.drop(columns=df.geometry.name)).assign(
+                **{x: shapely.get_x(df.geometry.values), y: shapely.get_y(df.geometry.values)})
+        elif geometry is not None:
+            df = pd.DataFrame(df.drop(columns=df.geometry.name)).assign(
+                wkt=shapely.to_wkt(df.geometry.values, rounding_precision=3 if projected else 7))
         df.to_csv(path, index=False, encoding="utf-8")
     else:
         extra = {"ENCODING": "UTF-8"} if driver == "ESRI Shapefile" else {}
-        kwargs = {"layer": layer.name} if driver == "GPKG" else {}
+        kwargs = {"layer": layer_name} if driver == "GPKG" else {}
         with warnings.catch_warnings():
             # dBase cuts names to 10 characters; the importer maps them back.
             warnings.simplefilter("ignore")

@@ -91,6 +91,11 @@ def bd09_to_gcj02(lon, lat):
     return z * np.cos(theta), z * np.sin(theta)
 
 
+def geometries_to_bd09(geoms):
+    """Shapely geometries, WGS 84 → BD-09 (for a Baidu map)."""
+    return _transform(geoms, lambda lon, lat: gcj02_to_bd09(*wgs84_to_gcj02(lon, lat)))
+
+
 def geometries_from_bd09(geoms):
     """Shapely geometries captured on a Baidu map (BD-09) → WGS 84."""
     return _transform(geoms, lambda lon, lat: gcj02_to_wgs84(*bd09_to_gcj02(lon, lat)))

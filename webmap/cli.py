@@ -13,7 +13,7 @@ from sqlalchemy.exc import OperationalError, ProgrammingError
 
 from geodata import accounts, backup, migrate, osm, photos
 from geodata.db import NoDatabaseConfigured
-from geodata.exporter import ExportError, export_layer
+from geodata.exporter import EXPORTABLE, ExportError, export_layer
 from geodata.importer import ImportRejected, import_file
 from geodata.layers import LAYERS
 from geodata.models import ROLES
@@ -242,15 +242,20 @@ def import_osm_cmd(file: Path, bbox, dry_run: bool):
 
 
 @geodata_cli.command("export")
-@click.argument("layer", type=LAYER)
+@click.argument("layer", type=click.Choice(EXPORTABLE))
 @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
-def export_cmd(layer: str, file: Path):
+@click.option("--crs", help="Write in this CRS (EPSG:4490 for CGCS2000, EPSG:4545 or any "
+                            "projected one); default EPSG:4326.")
+@click.option("--to-gcj02", is_flag=True, help="Shift to GCJ-02, for Gaode/Tencent maps.")
+@click.option("--to-bd09", is_flag=True, help="Shift to BD-09, for Baidu maps.")
+def export_cmd(layer: str, file: Path, crs: str | None, to_gcj02: bool, to_bd09: bool):
     """Export LAYER to FILE; the extension picks the format (.geojson, .gpkg, .shp, .csv).
 
     References are written as codes, so the file can be edited and imported again.
+    `incidents` exports what the public may see (personal cases blurred, without their text).
     """
     try:
-        n = export_layer(get_db(), layer, file)
+        n = export_layer(get_db(), layer, file, crs=crs, to_gcj02=to_gcj02, to_bd09=to_bd09)
     except ExportError as exc:
         raise click.ClickException(str(exc)) from None
     click.echo(f"{layer}: {n} feature(s) written to {file}")

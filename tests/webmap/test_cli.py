@@ -153,3 +153,119 @@ def test_a_layer_of_a_multi_layer_file_and_baidu_coordinates(cli, write_app, tmp
         assert off < 0.5                      # back where they are, within half a metre
     _, _, shift = geod.inv(*true[0], float(bd[0][0]), float(bd[0][1]))
     assert shift > 500                        # BD-09 lies ~1 km off; undone, not ignored
+
+
+OSM = __import__("pathlib").Path(__file__).parents[1] / "data" / "osm" / "kouvola.osm.pbf"
+
+
+def test_import_osm_with_a_bbox_dry_run_and_errors(cli, write_app, tmp_path):
+    before = count(write_app, "roads")
+    box = "26.945,60.525,26.955,60.535"
+    dry = cli.invoke(args=["geodata", "import-osm", str(OSM), "--bbox", box, "--dry-run"])
+    assert dry.exit_code == 0, dry.output
+    assert "would insert" in dry.output and count(write_app, "roads") == before
+    done = cli.invoke(args=["geodata", "import-osm", str(OSM), "--bbox", box])
+    assert done.exit_code == 0, done.output
+    added = count(write_app, "roads") - before
+    assert 0 < added < 318 and f"{added} inserted" in done.output
+    assert "skipped: " in done.output or "walkable" in done.output
+    from webmap import engine
+    with engine(write_app).connect() as conn:   # every way reaches into the box
+        outside = conn.execute(text(
+            "SELECT count(*) FROM roads WHERE osm_id IS NOT NULL AND NOT ST_Intersects("
+            "geom, ST_MakeEnvelope(26.945, 60.525, 26.955, 60.535, 4326))")).scalar_one()
+    assert outside == 0
+    for bad, says in (("1,2,3", "four numbers"), ("27,60,26,61", "minlon < maxlon"),
+                      ("a,b,c,d", "four numbers")):
+        result = cli.invoke(args=["geodata", "import-osm", str(OSM), "--bbox", bad])
+        assert result.exit_code == 2 and says in result.output
+    far = cli.invoke(args=["geodata", "import-osm", str(OSM), "--bbox", "100,30,101,31"])
+    assert far.exit_code == 1 and "no walkable ways inside --bbox" in far.output
+    (tmp_path / "x.osm.pbf").write_bytes(b"not osm")
+    broken = cli.invoke(args=["geodata", "import-osm", str(tmp_path / "x.osm.pbf")])
+    assert broken.exit_code == 1 and "cannot read x.osm.pbf" in broken.output
+    assert count(write_app, "roads") == before + added
+
+
+def test_import_dry_run_and_noding_of_survey_roads(cli, write_app, tmp_path):
+    from shapely.geometry import LineString
+    roads = gpd.GeoDataFrame({"code": ["S1", "S2"], "class": ["path", "path"]},
+                             geometry=[LineString([(107.49, 31.24), (107.491, 31.24)]),
+                                       LineString([(107.4905, 31.2395), (107.4905, 31.2405)])],
+                             crs=4326)     # no names: most real roads have none
+    roads.to_file(tmp_path / "r.geojson")
+    before = count(write_app, "roads")
+    dry = cli.invoke(args=["geodata", "import", "roads", str(tmp_path / "r.geojson"),
+                           "--dry-run"])
+    assert dry.exit_code == 0 and "would insert 2" in dry.output
+    assert count(write_app, "roads") == before
+    done = cli.invoke(args=["geodata", "import", "roads", str(tmp_path / "r.geojson"),
+                            "--noding", "vertices"])
+    assert done.exit_code == 0 and "2 inserted" in done.output, done.output
+    from webmap import engine
+    with engine(write_app).connect() as conn:
+        rows = conn.execute(text("SELECT name, noding FROM roads WHERE code IN ('S1', 'S2')"))
+        assert set(rows) == {(None, "vertices")}
+    wrong = cli.invoke(args=["geodata", "import", "facilities", str(tmp_path / "r.geojson"),
+                             "--noding", "planar"])
+    assert wrong.exit_code == 2 and "roads layer only" in wrong.output
+
+
+def test_export_in_cgcs2000_a_projected_crs_and_shifted_maps_round_trips(cli, write_app,
+                                                                          tmp_path):
+    from webmap import engine
+    with engine(write_app).connect() as conn:
+        true = gpd.read_postgis("SELECT code, geom FROM households ORDER BY code", conn,
+                                geom_col="geom").set_index("code")
+    r = cli.invoke(args=["geodata", "export", "households", str(tmp_path / "h.gpkg"),
+                         "--crs", "EPSG:4490"])
+    assert r.exit_code == 0, r.output
+    cgcs = gpd.read_file(tmp_path / "h.gpkg")
+    assert cgcs.crs.to_epsg() == 4490 and len(cgcs) == len(true)
+    r = cli.invoke(args=["geodata", "export", "households", str(tmp_path / "h.csv"),
+                         "--crs", "EPSG:4545"])
+    assert r.exit_code == 0, r.output
+    metric = __import__("pandas").read_csv(tmp_path / "h.csv")
+    assert {"x", "y"} <= set(metric.columns) and metric["x"].between(3e5, 7e5).all()
+    for flag, back in (("--to-gcj02", "--from-gcj02"), ("--to-bd09", "--from-bd09")):
+        out = tmp_path / f"h{flag}.geojson"
+        r = cli.invoke(args=["geodata", "export", "households", str(out), flag])
+        assert r.exit_code == 0, r.output
+        shifted = gpd.read_file(out).set_index("code")
+        moved = shifted.geometry.set_crs(4326, allow_override=True).to_crs(4545).distance(
+            true.geometry.to_crs(4545).loc[shifted.index])
+        assert (moved > 100).all()        # hundreds of metres off, as those maps are
+        r = cli.invoke(args=["geodata", "import", "households", str(out), back])
+        assert r.exit_code == 0 and f"{len(true)} updated" in r.output, r.output
+    # the metric CSV back in, too: every door within 1 cm of where it was
+    r = cli.invoke(args=["geodata", "import", "households", str(tmp_path / "h.csv"),
+                         "--crs", "EPSG:4545"])
+    assert r.exit_code == 0, r.output
+    with engine(write_app).connect() as conn:
+        after = gpd.read_postgis("SELECT code, geom FROM households ORDER BY code", conn,
+                                 geom_col="geom").set_index("code")
+    assert after.geometry.to_crs(4545).distance(true.geometry.to_crs(4545)).max() < 0.01
+    for args, says in ((["--crs", "EPSG:99999"], "not a coordinate system"),
+                       (["--to-gcj02", "--to-bd09"], "exclude each other"),
+                       (["--crs", "EPSG:4490", "--to-gcj02"], "do not combine")):
+        r = cli.invoke(args=["geodata", "export", "roads", str(tmp_path / "x.geojson"), *args])
+        assert r.exit_code == 1 and says in r.output
+
+
+def test_incidents_export_as_the_public_sees_them(cli, write_app, tmp_path):
+    from webmap import engine
+    with engine(write_app).connect() as conn:
+        total, personal = conn.execute(text(
+            "SELECT count(*), count(*) FILTER (WHERE c.personal) FROM incidents i "
+            "JOIN incident_categories c ON c.id = i.category_id "
+            "WHERE i.state <> 'duplicate'")).one()
+        secret = conn.execute(text(
+            "SELECT i.description FROM incidents i JOIN incident_categories c "
+            "ON c.id = i.category_id WHERE c.personal LIMIT 1")).scalar_one()
+    assert total and personal
+    r = cli.invoke(args=["geodata", "export", "incidents", str(tmp_path / "i.csv")])
+    assert r.exit_code == 0 and f"{total} feature(s)" in r.output, r.output
+    body = (tmp_path / "i.csv").read_text(encoding="utf-8")
+    assert secret not in body
+    rows = __import__("pandas").read_csv(tmp_path / "i.csv")
+    assert rows["description"][rows["personal"]].isna().all()
