@@ -186,11 +186,17 @@ def db_restore(file: Path, yes: bool):
               help="Roads only, for files without a noding column: 'planar' (the default: "
                    "survey lines, crossings at the same grade are junctions) or 'vertices' "
                    "(ways meet only at shared vertices, as in OpenStreetMap).")
+@click.option("--map", "mapping", multiple=True, metavar="TARGET=SOURCE",
+              help="Read the layer's column TARGET from the file's column SOURCE "
+                   "(repeatable), e.g. --map code=ID --map class=highway.")
+@click.option("--value", "recode", multiple=True, metavar="COLUMN:FROM=TO",
+              help="Recode a value of COLUMN (repeatable), e.g. "
+                   "--value class:residential=group_road.")
 @click.option("--dry-run", is_flag=True, help="Check the file and report what would change; "
                                               "write nothing.")
 def import_cmd(layer: str, file: Path, crs: str | None, from_gcj02: bool, from_bd09: bool,
                source_layer: str | None, reject_invalid: bool, noding: str | None,
-               dry_run: bool):
+               mapping: tuple[str, ...], recode: tuple[str, ...], dry_run: bool):
     """Import FILE (GeoJSON, GeoPackage, Shapefile or CSV with lon/lat) into LAYER.
 
     Features are matched by their `code`: existing ones are updated, new ones inserted. The import
@@ -198,13 +204,28 @@ def import_cmd(layer: str, file: Path, crs: str | None, from_gcj02: bool, from_b
     """
     if noding and layer != "roads":
         raise click.UsageError("--noding applies to the roads layer only")
+    columns, values = {}, {}
+    for item in mapping:
+        target, sep, source = item.partition("=")
+        if not (sep and target.strip() and source.strip()):
+            raise click.BadParameter(f"{item!r}: write TARGET=SOURCE, e.g. code=ID",
+                                     param_hint="--map")
+        columns[target.strip()] = source.strip()
+    for item in recode:
+        column, sep, pair = item.partition(":")
+        old, eq, new = pair.partition("=")
+        if not (sep and eq and column.strip() and old):
+            raise click.BadParameter(f"{item!r}: write COLUMN:FROM=TO, e.g. "
+                                     "class:residential=group_road", param_hint="--value")
+        values.setdefault(column.strip(), {})[old] = new
     try:
         report = import_file(get_db(), layer, file, crs=crs, from_gcj02=from_gcj02,
                              from_bd09=from_bd09, source_layer=source_layer,
                              invalid="reject" if reject_invalid else "repair",
                              progress=_progress_bar(f"importing {layer}"),
                              actor=f"cli:{getpass.getuser()}", dry_run=dry_run,
-                             defaults={"noding": noding} if noding else None)
+                             defaults={"noding": noding} if noding else None,
+                             columns=columns, values=values)
     except ImportRejected as exc:
         raise click.ClickException(str(exc)) from None
     click.echo(str(report))

@@ -3,6 +3,7 @@ import json
 from pathlib import Path
 
 import geopandas as gpd
+import numpy as np
 import pandas as pd
 import pytest
 import shapely
@@ -216,3 +217,62 @@ def test_non_spatial_layers_export_to_csv_only(db, tmp_path):
         export_layer(db, "party_members", tmp_path / "m.geojson")
     with pytest.raises(ExportError, match="unknown file type"):
         export_layer(db, "roads", tmp_path / "roads.kml")
+
+
+def test_a_foreign_file_is_mapped_and_its_multi_part_lines_split(db, tmp_path):
+    from shapely.geometry import LineString, MultiLineString
+    foreign = gpd.GeoDataFrame(
+        {"ID": ["M1", "M2"], "highway": ["residential", "footway"], "NAME": [None, "溪边路"]},
+        geometry=[MultiLineString([[(107.49, 31.24), (107.491, 31.24)],
+                                   [(107.492, 31.24), (107.493, 31.24)]]),
+                  LineString([(107.49, 31.241), (107.491, 31.241)])], crs=4326)
+    foreign.to_file(tmp_path / "foreign.geojson")
+    args = dict(columns={"code": "ID", "class": "highway", "name": "NAME"},
+                values={"class": {"residential": "group_road", "footway": "path"}})
+    report = import_file(db, "roads", tmp_path / "foreign.geojson", **args)
+    assert report.inserted == 3 and report.exploded == {"M1": 2}
+    assert "M1 → 2 parts" in str(report)
+    with db.connect() as conn:
+        rows = dict(conn.execute(text("SELECT code, class FROM roads WHERE code LIKE 'M%'")).all())
+    assert rows == {"M1-1": "group_road", "M1-2": "group_road", "M2": "path"}
+    again = import_file(db, "roads", tmp_path / "foreign.geojson", **args)
+    assert again.inserted == 0 and again.updated == 3       # the same parts, by their codes
+    before = fingerprint(db, "roads")
+    with pytest.raises(ImportRejected) as bad:
+        import_file(db, "roads", tmp_path / "foreign.geojson",
+                    columns={"code": "IDENT", "colour": "highway"})
+    message = str(bad.value)
+    assert "the file has no column 'IDENT'; its columns: ID, highway, NAME" in message
+    assert "roads has no column 'colour'" in message
+    with pytest.raises(ImportRejected, match="class 'residential' is not one of"):
+        import_file(db, "roads", tmp_path / "foreign.geojson",
+                    columns={"code": "ID", "class": "highway"})
+    assert fingerprint(db, "roads") == before
+
+
+def test_grid_edges_a_few_centimetres_apart_are_snapped_not_called_overlaps(db, tmp_path):
+    # two new grids east of the community sharing an edge at x0; the second's edge drawn 3 cm
+    # into the first (and with float noise), then one drawn 1 m into it
+    x0, y0, y1 = 107.60, 31.20, 31.201
+    cm = 0.03 / (111320 * np.cos(np.radians(31.2)))
+    west = Polygon([(x0 - 0.001, y0), (x0, y0), (x0, y1), (x0 - 0.001, y1)])
+
+    def east(dx):
+        return Polygon([(x0 - dx, y0 + 1e-12), (x0 + 0.001, y0), (x0 + 0.001, y1),
+                        (x0 - dx, y1)])
+    for second, overlap in ((east(cm), False), (east(cm * 100 / 3), True)):
+        grids = gpd.GeoDataFrame({"code": ["511702005007101", "511702005007102"],
+                                  "name": ["西", "东"]}, geometry=[west, second], crs=4326)
+        grids.to_file(tmp_path / "g.geojson")
+        if overlap:
+            with pytest.raises(ImportRejected, match=r"overlap by \d+\.\d m².*redraw"):
+                import_file(db, "grids", tmp_path / "g.geojson")
+            continue
+        import_file(db, "grids", tmp_path / "g.geojson")
+        with db.connect() as conn:
+            shared, area = conn.execute(text("""
+                SELECT ST_Length(ST_Intersection(a.geom, b.geom)::geography),
+                       ST_Area(ST_Intersection(a.geom, b.geom)::geography)
+                FROM grids a, grids b WHERE a.code = '511702005007101'
+                AND b.code = '511702005007102'""")).one()
+        assert area < 0.01 and shared == pytest.approx(111, rel=0.02)   # they share the edge

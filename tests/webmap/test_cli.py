@@ -269,3 +269,16 @@ def test_incidents_export_as_the_public_sees_them(cli, write_app, tmp_path):
     assert secret not in body
     rows = __import__("pandas").read_csv(tmp_path / "i.csv")
     assert rows["description"][rows["personal"]].isna().all()
+
+
+def test_import_mapping_options_are_checked_before_reading(cli, tmp_path):
+    cams(1).to_file(tmp_path / "c.geojson")
+    for args, says in ((["--map", "code"], "write TARGET=SOURCE"),
+                       (["--value", "kind=camera"], "write COLUMN:FROM=TO")):
+        r = cli.invoke(args=["geodata", "import", "facilities", str(tmp_path / "c.geojson"),
+                             *args])
+        assert r.exit_code == 2 and says in r.output
+    r = cli.invoke(args=["geodata", "import", "facilities", str(tmp_path / "c.geojson"),
+                         "--map", "code=name", "--value", "kind:camera=police_room",
+                         "--dry-run"])
+    assert r.exit_code == 0 and "would insert 1" in r.output, r.output
