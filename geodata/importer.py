@@ -435,6 +435,37 @@ def import_frame(conn: Connection, layer_name: str, df: pd.DataFrame, *,
     return report
 
 
+def import_package(engine: Engine, path: str | Path, *, from_gcj02: bool = False,
+                   from_bd09: bool = False, invalid: str = "repair",
+                   progress: Progress | None = None, actor: str = "unknown",
+                   dry_run: bool = False) -> tuple[list[ImportReport], list[str]]:
+    """Every layer of a multi-layer file (a GeoPackage) whose name is one of the service's
+    layers, in dependency order, in one transaction; returns the reports and the file's other
+    layers (not imported)."""
+    import pyogrio
+    from .layers import LAYERS
+    path = Path(path)
+    if not path.exists():
+        raise ImportRejected("import", [f"file not found: {path}"])
+    try:
+        names = [str(n) for n in pyogrio.list_layers(path)[:, 0]]
+    except Exception as exc:
+        raise ImportRejected("import", [f"cannot read {path.name}: {exc}"]) from exc
+    ours = [n for n in LAYERS if n in names]     # LAYERS is in dependency order
+    others = [n for n in names if n not in LAYERS]
+    if not ours:
+        raise ImportRejected("import", [
+            f"{path.name} has no layer named like one of the service's ({', '.join(LAYERS)}); "
+            f"its layers: {', '.join(names)} (rename them, or import one with "
+            "geodata import LAYER FILE --layer NAME)"])
+    frames = [(name, read_file(path, LAYERS[name], from_gcj02=from_gcj02 and LAYERS[name]
+                               .geometry is not None, from_bd09=from_bd09 and LAYERS[name]
+                               .geometry is not None, source_layer=name)) for name in ours]
+    reports = import_dataframes(engine, frames, source=path.name, invalid=invalid,
+                                progress=progress, actor=actor, dry_run=dry_run)
+    return reports, others
+
+
 def _snap_grid_edges(conn: Connection, codes: list[str], tolerance_m: float = GRID_SNAP_M):
     """Move the vertices of the imported grids that lie within ``tolerance_m`` of another
     grid's vertex or edge onto it, so that grids drawn apart share their edges exactly.
@@ -501,17 +532,33 @@ def import_dataframe(engine: Engine, layer_name: str, df: pd.DataFrame, *, sourc
     """Import a frame already in EPSG:4326 as ``layer_name`` in one transaction (audited, with
     ``source`` named in the audit; ``dry_run``: the same checks and counts, then rolled
     back)."""
+    return import_dataframes(engine, [(layer_name, df)], source=source, invalid=invalid,
+                             progress=progress, actor=actor, dry_run=dry_run)[0]
+
+
+def import_dataframes(engine: Engine, frames: list[tuple[str, pd.DataFrame]], *, source: str,
+                      invalid: str = "repair", progress: Progress | None = None,
+                      actor: str = "unknown", dry_run: bool = False) -> list[ImportReport]:
+    """``import_dataframe`` for several layers in one transaction, in the order given (a layer
+    before those that refer to it): all of them or none."""
+    layer_name = frames[0][0] if frames else "import"
     try:
         with engine.connect() as conn, conn.begin() as transaction:
-            report = import_frame(conn, layer_name, df, invalid=invalid, progress=progress)
+            reports = []
+            for layer_name, df in frames:
+                reports.append(import_frame(conn, layer_name, df, invalid=invalid,
+                                            progress=progress))
             if dry_run:
-                report.dry_run = True
+                for report in reports:
+                    report.dry_run = True
                 transaction.rollback()
-                return report
+                return reports
             from .accounts import audit
-            audit(conn, actor, "import", layer_name, file=source, read=report.read,
-                  inserted=report.inserted, updated=report.updated, repaired=report.repaired)
-            return report
+            for report in reports:
+                audit(conn, actor, "import", report.layer, file=source, read=report.read,
+                      inserted=report.inserted, updated=report.updated,
+                      repaired=report.repaired)
+            return reports
     except (IntegrityError, DataError) as exc:
         # A rule only the database checks (e.g. residents > 0): name it and change nothing.
         diag = getattr(exc.orig, "diag", None)

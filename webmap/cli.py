@@ -14,7 +14,7 @@ from sqlalchemy.exc import OperationalError, ProgrammingError
 from geodata import accounts, backup, migrate, osm, photos
 from geodata.db import NoDatabaseConfigured
 from geodata.exporter import EXPORTABLE, ExportError, export_layer
-from geodata.importer import ImportRejected, import_file
+from geodata.importer import ImportRejected, import_file, import_package
 from geodata.layers import LAYERS
 from geodata.models import ROLES
 from geodata.sample import is_loaded, load_sample
@@ -141,6 +141,7 @@ def _progress_bar(label: str):
         bar.update(done - bar.pos)
         if done >= total:
             bar.__exit__(None, None, None)
+            state["bar"] = None     # the next layer of a package gets its own bar
 
     return update
 
@@ -229,6 +230,37 @@ def import_cmd(layer: str, file: Path, crs: str | None, from_gcj02: bool, from_b
     except ImportRejected as exc:
         raise click.ClickException(str(exc)) from None
     click.echo(str(report))
+
+
+@geodata_cli.command("import-package")
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--from-gcj02", is_flag=True,
+              help="Coordinates were captured on a GCJ-02 map (Gaode/Tencent): shift them to WGS 84.")
+@click.option("--from-bd09", is_flag=True,
+              help="Coordinates were captured on a Baidu map (BD-09): shift them to WGS 84.")
+@click.option("--reject-invalid", is_flag=True,
+              help="Reject invalid geometries instead of repairing them with make_valid.")
+@click.option("--dry-run", is_flag=True, help="Report what would change; write nothing.")
+def import_package_cmd(file: Path, from_gcj02: bool, from_bd09: bool, reject_invalid: bool,
+                       dry_run: bool):
+    """Import every layer of FILE (a GeoPackage) named like one of the service's layers
+    (grids, buildings, households, facilities, … see `geodata layers`), in one transaction.
+
+    Layers are imported in dependency order (grids before staff, buildings before households);
+    the file's other layers are listed and left alone.
+    """
+    try:
+        reports, others = import_package(get_db(), file, from_gcj02=from_gcj02,
+                                         from_bd09=from_bd09, dry_run=dry_run,
+                                         invalid="reject" if reject_invalid else "repair",
+                                         progress=_progress_bar("importing"),
+                                         actor=f"cli:{getpass.getuser()}")
+    except ImportRejected as exc:
+        raise click.ClickException(str(exc)) from None
+    for report in reports:
+        click.echo(str(report))
+    if others:
+        click.echo(f"not imported (no such layer here): {', '.join(others)}")
 
 
 def _bbox(ctx, param, value):

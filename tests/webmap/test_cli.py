@@ -282,3 +282,50 @@ def test_import_mapping_options_are_checked_before_reading(cli, tmp_path):
                          "--map", "code=name", "--value", "kind:camera=police_room",
                          "--dry-run"])
     assert r.exit_code == 0 and "would insert 1" in r.output, r.output
+
+
+def test_a_community_package_imports_all_its_layers_at_once(cli, write_app, tmp_path):
+    from shapely.geometry import Polygon
+    pkg = tmp_path / "community.gpkg"
+    x0, y0 = 107.60, 31.20
+    gpd.GeoDataFrame({"code": ["511702005009001"], "name": ["新网格"]},
+                     geometry=[Polygon([(x0, y0), (x0 + 0.002, y0), (x0 + 0.002, y0 + 0.002),
+                                        (x0, y0 + 0.002)])], crs=4326).to_file(pkg, layer="grids")
+    gpd.GeoDataFrame({"code": ["NB1"], "name": ["新楼"]},
+                     geometry=[Polygon([(x0 + 5e-4, y0 + 5e-4), (x0 + 7e-4, y0 + 5e-4),
+                                        (x0 + 7e-4, y0 + 7e-4), (x0 + 5e-4, y0 + 7e-4)])],
+                     crs=4326).to_file(pkg, layer="buildings")
+    gpd.GeoDataFrame({"code": ["NH1", "NH2"], "building_code": ["NB1", "NB1"],
+                      "unit_room": ["101", "102"], "residents": [3, 1]},
+                     geometry=[Point(x0 + 6e-4, y0 + 4.9e-4)] * 2, crs=4326).to_file(
+        pkg, layer="households")
+    gpd.GeoDataFrame({"what": ["x"]}, geometry=[Point(x0, y0)], crs=4326).to_file(
+        pkg, layer="notes")
+    before = count(write_app, "households")
+    dry = cli.invoke(args=["geodata", "import-package", str(pkg), "--dry-run"])
+    assert dry.exit_code == 0 and "would insert 2" in dry.output, dry.output
+    assert count(write_app, "households") == before
+    done = cli.invoke(args=["geodata", "import-package", str(pkg)])
+    assert done.exit_code == 0, done.output
+    assert "grids: 1 read, 1 inserted" in done.output
+    assert "households: 2 read, 2 inserted" in done.output
+    assert "not imported (no such layer here): notes" in done.output
+    assert count(write_app, "households") == before + 2
+    from webmap import engine
+    with engine(write_app).connect() as conn:     # the doors found their new grid
+        assert conn.execute(text("SELECT count(*) FROM households h JOIN grids g ON "
+                                 "g.id = h.grid_id WHERE g.code = '511702005009001'")
+                            ).scalar_one() == 2
+    # a bad household rolls back the whole package
+    gpd.GeoDataFrame({"code": ["NH3"], "building_code": ["NOPE"], "unit_room": ["1"],
+                      "residents": [1]}, geometry=[Point(x0, y0)], crs=4326).to_file(
+        pkg, layer="households", mode="w")
+    gpd.GeoDataFrame({"code": ["511702005009002"], "name": ["又一格"]},
+                     geometry=[Polygon([(x0 + 0.01, y0), (x0 + 0.012, y0),
+                                        (x0 + 0.012, y0 + 0.002)])], crs=4326).to_file(
+        pkg, layer="grids", mode="w")
+    bad = cli.invoke(args=["geodata", "import-package", str(pkg)])
+    assert bad.exit_code == 1 and "NH3: building_code 'NOPE' is not a known" in bad.output
+    with engine(write_app).connect() as conn:     # the good grid of that file is not in either
+        assert not conn.execute(text("SELECT count(*) FROM grids WHERE code = "
+                                     "'511702005009002'")).scalar_one()
