@@ -215,7 +215,7 @@ def _xy(wkb_list) -> np.ndarray:
 def _read(conn: Connection, version: tuple) -> CoverageData:
     box = conn.execute(text("SELECT ST_XMin(e), ST_XMax(e), ST_YMin(e), ST_YMax(e) "
                             "FROM (SELECT ST_Extent(geom) AS e FROM roads) x")).one()
-    srid = DEFAULT_SRID if box[0] is None else crs.metric_crs(*box)
+    srid = DEFAULT_SRID if box[0] is None else crs.chosen(*box)
     roads = conn.execute(text(f"""SELECT ST_AsBinary(ST_Transform(geom, {srid})), layer, bridge,
                                         tunnel, noding = 'planar' FROM roads""")).all()
     lines = shapely.from_wkb(np.array([bytes(r[0]) for r in roads], dtype=object))
@@ -333,6 +333,7 @@ def summarise(data: CoverageData, res: Result, areas: list[str] | None = None) -
 
     reached = res.distance[np.isfinite(res.distance) & inside]
     return {"budgets": dict(zip(res.budgets.labels, res.budgets.metres)),
+            "crs": f"EPSG:{data.srid}",     # where the distances were measured
             # the nearest household along the roads, to say why a budget reaches none
             "nearest_m": round(float(reached.min()), 1) if len(reached) else None,
             "total": figures(n_grids),

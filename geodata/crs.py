@@ -13,6 +13,7 @@ Lengths and areas reported to people are geodesic (PostGIS geography), whatever 
 from __future__ import annotations
 
 import math
+import os
 from functools import lru_cache
 
 from pyproj import Transformer
@@ -49,6 +50,32 @@ def metric_crs(lon_min: float, lon_max: float, lat_min: float, lat_max: float) -
             "meridian of EPSG:%(epsg)s (%(meridian)s°): distances would be off by more than "
             "0.1 %%; load one city or district at a time", "spans_zones", west=lon_min,
             east=lon_max, max=MAX_OFFSET_DEG, epsg=epsg, meridian=meridian)
+    return epsg
+
+
+def chosen(lon_min: float, lon_max: float, lat_min: float, lat_max: float) -> int:
+    """The EPSG code the engine measures in: ``METRIC_CRS`` from the environment when set (an
+    operator's override, e.g. a city's own projected CRS), else ``metric_crs`` of the box."""
+    override = os.environ.get("METRIC_CRS", "").strip()
+    if not override:
+        return metric_crs(lon_min, lon_max, lat_min, lat_max)
+    return check_override(override)
+
+
+@lru_cache(maxsize=8)
+def check_override(value: str) -> int:
+    """``METRIC_CRS``'s EPSG code, if it names a projected CRS in metres; else InvalidInput."""
+    from pyproj import CRS
+    from pyproj.exceptions import CRSError
+    try:
+        found = CRS.from_user_input(value)
+        epsg = found.to_epsg()
+    except CRSError:
+        found = epsg = None
+    unit = found.axis_info[0].unit_name if found is not None and found.axis_info else None
+    if epsg is None or not found.is_projected or unit != "metre":
+        raise InvalidInput("METRIC_CRS %(value)s is not a projected CRS in metres with an EPSG "
+                           "code (e.g. EPSG:4545)", "bad_metric_crs", value=value)
     return epsg
 
 

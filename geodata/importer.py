@@ -305,7 +305,8 @@ def _records(df: pd.DataFrame, layer: Layer, ids: list[str], problems: list[str]
     present = [c for c in attrs if c in df.columns]
     for col in layer.required:
         if col not in df.columns:
-            problems.append(f"column {col!r} is missing (required for {layer.name})")
+            problems.append(f"column {col!r} is missing (required for {layer.name}): add it, "
+                            f"or read it from another column with --map {col}=COLUMN")
     records = []
     for i, row in enumerate(df[present].itertuples(index=False, name=None)):
         rec = {}
@@ -320,7 +321,8 @@ def _records(df: pd.DataFrame, layer: Layer, ids: list[str], problems: list[str]
         for col, allowed in layer.choices.items():
             if rec.get(col) is not None and rec[col] not in allowed:
                 problems.append(f"{ids[i]}: {col} {rec[col]!r} is not one of "
-                                f"{', '.join(allowed)}")
+                                f"{', '.join(allowed)} (recode it with "
+                                f"--value {col}:{rec[col]}=…)")
         records.append(rec)
     return records
 
@@ -330,7 +332,9 @@ def _resolve_refs(conn: Connection, df: pd.DataFrame, layer: Layer, ids: list[st
     from .layers import LAYERS
     for file_col in layer.required_refs:
         if file_col not in df.columns:
-            problems.append(f"column {file_col!r} is missing (required for {layer.name})")
+            problems.append(f"column {file_col!r} is missing (required for {layer.name}): "
+                            f"add it, or read it from another column with "
+                            f"--map {file_col}=COLUMN")
     for file_col, ref in layer.refs.items():
         if file_col not in df.columns:
             continue
@@ -346,7 +350,7 @@ def _resolve_refs(conn: Connection, df: pd.DataFrame, layer: Layer, ids: list[st
                 continue
             if code not in lookup:
                 problems.append(f"{ids[i]}: {file_col} {code!r} is not a known "
-                                f"{ref.layer} code")
+                                f"{ref.layer} code (import {ref.layer} first, or correct it)")
             elif ref.layer == layer.name:
                 records[i]["_parent"] = code
             else:
@@ -398,7 +402,8 @@ def import_frame(conn: Connection, layer_name: str, df: pd.DataFrame, *,
         df = _explode_lines(df, report)
     ids = _feature_ids(df)
     dupes = pd.Series(ids)[pd.Series(ids).duplicated()].unique()
-    problems += [f"{d}: code appears more than once in the file" for d in dupes]
+    problems += [f"{d}: code appears more than once in the file (each feature needs its own)"
+                 for d in dupes]
     records = _records(df, layer, ids, problems)
     if layer.geometry is not None:
         geoms, report.repaired = _fix_geometry(df, layer, ids, invalid, problems)

@@ -322,6 +322,8 @@ def community_map(layers: dict[str, dict], *, basemap: str = "none",
         for f in roads["features"]:
             f["properties"]["class_label"] = ROAD_STYLES.get(f["properties"]["class"],
                                                              (f["properties"]["class"],))[0]
+            # most OpenStreetMap ways have no name
+            f["properties"]["name"] = f["properties"].get("name") or "无名道路"
         folium.GeoJson(
             roads, name="道路",
             style_function=lambda f: dict(zip(

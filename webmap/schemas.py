@@ -536,6 +536,9 @@ class CoverageSummary(Schema):
     access_cap_m = fields.Float(required=True)
     note = fields.String(required=True)
     budgets = fields.Dict(keys=fields.String(), values=fields.Float(), required=True)
+    crs = fields.String(required=True, metadata={
+        "description": "the projected CRS the distances were measured in (the zone of the "
+                       "data, or METRIC_CRS)"})
     nearest_m = fields.Float(required=True, allow_none=True, metadata={
         "description": "the nearest household's walk along the roads (null: beyond the "
                        "largest budget)"})

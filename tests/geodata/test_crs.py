@@ -77,3 +77,23 @@ def test_a_small_box_across_a_zone_edge_is_measured_in_its_middle_zone():
     epsg = crs.metric_crs(107.98, 108.02, 60.52, 60.54)
     assert epsg == 32649
     assert abs(crs.scale_error(epsg, 107.98, 60.52)) < 1e-3
+
+
+def test_an_operator_may_name_the_metric_crs_and_the_api_says_which(monkeypatch, shared_db):
+    from geodata import coverage as cv
+    with shared_db.connect() as conn:
+        version = cv.data_version(conn)
+        zone = cv._read(conn, version)
+        monkeypatch.setenv("METRIC_CRS", "EPSG:32648")      # UTM 48N, 2.5° from Dazhou
+        utm = cv._read(conn, version)
+        monkeypatch.setenv("METRIC_CRS", "EPSG:4326")
+        with pytest.raises(InvalidInput) as refused:
+            cv._read(conn, version)
+    assert zone.srid == 4545 and utm.srid == 32648
+    assert refused.value.code == "bad_metric_crs"
+    budgets = cv.Budgets.from_metres([100_000])
+    a = cv.households_distances(zone, ("party_service_center",), budgets)
+    b = cv.households_distances(utm, ("party_service_center",), budgets)
+    ok = np.isfinite(a.distance) & (a.distance > 0)
+    np.testing.assert_allclose(b.distance[ok], a.distance[ok], rtol=1e-3)
+    assert cv.summarise(zone, a)["crs"] == "EPSG:4545"
