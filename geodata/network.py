@@ -11,7 +11,9 @@ Edges are the segments between consecutive road vertices. Where roads meet (docs
 * where two roads cross with no shared vertex only when both are "planar" (hand-drawn survey
   lines without topology), on the ground (neither a bridge nor a tunnel) and in the same layer.
 
-Doors and facilities are never snapped to a tunnel. Every edge is two-way; of duplicate edges between the same two nodes the shortest is kept (scipy's
+Doors and facilities are snapped only to roads on the ground: never into a tunnel (they would
+reach the street above through a wall) nor onto a bridge or viaduct (whose deck is reached only at
+its ends). Every edge is two-way; of duplicate edges between the same two nodes the shortest is kept (scipy's
 sparse builder would add them up); a zero-length edge keeps a tiny positive length so it does
 not vanish from the sparse matrix.
 """
@@ -37,7 +39,7 @@ class Network:
     length: np.ndarray      # (edges,) metres
     graph: csr_matrix = field(repr=False)
     tree: shapely.STRtree = field(repr=False)     # of the edges points may snap to
-    snappable: np.ndarray = field(repr=False)     # those edges' indices (not in tunnels)
+    snappable: np.ndarray = field(repr=False)     # those edges' indices (on the ground)
 
     @property
     def n_nodes(self) -> int:
@@ -57,29 +59,29 @@ class Network:
         planar = np.full(n, node, bool) if planar is None else np.asarray(planar, bool) & node
         grade = (np.unique(np.column_stack([layer, bridge, tunnel]), axis=0,
                            return_inverse=True)[1].ravel() if n else np.zeros(0, np.int64))
-        pieces, piece_grade, piece_tunnel = _noded(lines, grade, tunnel,
-                                                   planar & ~bridge & ~tunnel)
+        off_ground = bridge | tunnel
+        pieces, piece_grade, piece_off = _noded(lines, grade, off_ground, planar & ~off_ground)
         coords, part = shapely.get_coordinates(pieces, return_index=True)
         same = part[1:] == part[:-1]
         a, b, seg = coords[:-1][same], coords[1:][same], part[:-1][same]
         starts = np.flatnonzero(np.r_[True, part[1:] != part[:-1]]) if len(part) else part
         ends = np.r_[starts, np.r_[starts[1:], len(part)] - 1].astype(np.int64)
         a, b, seg_grade, snappable = _meet_ends(
-            a, b, piece_grade[seg], ~piece_tunnel[seg], coords[ends], piece_grade[part[ends]])
+            a, b, piece_grade[seg], ~piece_off[seg], coords[ends], piece_grade[part[ends]])
         key = np.round(np.vstack([a, b]) / NODE_PRECISION).astype(np.int64)
         uniq, inverse = np.unique(key, axis=0, return_inverse=True)
         inverse = inverse.ravel()
         xy = uniq * NODE_PRECISION
         u, v = inverse[:len(a)], inverse[len(a):]
         length = np.maximum(np.hypot(*(b - a).T), TINY)
-        # doors never snap to a tunnel; only if every edge were one would they have to
+        # doors snap to the ground; only if no edge were on it would they have to leave it
         usable = np.flatnonzero(snappable) if snappable.any() else np.arange(len(a))
         return cls(xy=xy, u=u, v=v, length=length, graph=_graph(len(xy), u, v, length),
                    tree=shapely.STRtree(shapely.linestrings(
                        np.stack([a[usable], b[usable]], axis=1))), snappable=usable)
 
     def snap(self, points_xy: np.ndarray) -> "Snap":
-        """Nearest edge of each point (never in a tunnel), the fraction along it (from u) and
+        """Nearest edge of each point (on the ground), the fraction along it (from u) and
         the access walk."""
         pts = shapely.points(points_xy)
         if len(pts) == 0:
@@ -97,19 +99,19 @@ class Network:
         return Snap(edge=edge, frac=np.clip(t, 0.0, 1.0), access=access)
 
 
-def _noded(lines, grade, tunnel, planar):
+def _noded(lines, grade, off_ground, planar):
     """The lines, with the planar ones split where they cross another planar line of their
     grade (one noding per grade: there are a handful, not one per line); and each piece's grade
-    and tunnel flag."""
-    pieces, grades, tunnels = [lines[~planar]], [grade[~planar]], [tunnel[~planar]]
+    and whether it is off the ground (bridge or tunnel)."""
+    pieces, grades, off = [lines[~planar]], [grade[~planar]], [off_ground[~planar]]
     for g in np.unique(grade[planar]):
         parts = shapely.get_parts(shapely.node(shapely.multilinestrings(
             lines[planar & (grade == g)])))
         pieces.append(parts)
         grades.append(np.full(len(parts), g))
-        tunnels.append(np.zeros(len(parts), bool))
+        off.append(np.zeros(len(parts), bool))
     return (np.concatenate(pieces), np.concatenate(grades).astype(np.int64),
-            np.concatenate(tunnels).astype(bool))
+            np.concatenate(off).astype(bool))
 
 
 def _meet_ends(a, b, grade, snappable, end_xy, end_grade):

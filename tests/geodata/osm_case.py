@@ -9,7 +9,8 @@ The reference builds its own graph straight from the stored roads, sharing nothi
 ``geodata.network``: nodes are vertices with identical coordinates (OSM's shared nodes), edges
 join consecutive vertices of a way, and an end of a way lying on another way of the same grade
 (layer, bridge, tunnel) within 5 cm meets it there; doors and facilities walk to the nearest
-point of a way that is not a tunnel (found by brute force); networkx's Dijkstra does the rest.
+point of a way on the ground, neither tunnel nor bridge (found by brute force); networkx's
+Dijkstra does the rest.
 """
 from __future__ import annotations
 
@@ -77,7 +78,7 @@ def reference_distances(conn, srid: int, cap: float) -> np.ndarray:
                                          tunnel FROM roads ORDER BY id""")).all()
     ways = [shapely.from_wkb(bytes(r[0])) for r in roads]
     grade = [(r[1], r[2], r[3]) for r in roads]
-    tunnel = np.array([r[3] for r in roads])
+    off_ground = np.array([r[2] or r[3] for r in roads])
     doors = np.array(conn.execute(text(f"""
         SELECT ST_X(p), ST_Y(p) FROM (SELECT id, ST_Transform(geom, {srid}) p FROM households
         WHERE grid_id IS NOT NULL) h ORDER BY id""")).all(), float).reshape(-1, 2)
@@ -103,15 +104,15 @@ def reference_distances(conn, srid: int, cap: float) -> np.ndarray:
                 stops[o].append((pos, foot))
                 if foot != end:
                     _edge(graph, end, foot, point.distance(shapely.Point(foot)))
-    segments, seg_tunnel = [], []
+    segments, seg_off = [], []
     for w, points in stops.items():
         points = sorted(set(points))
         for (d0, p0), (d1, p1) in zip(points, points[1:]):
             _edge(graph, p0, p1, float(np.hypot(p1[0] - p0[0], p1[1] - p0[1])))
             segments.append((p0, p1))
-            seg_tunnel.append(tunnel[w])
+            seg_off.append(off_ground[w])
     segments = np.array(segments, float)
-    walkable = ~np.array(seg_tunnel)
+    walkable = ~np.array(seg_off)
 
     def attach(name, xy):
         a, b = segments[walkable, 0], segments[walkable, 1]

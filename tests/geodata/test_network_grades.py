@@ -1,7 +1,7 @@
 """Junctions and grades, on small networks worked out by hand (docs/coverage.md, "Junctions and
 grades"): roads meet at shared vertices, at an end lying on a road of the same grade, and — only
 for planar survey lines on the ground in one layer — where they cross; doors never snap to
-tunnels. Each case also shows the answer that noding every crossing gave, so that it can fail."""
+tunnels or onto bridges. Each case also shows the answer that noding every crossing gave, so that it can fail."""
 import numpy as np
 import pytest
 from shapely.geometry import LineString
@@ -95,9 +95,11 @@ def test_crossings_are_junctions_only_between_planar_lines_of_one_layer():
     assert np.isinf(run(upper, [(0, 0)], [(300, 105)])[0])
 
 
-def test_doors_never_snap_to_a_tunnel_even_beside_its_mouth():
-    roads = [([(0, 0), (100, 0)], STREET), ([(100, 0), (300, 0)], TUNNEL)]
-    net = Network.from_lines([LineString(c) for c, _ in roads], layer=[0, -1],
-                             tunnel=[False, True])
-    snap = net.snap(np.array([[250.0, 2.0]]))
-    assert snap.access[0] == pytest.approx(np.hypot(150, 2))
+@pytest.mark.parametrize("grade", [TUNNEL, BRIDGE])
+def test_doors_never_snap_into_a_tunnel_or_onto_a_bridge(grade):
+    # a street, then 200 m of tunnel (or viaduct) straight on: a door 2 m beside its middle
+    # walks to the street's end, not through the wall (or up the pillar)
+    roads = [([(0, 0), (100, 0)], STREET), ([(100, 0), (300, 0)], grade)]
+    d = run(roads, [(0, 0)], [(250, 2)])
+    assert d[0] == pytest.approx(np.hypot(150, 2) + 100)
+    assert every_crossing_noded(roads, [(0, 0)], [(250, 2)])[0] == pytest.approx(252)

@@ -124,3 +124,43 @@ def test_the_extract_shifted_to_108E_measures_the_same(osm_db):
     assert np.array_equal(np.isfinite(at_home), np.isfinite(moved))
     ok = np.isfinite(at_home) & (at_home > 0)
     np.testing.assert_allclose(moved[ok], at_home[ok], rtol=1e-3)
+
+
+def test_the_service_serves_the_imported_extract(osm_db, empty_db_url):
+    """The web shell on the real data: coverage figures in the data's own zone, road tiles
+    with the unnamed ways, the map page."""
+    import math
+
+    import mapbox_vector_tile
+
+    from geodata import accounts
+    from webmap import create_app
+    eng, case = osm_db
+    with eng.begin() as conn:
+        accounts.create_user(conn, "osm-admin", "admin", "osm password 123", (), actor="tests")
+        token = accounts.issue_token(conn, "osm-admin", actor="tests")
+    app = create_app({"DATABASE_URL": empty_db_url, "TESTING": True})
+    client = app.test_client()
+    auth = {"Authorization": f"Bearer {token}", "Accept-Language": "en"}
+    r = client.get(f"/api/coverage?kinds={KIND}&metres=600", headers=auth)
+    assert r.status_code == 200, r.get_data(as_text=True)
+    body = r.get_json()
+    with eng.connect() as conn:
+        data = cv.load(conn)
+    direct = cv.households_distances(data, (KIND,), cv.Budgets.from_metres([600]))
+    assert body["crs"] == f"EPSG:{data.srid}" == "EPSG:32635"
+    assert body["total"]["600m"]["households"] == case["households"]
+    assert body["total"]["600m"]["covered"] == int((direct.distance <= 600).sum())
+    with eng.connect() as conn:
+        lon, lat = conn.execute(text("SELECT ST_X(c), ST_Y(c) FROM (SELECT ST_Centroid("
+                                     "ST_Extent(geom)) c FROM roads) x")).one()
+    z, n = 16, 2 ** 16
+    x = int((lon + 180) / 360 * n)
+    y = int((1 - math.asinh(math.tan(math.radians(lat))) / math.pi) / 2 * n)
+    r = client.get(f"/tiles/roads/{z}/{x}/{y}.mvt", headers=auth)
+    assert r.status_code == 200
+    roads = mapbox_vector_tile.decode(r.get_data())["roads"]["features"]
+    assert roads and any(not f["properties"].get("name") for f in roads)
+    assert client.get("/", headers=auth).status_code == 200
+    assert client.get(f"/coverage?kinds={KIND}", headers=auth).status_code == 200
+    app.extensions["geodata_engine"].dispose()
