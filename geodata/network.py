@@ -121,6 +121,10 @@ def _meet_ends(a, b, grade, snappable, end_xy, end_grade):
     whether points may snap to them."""
     if not len(a) or not len(end_xy):
         return a, b, grade, snappable
+    # most ends sit on junctions shared by several lines: ask once per point and grade
+    key = np.column_stack([np.round(end_xy / NODE_PRECISION), end_grade]).astype(np.int64)
+    first = np.unique(key, axis=0, return_index=True)[1]
+    end_xy, end_grade = end_xy[first], end_grade[first]
     tree = shapely.STRtree(shapely.linestrings(np.stack([a, b], axis=1)))
     e, s = tree.query(shapely.points(end_xy), predicate="dwithin", distance=END_TOLERANCE)
     keep = end_grade[e] == grade[s]
