@@ -90,7 +90,7 @@ LAYERS: dict[str, Layer] = {layer.name: layer for layer in [
           public=("code",)),
     Layer("roads", "道路", models.Road, "LINESTRING",
           public=("code", "name", "class", "surface", "year_built"),
-          choices={"class": models.ROAD_CLASSES}),
+          choices={"class": models.ROAD_CLASSES, "noding": models.ROAD_NODING}),
     Layer("parking_lots", "停车场", models.ParkingLot, "POLYGON",
           public=("code", "name", "capacity")),
     Layer("facilities", "设施", models.Facility, "POINT",
