@@ -12,6 +12,7 @@ from geodata.db import database_url, make_engine
 
 JSON_LIMIT = 1024 * 1024            # any request body but a photo upload
 DEFAULT_NOTICE = "示意数据 Illustrative data: generated, not surveyed"
+DEFAULT_SITE_NAME = "石龙溪社区"   # the sample community
 
 
 class ConfigError(RuntimeError):
@@ -40,6 +41,8 @@ def create_app(config: dict | None = None) -> Flask:
         OPEN311_RATE_LIMIT=_int_env("OPEN311_RATE_LIMIT", 60),
         # shown on every page and API answer; empty for real, surveyed data
         DATA_NOTICE=env.get("DATA_NOTICE", DEFAULT_NOTICE),
+        # whose service this is: the page titles, the header, the installed app's name
+        SITE_NAME=env.get("SITE_NAME", "").strip() or DEFAULT_SITE_NAME,
     )
     app.config.update(
         # brotli or gzip for what is worth it; registered first, so it runs after every other

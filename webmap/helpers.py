@@ -90,6 +90,7 @@ def page_context() -> dict:
     except (SQLAlchemyError, NoDatabaseConfigured):   # an error page renders without them
         grids = []
     return {"note": notice(), "grids": grids, "states": STATE_LABELS,
+            "site_name": current_app.config["SITE_NAME"],
             "state_colours": STATE_COLOURS, "viewer": viewer(), "vendor_url": vendor_url,
             "road_labels": {k: v[0] for k, v in ROAD_STYLES.items()},
             "facility_labels": {k: v[0] for k, v in FACILITY_STYLES.items()}}

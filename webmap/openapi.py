@@ -47,7 +47,8 @@ class ApiDoc(Api):
 
 def init_app(app: Flask) -> Api:
     app.config.update(
-        API_TITLE="石龙溪社区网格化管理地图 API", API_VERSION="1", OPENAPI_VERSION="3.0.3",
+        API_TITLE=f"{app.config['SITE_NAME']}网格化管理地图 API", API_VERSION="1",
+        OPENAPI_VERSION="3.0.3",
         OPENAPI_URL_PREFIX="/api", OPENAPI_JSON_PATH="openapi.json",
         API_SPEC_OPTIONS={
             "info": {"description": "Grids, layers, incidents and service-circle coverage. "

@@ -193,3 +193,26 @@ def test_the_incident_list_pages_through_everything(client, shared_db):
     assert "第 2 / " in second and "上一页" in second
     last = -(-len(ids) // 50)
     assert client.get(f"/incidents?page={last + 1}").status_code == 404
+
+
+def test_the_site_carries_its_communitys_name(shared_db_url):
+    """Another community's deployment says its own name everywhere a person reads one."""
+    from webmap import create_app
+    from ..conftest import TOKENS, client_class
+    app = create_app({"DATABASE_URL": shared_db_url, "TESTING": True,
+                      "SITE_NAME": "龙\"溪<b>社区", "DATA_NOTICE": ""})
+    app.test_client_class = client_class(TOKENS["admin"])
+    client = app.test_client()
+    name = "龙&#34;溪&lt;b&gt;社区"      # escaped; the data's own names (the sample's) stay
+    for path in ("/", "/coverage", "/incidents", "/field", "/login", "/tasks"):
+        page = client.get(path).get_data(as_text=True)
+        title = re.search(r"<title>(.*?)</title>", page, re.S).group(1)
+        brand = re.search(r'class="brand"[^>]*>(.*?)</a>', page, re.S).group(1)
+        assert name in title and "石龙溪" not in title, path
+        assert name in brand and "石龙溪" not in brand, path
+    manifest = json.loads(client.get("/manifest.webmanifest").get_data(as_text=True))
+    assert manifest["name"] == "龙\"溪<b>社区网格员"
+    assert client.get("/api/openapi.json").get_json()["info"]["title"].startswith("龙\"溪<b>社区")
+    assert client.get("/ogc?f=json").get_json()["title"].startswith("龙\"溪<b>社区")
+    assert "示意数据" not in client.get("/open311/v2/discovery.json").get_data(as_text=True)
+    app.extensions["geodata_engine"].dispose()

@@ -7,7 +7,7 @@ import math
 from datetime import datetime, timezone
 from urllib.parse import urlencode
 
-from flask import Blueprint, Response, json, render_template, request, url_for
+from flask import Blueprint, Response, current_app, json, render_template, request, url_for
 
 from geodata import features as ft
 
@@ -87,7 +87,7 @@ def _answer(body: dict, template_title: str, json_type: str = "application/json"
 @bp.get("")
 def landing():
     _check_params()
-    body = {"title": "石龙溪社区网格化管理地图 · OGC API – Features",
+    body = {"title": f"{current_app.config['SITE_NAME']}网格化管理地图 · OGC API – Features",
             "description": "网格、道路、楼栋、设施等图层与事件公开视图（示意数据）",
             "links": _links("ogc.landing", "本页") + [
                 {"href": _url("ogc.openapi"), "rel": "service-desc", "type": OPENAPI,
@@ -262,7 +262,8 @@ def openapi():
             "responses": {"200": {"description": "feature", "content": {GEOJSON: {}}},
                           "404": {"description": "no such feature"}}}}
     doc = {"openapi": "3.0.3",
-           "info": {"title": "石龙溪社区 OGC API – Features", "version": "1"},
+           "info": {"title": f"{current_app.config['SITE_NAME']} OGC API – Features",
+                    "version": "1"},
            "servers": [{"url": request.host_url.rstrip("/")}], "paths": paths,
            "components": {"securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}}}}
     return Response(json.dumps(doc, ensure_ascii=False), mimetype=OPENAPI.split(";")[0])

@@ -15,7 +15,7 @@ from geodata import open311
 from geodata.open311 import Open311Error
 
 from ..i18n import http_text, text
-from ..helpers import get_db
+from ..helpers import get_db, notice
 from ..idempotent import idempotent, record
 
 bp = Blueprint("open311", __name__, url_prefix="/open311/v2")
@@ -76,7 +76,8 @@ def http_error(exc: HTTPException):
 def discovery(fmt: str):
     body = {
         "changeset": "2026-11-26T00:00:00+08:00",
-        "contact": "石龙溪社区网格化管理平台（示意数据）",
+        "contact": f"{current_app.config['SITE_NAME']}网格化管理平台"
+                   + ("（示意数据）" if notice() else ""),
         "key_service": "API keys are issued by the community's administrators",
         "endpoints": [{
             "specification": "http://wiki.open311.org/GeoReport_v2",
