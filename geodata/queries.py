@@ -51,6 +51,7 @@ LAYER_SQL = {
     "roads": """
         SELECT r.code, r.name, r.class, r.surface, r.year_built,
                round(r.length_m::numeric, 1) AS length_m,
+               CASE WHEN r.tunnel THEN 'tunnel' WHEN r.bridge THEN 'bridge' END AS grade,
                r.geom
         FROM roads r WHERE {where}""",
     "parking_lots": """

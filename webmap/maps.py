@@ -231,6 +231,19 @@ def household_tiles(count: int, gcj02: bool = False) -> folium.plugins.VectorGri
     return folium.plugins.VectorGridProtobuf(url, f"住户（{count}）", HOUSEHOLD_TILE_STYLE)
 
 
+def _road_style(feature: dict) -> dict:
+    """A road's line: its class's colour, weight and dashes; tunnels faint and dashed, bridges
+    wider (the same rule as the road tiles' style)."""
+    p = feature["properties"]
+    colour, weight, dash = ROAD_STYLES.get(p["class"], ("", "#999", 2, None))[1:]
+    style = {"color": colour, "weight": weight, "dashArray": dash, "opacity": 0.9}
+    if p.get("grade") == "tunnel":
+        style |= {"opacity": 0.45, "dashArray": "3 5"}
+    elif p.get("grade") == "bridge":
+        style["weight"] = weight + 3
+    return style
+
+
 def line_and_area_tiles(layer: str, name: str,
                         gcj02: bool = False) -> folium.plugins.VectorGridProtobuf:
     """Roads (styled by class, as in the legend) or buildings from /tiles/<layer> (shifted
@@ -239,8 +252,11 @@ def line_and_area_tiles(layer: str, name: str,
         styles = {cls: {"color": colour, "weight": weight, "dashArray": dash or "",
                         "opacity": 0.9}
                   for cls, (_, colour, weight, dash) in ROAD_STYLES.items()}
-        style = ("function (p) { return STYLES[p.class] || {color: '#999', weight: 2}; }"
-                 .replace("STYLES", json.dumps(styles)))
+        # tunnels faint and dashed, bridges wider (as _road_style): grades cross, not meet
+        style = ("function (p) { var s = Object.assign({color: '#999', weight: 2}, "
+                 "STYLES[p.class] || {}); if (p.grade === 'tunnel') { s.opacity = 0.45; "
+                 "s.dashArray = '3 5'; } else if (p.grade === 'bridge') { s.weight += 3; } "
+                 "return s; }").replace("STYLES", json.dumps(styles))
     else:
         style = json.dumps({"color": "#8d6e63", "weight": 1, "fill": True,
                             "fillColor": "#d7ccc8", "fillOpacity": 0.7})
@@ -325,10 +341,7 @@ def community_map(layers: dict[str, dict], *, basemap: str = "none",
             # most OpenStreetMap ways have no name
             f["properties"]["name"] = f["properties"].get("name") or "无名道路"
         folium.GeoJson(
-            roads, name="道路",
-            style_function=lambda f: dict(zip(
-                ("color", "weight", "dashArray"),
-                ROAD_STYLES.get(f["properties"]["class"], ("", "#999", 2, None))[1:])),
+            roads, name="道路", style_function=_road_style,
             tooltip=tooltip(roads, ["name", "class_label", "length_m"],
                             ["道路", "等级", "长度（米）"]),
         ).add_to(m)

@@ -1,6 +1,8 @@
 """A real OpenStreetMap extract (tests/data/osm, © OpenStreetMap contributors, ODbL) through the
 OSM importer, and its coverage against an independent networkx computation with OSM's junction
 semantics (tests/geodata/osm_case.py)."""
+import json
+
 import numpy as np
 import pyogrio
 import pytest
@@ -161,6 +163,17 @@ def test_the_service_serves_the_imported_extract(osm_db, empty_db_url):
     assert r.status_code == 200
     roads = mapbox_vector_tile.decode(r.get_data())["roads"]["features"]
     assert roads and any(not f["properties"].get("name") for f in roads)
-    assert client.get("/", headers=auth).status_code == 200
+    features = client.get("/api/layers/roads?limit=10000", headers=auth).get_json()["features"]
+    grades = {f["properties"]["code"]: f["properties"]["grade"] for f in features}
+    with eng.connect() as conn:
+        expected = dict(conn.execute(text(
+            "SELECT code, CASE WHEN tunnel THEN 'tunnel' WHEN bridge THEN 'bridge' END "
+            "FROM roads")).all())
+    assert grades == expected and "tunnel" in grades.values() and "bridge" in grades.values()
+    home = client.get("/", headers=auth)
+    legend = "隧道（与上方道路不相交）"      # in the map's script, perhaps as \u escapes
+    page = home.get_data(as_text=True)
+    assert home.status_code == 200
+    assert legend in page or json.dumps(legend)[1:-1] in page
     assert client.get(f"/coverage?kinds={KIND}", headers=auth).status_code == 200
     app.extensions["geodata_engine"].dispose()
