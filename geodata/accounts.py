@@ -212,6 +212,13 @@ def get_user(conn: Connection, user_id: int) -> Account | None:
     return _account(row) if row else None
 
 
+def user_by_name(conn: Connection, name: str) -> Account | None:
+    """An active account by its name (the CLI's ``--as``)."""
+    row = conn.execute(text("SELECT id, name, role, grid_codes FROM users "
+                            "WHERE name = :n AND active"), {"n": name}).one_or_none()
+    return _account(row) if row else None
+
+
 def _sha(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 

@@ -7,7 +7,9 @@ export can be edited and imported again. CSV holds lon/lat columns for points (x
 projected CRS) and a ``wkt`` column for lines and polygons.
 
 ``incidents`` exports the public view of the incidents (``geodata.incidents.public``: personal
-cases blurred and without their text), the same rule as Open311 and the public map.
+cases blurred and without their text), the same rule as Open311 and the public map; or, with
+``viewer``, what that account reads on its incident list (its areas, exact places, no reporter
+or contact), the same rule as ``/api/incidents.csv``.
 """
 from __future__ import annotations
 
@@ -52,19 +54,32 @@ def check_target(crs: str | None, to_gcj02: bool, to_bd09: bool):
                           "give an EPSG code such as EPSG:4490 or EPSG:4545") from None
 
 
-def _incidents(conn) -> gpd.GeoDataFrame:
-    """Every incident as the public may see it, read a page at a time."""
+def _incidents(conn, viewer=None) -> gpd.GeoDataFrame:
+    """Every incident as the public may see it (or as ``viewer`` reads them), a page at a
+    time."""
     from .incidents.public import public_requests
-    from .incidents.reading import Filters
+    from .incidents.reading import Filters, search
+    from .scope import read_areas
     rows, offset = [], 0
     while True:
-        page = public_requests(conn, Filters(), limit=INCIDENT_PAGE, offset=offset)
+        if viewer is None:
+            page = public_requests(conn, Filters(), limit=INCIDENT_PAGE, offset=offset)
+        else:
+            page = search(conn, Filters(areas=read_areas(viewer)), page=offset // INCIDENT_PAGE
+                          + 1, page_size=INCIDENT_PAGE)[0]
         rows += page
         offset += len(page)
         if len(page) < INCIDENT_PAGE:
             break
-    columns = ["id", "state", "category", "service_code", "grid_code", "reported",
-               "description", "address", "personal", "lon", "lat"]
+    if viewer is None:
+        columns = ["id", "state", "category", "service_code", "grid_code", "reported",
+                   "description", "address", "personal", "lon", "lat"]
+    else:
+        columns = ["id", "state", "category", "service_code", "grid_code", "created_at",
+                   "deadline", "closed_at", "overdue", "description", "personal", "lon", "lat"]
+        rows = [{**r, **{k: r[k].isoformat() for k in ("created_at", "deadline", "closed_at")
+                         if r.get(k) is not None and hasattr(r[k], "isoformat")}}
+                for r in rows]
     frame = pd.DataFrame(rows, columns=columns)
     return gpd.GeoDataFrame(frame.drop(columns=["lon", "lat"]).rename(columns={"id": "code"}),
                             geometry=shapely.points(frame["lon"].astype(float),
@@ -86,9 +101,13 @@ def layer_query(layer_name: str) -> str:
 
 
 def export_layer(engine: Engine, layer_name: str, path: str | Path, *, crs: str | None = None,
-                 to_gcj02: bool = False, to_bd09: bool = False) -> int:
+                 to_gcj02: bool = False, to_bd09: bool = False, viewer: str | None = None) -> int:
     """Write the layer to ``path`` (format from the extension) in ``crs`` (default EPSG:4326)
-    or shifted ``to_gcj02`` / ``to_bd09``; returns the feature count."""
+    or shifted ``to_gcj02`` / ``to_bd09``; ``viewer``: for incidents, the account whose view
+    is written (default: the public's). Returns the feature count."""
+    if viewer is not None and layer_name != "incidents":
+        raise ExportError("--as applies to incidents only: the other layers hold no personal "
+                          "data beyond what their export already writes")
     if layer_name == "incidents":
         geometry = "POINT"
     else:
@@ -108,7 +127,13 @@ def export_layer(engine: Engine, layer_name: str, path: str | Path, *, crs: str 
                           "do not apply")
     with engine.connect() as conn:
         if layer_name == "incidents":
-            df = _incidents(conn)
+            account = None
+            if viewer is not None:
+                from .accounts import user_by_name
+                account = user_by_name(conn, viewer)
+                if account is None:
+                    raise ExportError(f"--as {viewer}: no active account of that name")
+            df = _incidents(conn, account)
         elif geometry is None:
             df = pd.read_sql(text(layer_query(layer_name)), conn)
         else:

@@ -301,14 +301,20 @@ def import_osm_cmd(file: Path, bbox, dry_run: bool):
                             "projected one); default EPSG:4326.")
 @click.option("--to-gcj02", is_flag=True, help="Shift to GCJ-02, for Gaode/Tencent maps.")
 @click.option("--to-bd09", is_flag=True, help="Shift to BD-09, for Baidu maps.")
-def export_cmd(layer: str, file: Path, crs: str | None, to_gcj02: bool, to_bd09: bool):
+@click.option("--as", "viewer", metavar="USER",
+              help="incidents only: write what this account reads (its areas, exact places); "
+                   "default: what the public sees.")
+def export_cmd(layer: str, file: Path, crs: str | None, to_gcj02: bool, to_bd09: bool,
+               viewer: str | None):
     """Export LAYER to FILE; the extension picks the format (.geojson, .gpkg, .shp, .csv).
 
     References are written as codes, so the file can be edited and imported again.
-    `incidents` exports what the public may see (personal cases blurred, without their text).
+    `incidents` exports what the public may see (personal cases blurred, without their text),
+    or with --as USER what that account reads.
     """
     try:
-        n = export_layer(get_db(), layer, file, crs=crs, to_gcj02=to_gcj02, to_bd09=to_bd09)
+        n = export_layer(get_db(), layer, file, crs=crs, to_gcj02=to_gcj02, to_bd09=to_bd09,
+                         viewer=viewer)
     except ExportError as exc:
         raise click.ClickException(str(exc)) from None
     click.echo(f"{layer}: {n} feature(s) written to {file}")

@@ -329,3 +329,32 @@ def test_a_community_package_imports_all_its_layers_at_once(cli, write_app, tmp_
     with engine(write_app).connect() as conn:     # the good grid of that file is not in either
         assert not conn.execute(text("SELECT count(*) FROM grids WHERE code = "
                                      "'511702005009002'")).scalar_one()
+
+
+def test_incidents_export_as_an_account_reads_them(cli, write_app, tmp_path):
+    """The CLI's --as goes through the same rule as the account's own CSV download."""
+    import io
+
+    import pandas as pd
+
+    from ..conftest import client_as
+    from webmap import engine
+    with engine(write_app).connect() as conn:
+        secret = conn.execute(text(
+            "SELECT i.description FROM incidents i JOIN incident_categories c "
+            "ON c.id = i.category_id JOIN grids g ON g.id = i.grid_id "
+            "WHERE c.personal AND g.code = '511702005007003' LIMIT 1")).scalar_one()
+    web = pd.read_csv(io.StringIO(client_as(write_app, "worker3").get(
+        "/api/incidents.csv").get_data(as_text=True).lstrip("\ufeff")))
+    r = cli.invoke(args=["geodata", "export", "incidents", str(tmp_path / "w.csv"),
+                         "--as", "worker3"])
+    assert r.exit_code == 0 and f"{len(web)} feature(s)" in r.output, r.output
+    rows = pd.read_csv(tmp_path / "w.csv")
+    assert set(rows["code"]) == set(web["id"])
+    assert secret in set(rows["description"])          # the grid's own staff read its cases
+    assert not {"contact", "reported_by"} & set(rows.columns)
+    for args, says in ((["--as", "nobody"], "no active account"),):
+        r = cli.invoke(args=["geodata", "export", "incidents", str(tmp_path / "x.csv"), *args])
+        assert r.exit_code == 1 and says in r.output
+    r = cli.invoke(args=["geodata", "export", "roads", str(tmp_path / "x.csv"), "--as", "admin"])
+    assert r.exit_code == 1 and "--as applies to incidents only" in r.output
