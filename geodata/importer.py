@@ -533,17 +533,19 @@ def import_file(engine: Engine, layer_name: str, path: str | Path, *,
 
 def import_dataframe(engine: Engine, layer_name: str, df: pd.DataFrame, *, source: str,
                      invalid: str = "repair", progress: Progress | None = None,
-                     actor: str = "unknown", dry_run: bool = False) -> ImportReport:
+                     actor: str = "unknown", dry_run: bool = False,
+                     after: Callable[[Connection], None] | None = None) -> ImportReport:
     """Import a frame already in EPSG:4326 as ``layer_name`` in one transaction (audited, with
     ``source`` named in the audit; ``dry_run``: the same checks and counts, then rolled
-    back)."""
+    back; ``after``: more work in the same transaction, once the frame is written)."""
     return import_dataframes(engine, [(layer_name, df)], source=source, invalid=invalid,
-                             progress=progress, actor=actor, dry_run=dry_run)[0]
+                             progress=progress, actor=actor, dry_run=dry_run, after=after)[0]
 
 
 def import_dataframes(engine: Engine, frames: list[tuple[str, pd.DataFrame]], *, source: str,
                       invalid: str = "repair", progress: Progress | None = None,
-                      actor: str = "unknown", dry_run: bool = False) -> list[ImportReport]:
+                      actor: str = "unknown", dry_run: bool = False,
+                      after: Callable[[Connection], None] | None = None) -> list[ImportReport]:
     """``import_dataframe`` for several layers in one transaction, in the order given (a layer
     before those that refer to it): all of them or none."""
     layer_name = frames[0][0] if frames else "import"
@@ -553,6 +555,8 @@ def import_dataframes(engine: Engine, frames: list[tuple[str, pd.DataFrame]], *,
             for layer_name, df in frames:
                 reports.append(import_frame(conn, layer_name, df, invalid=invalid,
                                             progress=progress))
+            if after is not None:
+                after(conn)
             if dry_run:
                 for report in reports:
                     report.dry_run = True

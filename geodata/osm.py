@@ -21,7 +21,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine, text
 
 from .importer import ImportRejected, ImportReport, Progress, import_dataframe
 
@@ -54,6 +54,8 @@ class OsmReport:
     imported: ImportReport | None = None
     tunnels: int = 0
     bridges: int = 0
+    pruned: list[str] = field(default_factory=list)      # roads gone from OSM, removed
+    kept: list[str] = field(default_factory=list)        # gone, but an incident names them
 
     def __str__(self) -> str:
         lines = [f"{self.file}: {self.ways} highway ways, {self.ways - sum(self.skipped.values())}"
@@ -63,6 +65,13 @@ class OsmReport:
                                                   sorted(self.skipped.items())))
         if self.imported is not None:
             lines.append(str(self.imported))
+        if self.pruned:
+            verb = "would remove" if self.imported and self.imported.dry_run else "removed"
+            lines.append(f"{verb} {len(self.pruned)} road(s) no longer in OpenStreetMap: "
+                         + ", ".join(self.pruned[:20]) + (" …" if len(self.pruned) > 20 else ""))
+        if self.kept:
+            lines.append(f"kept {len(self.kept)} road(s) gone from OpenStreetMap because "
+                         f"incidents name them: " + ", ".join(self.kept[:20]))
         return "\n".join(lines)
 
 
@@ -136,14 +145,38 @@ def read_ways(path: str | Path, bbox=None) -> tuple[gpd.GeoDataFrame, OsmReport]
 
 def import_osm(engine: Engine, path: str | Path, *, bbox=None,
                progress: Progress | None = None, actor: str = "unknown",
-               dry_run: bool = False) -> OsmReport:
+               dry_run: bool = False, prune: bool = False) -> OsmReport:
     """Read the walkable ways of ``path`` (within ``bbox``: minlon, minlat, maxlon, maxlat) and
-    upsert them as roads by way id, in one transaction (``dry_run``: check, then roll back)."""
+    upsert them as roads by way id, in one transaction (``dry_run``: check, then roll back).
+    ``prune`` (needs ``bbox``): also remove the OSM roads reaching into the box that the file no
+    longer has (deleted or no longer walkable), except those an incident names."""
+    if prune and bbox is None:
+        raise ImportRejected("roads", [
+            "--prune needs --bbox: only inside a box is a way missing from the file known to "
+            "be gone (an extract's edge cuts the map, not the ways)"])
     frame, report = read_ways(path, bbox)
     if frame.empty:
         raise ImportRejected("roads", [
             f"{Path(path).name}: no walkable ways" + (" inside --bbox" if bbox else "")
             + (f" (skipped: {dict(report.skipped)})" if report.skipped else "")])
+
+    def remove_gone(conn: Connection) -> None:
+        box = {"x0": bbox[0], "y0": bbox[1], "x1": bbox[2], "y1": bbox[3],
+               "ids": frame["osm_id"].tolist()}
+        gone = """osm_id IS NOT NULL AND osm_id <> ALL(:ids)
+                  AND ST_Intersects(geom, ST_MakeEnvelope(:x0, :y0, :x1, :y1, 4326))"""
+        named = "EXISTS (SELECT 1 FROM incidents i WHERE i.road_id = roads.id)"
+        report.kept = list(conn.execute(text(
+            f"SELECT code FROM roads WHERE {gone} AND {named} ORDER BY code"), box).scalars())
+        report.pruned = list(conn.execute(text(
+            f"DELETE FROM roads WHERE {gone} AND NOT {named} RETURNING code"), box).scalars())
+        if report.pruned:
+            from .accounts import audit
+            audit(conn, actor, "import", "roads", file=Path(path).name,
+                  removed=sorted(report.pruned))
+
     report.imported = import_dataframe(engine, "roads", frame, source=Path(path).name,
-                                       progress=progress, actor=actor, dry_run=dry_run)
+                                       progress=progress, actor=actor, dry_run=dry_run,
+                                       after=remove_gone if prune else None)
+    report.pruned.sort()
     return report

@@ -276,8 +276,11 @@ def _bbox(ctx, param, value):
 @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--bbox", callback=_bbox, metavar="MINLON,MINLAT,MAXLON,MAXLAT",
               help="Only the ways that reach into this box (degrees, WGS 84).")
+@click.option("--prune", is_flag=True,
+              help="With --bbox: also remove the OSM roads in the box that the file no longer "
+                   "has (kept if an incident names them).")
 @click.option("--dry-run", is_flag=True, help="Report what would change; write nothing.")
-def import_osm_cmd(file: Path, bbox, dry_run: bool):
+def import_osm_cmd(file: Path, bbox, prune: bool, dry_run: bool):
     """Import the walkable ways of an OpenStreetMap FILE (.osm.pbf or .osm) as roads.
 
     Each way keeps its OSM way id, name (if any), class (from highway=*, see docs/coverage.md),
@@ -286,7 +289,7 @@ def import_osm_cmd(file: Path, bbox, dry_run: bool):
     """
     click.echo(f"reading the ways of {file.name} …", err=True)
     try:
-        report = osm.import_osm(get_db(), file, bbox=bbox, dry_run=dry_run,
+        report = osm.import_osm(get_db(), file, bbox=bbox, dry_run=dry_run, prune=prune,
                                 progress=_progress_bar("importing roads"),
                                 actor=f"cli:{getpass.getuser()}")
     except ImportRejected as exc:

@@ -358,3 +358,30 @@ def test_incidents_export_as_an_account_reads_them(cli, write_app, tmp_path):
         assert r.exit_code == 1 and says in r.output
     r = cli.invoke(args=["geodata", "export", "roads", str(tmp_path / "x.csv"), "--as", "admin"])
     assert r.exit_code == 1 and "--as applies to incidents only" in r.output
+
+
+def test_import_osm_prune_removes_ways_gone_from_the_file(cli, write_app):
+    from webmap import engine
+    box = "26.945,60.525,26.955,60.535"
+    assert cli.invoke(args=["geodata", "import-osm", str(OSM), "--bbox", box]).exit_code == 0
+    with engine(write_app).begin() as conn:   # two ways OSM no longer has, one named by a case
+        for code, osm_id in (("osm-w1", 1), ("osm-w2", 2)):
+            conn.execute(text(
+                "INSERT INTO roads (code, class, osm_id, noding, geom) VALUES (:c, 'path', :i, "
+                "'vertices', ST_GeomFromText('LINESTRING(26.950 60.530, 26.951 60.530)', 4326))"),
+                {"c": code, "i": osm_id})
+        conn.execute(text("UPDATE incidents SET road_id = (SELECT id FROM roads WHERE code = "
+                          "'osm-w2') WHERE id = (SELECT min(id) FROM incidents)"))
+    before = count(write_app, "roads")
+    refused = cli.invoke(args=["geodata", "import-osm", str(OSM), "--prune"])
+    assert refused.exit_code == 1 and "--prune needs --bbox" in refused.output
+    dry = cli.invoke(args=["geodata", "import-osm", str(OSM), "--bbox", box, "--prune",
+                           "--dry-run"])
+    assert dry.exit_code == 0 and "would remove 1 road(s)" in dry.output, dry.output
+    assert count(write_app, "roads") == before
+    done = cli.invoke(args=["geodata", "import-osm", str(OSM), "--bbox", box, "--prune"])
+    assert done.exit_code == 0, done.output
+    assert "removed 1 road(s) no longer in OpenStreetMap: osm-w1" in done.output
+    assert "kept 1 road(s) gone from OpenStreetMap because incidents name them: osm-w2" \
+        in done.output
+    assert count(write_app, "roads") == before - 1
