@@ -119,9 +119,9 @@ def read_ways(path: str | Path, bbox=None) -> tuple[gpd.GeoDataFrame, OsmReport]
     cls = cls.where(cls.notna() | ~tagged_foot, df["highway"].map(FOOT_ONLY_IF_TAGGED))
     closed = (foot == "no") | (access.isin(["no", "private"]) & ~tagged_foot)
     reason = np.where(cls.isna(), "highway=" + df["highway"].astype(str),
-                      np.where(closed, "no foot access", ""))
+                      np.where(closed, "no foot access", "")).astype(object)
     geoms = shapely.remove_repeated_points(np.asarray(df.geometry.values, dtype=object))
-    degenerate = (shapely.get_num_coordinates(geoms) < 2) & (reason == "")
+    degenerate = ~(shapely.length(geoms) > 0) & (reason == "")
     reason[degenerate] = "fewer than two distinct nodes"
     report.skipped.update(reason[reason != ""].tolist())
     keep = reason == ""
@@ -134,7 +134,7 @@ def read_ways(path: str | Path, bbox=None) -> tuple[gpd.GeoDataFrame, OsmReport]
     frame = gpd.GeoDataFrame({
         "code": CODE_PREFIX + df["osm_id"].astype(str),
         "osm_id": df["osm_id"].astype(np.int64),
-        "name": df["name"],
+        "name": df["name"].astype(object).where(df["name"].notna(), None),
         "class": cls[keep],
         "surface": surface.where(surface.str.len() <= 16, None),
         "layer": layer.astype(int), "bridge": bridge, "tunnel": tunnel,
