@@ -369,3 +369,25 @@ def test_the_search_box_flies_to_a_household(offline, live, client, size):
         "window.slxMap.getZoom() >= 18; }", arg=[hit["lat"], hit["lon"]], timeout=10000)
     page.screenshot(path=f"{ARTEFACTS}/search-{size[0]}x{size[1]}.png")
     assert offline.errors == []
+
+
+@pytest.mark.parametrize("path", ["/", "/coverage", "/incidents"])
+def test_on_a_phone_the_layer_list_and_legend_start_folded(offline, live, path):
+    page = offline.page
+    page.set_viewport_size({"width": 375, "height": 812})
+    page.goto(live + path)
+    page.wait_for_selector(".leaflet-control-layers")
+    lists = page.locator(".leaflet-control-layers-list")
+    assert not lists.first.is_visible()
+    assert page.evaluate("() => [...document.querySelectorAll('.map-legend details')]"
+                         ".every(d => !d.open)")
+    page.screenshot(path=f"{ARTEFACTS}/folded-{path.strip('/') or 'home'}-375x812.png")
+    page.locator(".leaflet-control-layers-toggle").first.click()
+    assert lists.first.is_visible()
+    page.mouse.click(60, 700)           # a tap on the map folds it again
+    assert not lists.first.is_visible()
+    page.set_viewport_size({"width": 1400, "height": 900})
+    page.goto(live + path)               # a desk keeps both unfolded
+    page.wait_for_selector(".leaflet-control-layers")
+    assert lists.first.is_visible()
+    assert offline.errors == []

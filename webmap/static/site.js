@@ -53,3 +53,24 @@ document.querySelectorAll('form.basemap select').forEach(function (select) {
   const button = document.getElementById('print-button');
   if (button) button.addEventListener('click', function () { window.print(); });
 })();
+
+// Phones: the map keeps the screen. The layer list and the legend start folded (their toggle
+// and their "图例" heading stay); a tap on the toggle unfolds the list, a tap elsewhere folds it.
+(function () {
+  if (!window.matchMedia('(max-width: 600px)').matches) return;
+  document.querySelectorAll('.map-legend details[open]').forEach(function (d) { d.open = false; });
+  document.querySelectorAll('.leaflet-control-layers-expanded').forEach(function (control) {
+    control.classList.remove('leaflet-control-layers-expanded');
+    const toggle = control.querySelector('.leaflet-control-layers-toggle');
+    if (!toggle) return;
+    toggle.setAttribute('aria-label', '图层');
+    toggle.addEventListener('click', function (e) {
+      e.preventDefault();
+      e.stopPropagation();
+      control.classList.add('leaflet-control-layers-expanded');
+    });
+    document.addEventListener('click', function (e) {
+      if (!control.contains(e.target)) control.classList.remove('leaflet-control-layers-expanded');
+    });
+  });
+})();
