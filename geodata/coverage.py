@@ -215,7 +215,10 @@ def _xy(wkb_list) -> np.ndarray:
 def _read(conn: Connection, version: tuple) -> CoverageData:
     box = conn.execute(text("SELECT ST_XMin(e), ST_XMax(e), ST_YMin(e), ST_YMax(e) "
                             "FROM (SELECT ST_Extent(geom) AS e FROM roads) x")).one()
-    srid = DEFAULT_SRID if box[0] is None else crs.chosen(*box)
+    if box[0] is None:
+        raise InvalidInput("there are no roads yet: walks are measured along them; import "
+                           "some first (geodata import-osm, or geodata import roads)", "no_roads")
+    srid = crs.chosen(*box)
     roads = conn.execute(text(f"""SELECT ST_AsBinary(ST_Transform(geom, {srid})), layer, bridge,
                                         tunnel, noding = 'planar' FROM roads""")).all()
     lines = shapely.from_wkb(np.array([bytes(r[0]) for r in roads], dtype=object))

@@ -65,7 +65,8 @@ class Network:
         same = part[1:] == part[:-1]
         a, b, seg = coords[:-1][same], coords[1:][same], part[:-1][same]
         starts = np.flatnonzero(np.r_[True, part[1:] != part[:-1]]) if len(part) else part
-        ends = np.r_[starts, np.r_[starts[1:], len(part)] - 1].astype(np.int64)
+        ends = (np.r_[starts, np.r_[starts[1:], len(part)] - 1] if len(part)
+                else np.empty(0)).astype(np.int64)
         a, b, seg_grade, snappable = _meet_ends(
             a, b, piece_grade[seg], ~piece_off[seg], coords[ends], piece_grade[part[ends]])
         key = np.round(np.vstack([a, b]) / NODE_PRECISION).astype(np.int64)

@@ -3,16 +3,23 @@ OSM importer, and its coverage against an independent networkx computation with 
 semantics (tests/geodata/osm_case.py)."""
 import json
 
+import geopandas as gpd
 import numpy as np
 import pyogrio
 import pytest
 from shapely import from_wkb
+from shapely.geometry import Point, Polygon
 from sqlalchemy import create_engine, text
 from sqlalchemy.pool import NullPool
 
 from geodata import coverage as cv
+from geodata.importer import import_dataframe
+from geodata.migrate import upgrade
 from geodata.network import Network, point_distances, reach
 from geodata.osm import import_osm
+from geodata.workflow import InvalidInput
+
+from ..conftest import RUN, _create, _drop
 
 from .osm_case import EXTRACT, KIND, load_case, reference_distances
 
@@ -177,3 +184,26 @@ def test_the_service_serves_the_imported_extract(osm_db, empty_db_url):
     assert legend in page or json.dumps(legend)[1:-1] in page
     assert client.get(f"/coverage?kinds={KIND}", headers=auth).status_code == 200
     app.extensions["geodata_engine"].dispose()
+
+
+def test_coverage_before_any_road_says_to_import_some(admin):
+    """A new deployment with grids and facilities but no roads yet: a clear message, not a
+    crash."""
+    name = f"slx_noroads_{RUN}"
+    url = _create(admin, name)
+    try:
+        upgrade(url)
+        eng = create_engine(url, poolclass=NullPool)
+        import_dataframe(eng, "grids", gpd.GeoDataFrame(
+            {"code": ["999999001001001"], "name": ["g"]},
+            geometry=[Polygon([(107, 31), (107.01, 31), (107.01, 31.01), (107, 31.01)])],
+            crs=4326), source="test")
+        import_dataframe(eng, "facilities", gpd.GeoDataFrame(
+            {"code": ["F1"], "name": ["f"], "kind": [KIND]},
+            geometry=[Point(107.005, 31.005)], crs=4326), source="test")
+        with eng.connect() as conn, pytest.raises(InvalidInput) as refused:
+            cv.load(conn)
+        assert refused.value.code == "no_roads" and "import-osm" in str(refused.value)
+        eng.dispose()
+    finally:
+        _drop(admin, name)
