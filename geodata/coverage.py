@@ -221,9 +221,8 @@ def _read(conn: Connection, version: tuple) -> CoverageData:
     srid = crs.chosen(*box)
     roads = conn.execute(text(f"""SELECT ST_AsBinary(ST_Transform(geom, {srid})), layer, bridge,
                                         tunnel, noding = 'planar' FROM roads""")).all()
-    lines = shapely.from_wkb(np.array([bytes(r[0]) for r in roads], dtype=object))
-    layer, bridge, tunnel, planar = (np.array([r[i] for r in roads], dtype=t).reshape(-1)
-                                     for i, t in ((1, np.int64), (2, bool), (3, bool), (4, bool)))
+    wkb, layer, bridge, tunnel, planar = zip(*roads)       # one pass over the rows
+    lines = shapely.from_wkb(np.array([bytes(w) for w in wkb], dtype=object))
     fac = conn.execute(text(f"""
         SELECT code, name, kind, ST_AsBinary(ST_Transform(geom, {srid}))
         FROM facilities ORDER BY code""")).all()
@@ -232,7 +231,8 @@ def _read(conn: Connection, version: tuple) -> CoverageData:
     facilities = Facilities(
         codes=np.array([r[0] for r in fac]), names=np.array([r[1] for r in fac]),
         kinds=np.array([r[2] for r in fac]), xy=_xy([bytes(r[3]) for r in fac]).reshape(-1, 2))
-    net = Network.from_lines(lines, layer=layer, bridge=bridge, tunnel=tunnel, planar=planar)
+    net = Network.from_lines(lines, layer=np.array(layer), bridge=np.array(bridge),
+                             tunnel=np.array(tunnel), planar=np.array(planar))
     return CoverageData(version=version, net=net, households=households,
                         facilities=facilities, grids=grids, srid=srid)
 

@@ -29,7 +29,7 @@ DRIVERS = {".geojson": "GeoJSON", ".json": "GeoJSON", ".gpkg": "GPKG",
 
 
 EXPORTABLE = (*LAYERS, "incidents")
-INCIDENT_PAGE = 5000
+ALL = 2**62      # a LIMIT that holds every row
 
 
 class ExportError(ValueError):
@@ -55,22 +55,15 @@ def check_target(crs: str | None, to_gcj02: bool, to_bd09: bool):
 
 
 def _incidents(conn, viewer=None) -> gpd.GeoDataFrame:
-    """Every incident as the public may see it (or as ``viewer`` reads them), a page at a
-    time."""
+    """Every incident as the public may see it (or as ``viewer`` reads them), in one query: a
+    file holds them all anyway."""
     from .incidents.public import public_requests
     from .incidents.reading import Filters, search
     from .scope import read_areas
-    rows, offset = [], 0
-    while True:
-        if viewer is None:
-            page = public_requests(conn, Filters(), limit=INCIDENT_PAGE, offset=offset)
-        else:
-            page = search(conn, Filters(areas=read_areas(viewer)), page=offset // INCIDENT_PAGE
-                          + 1, page_size=INCIDENT_PAGE)[0]
-        rows += page
-        offset += len(page)
-        if len(page) < INCIDENT_PAGE:
-            break
+    if viewer is None:
+        rows = public_requests(conn, Filters(), limit=ALL)
+    else:
+        rows = search(conn, Filters(areas=read_areas(viewer)), page=1, page_size=ALL)[0]
     if viewer is None:
         columns = ["id", "state", "category", "service_code", "grid_code", "reported",
                    "description", "address", "personal", "lon", "lat"]

@@ -75,22 +75,6 @@ class OsmReport:
         return "\n".join(lines)
 
 
-def parse_bbox(text: str) -> tuple[float, float, float, float]:
-    """``minlon,minlat,maxlon,maxlat`` → a tuple, or ValueError saying what is wrong."""
-    try:
-        box = tuple(float(v) for v in text.split(","))
-    except ValueError:
-        raise ValueError(f"--bbox {text!r}: four numbers are needed, "
-                         "minlon,minlat,maxlon,maxlat") from None
-    if len(box) != 4:
-        raise ValueError(f"--bbox {text!r}: four numbers are needed, minlon,minlat,maxlon,maxlat")
-    x0, y0, x1, y1 = box
-    if not (-180 <= x0 < x1 <= 180 and -90 <= y0 < y1 <= 90):
-        raise ValueError(f"--bbox {text!r}: needs minlon < maxlon and minlat < maxlat, "
-                         "in degrees")
-    return box
-
-
 def _tag(other_tags: pd.Series, key: str) -> pd.Series:
     """One tag's value from GDAL's ``other_tags`` strings (None where absent)."""
     found = other_tags.fillna("").str.extract(rf'(?:^|,)"{key}"=>"((?:[^"\\]|\\.)*)"')[0]

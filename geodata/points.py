@@ -28,3 +28,25 @@ def wgs84_point(lon, lat, coord_system: str | None = "wgs84") -> tuple[float, fl
     if coord_system == "gcj02":
         lon, lat = (float(v) for v in gcj02_to_wgs84(lon, lat))
     return lon, lat
+
+
+def parse_bbox(raw: str | None) -> tuple[float, float, float, float] | None:
+    """``minlon,minlat,maxlon,maxlat`` as numbers (None for None), or InvalidInput saying what
+    is wrong: the one rule for the JSON API's ``bbox`` and ``import-osm --bbox``."""
+    if raw is None:
+        return None
+    try:
+        parts = [float(p) for p in str(raw).split(",")]
+    except ValueError:
+        parts = []
+    if len(parts) != 4 or not all(math.isfinite(p) for p in parts):
+        raise InvalidInput("bbox: four numbers are needed, minlon,minlat,maxlon,maxlat")
+    minx, miny, maxx, maxy = parts
+    if not (-180 <= minx <= 180 and -180 <= maxx <= 180):
+        raise InvalidInput("bbox: longitudes must lie between -180 and 180")
+    if not (-90 <= miny <= 90 and -90 <= maxy <= 90):
+        raise InvalidInput("bbox: latitudes must lie between -90 and 90")
+    if minx > maxx or miny > maxy:
+        raise InvalidInput("bbox: the minimum must not exceed the maximum "
+                           "(order: minlon,minlat,maxlon,maxlat)")
+    return minx, miny, maxx, maxy

@@ -17,6 +17,8 @@ from geodata.exporter import EXPORTABLE, ExportError, export_layer
 from geodata.importer import ImportRejected, import_file, import_package
 from geodata.layers import LAYERS
 from geodata.models import ROLES
+from geodata.points import parse_bbox
+from geodata.workflow import InvalidInput
 from geodata.sample import is_loaded, load_sample
 
 from .helpers import get_db
@@ -267,8 +269,8 @@ def _bbox(ctx, param, value):
     if value is None:
         return None
     try:
-        return osm.parse_bbox(value)
-    except ValueError as exc:
+        return parse_bbox(value)
+    except InvalidInput as exc:
         raise click.BadParameter(str(exc)) from None
 
 

@@ -138,9 +138,9 @@ def test_the_extract_shifted_to_108E_measures_the_same(osm_db):
 def test_the_service_serves_the_imported_extract(osm_db, empty_db_url):
     """The web shell on the real data: coverage figures in the data's own zone, road tiles
     with the unnamed ways, the map page."""
-    import math
-
     import mapbox_vector_tile
+
+    from ..webmap.test_tiles import tile_of
 
     from geodata import accounts
     from webmap import create_app
@@ -163,9 +163,8 @@ def test_the_service_serves_the_imported_extract(osm_db, empty_db_url):
     with eng.connect() as conn:
         lon, lat = conn.execute(text("SELECT ST_X(c), ST_Y(c) FROM (SELECT ST_Centroid("
                                      "ST_Extent(geom)) c FROM roads) x")).one()
-    z, n = 16, 2 ** 16
-    x = int((lon + 180) / 360 * n)
-    y = int((1 - math.asinh(math.tan(math.radians(lat))) / math.pi) / 2 * n)
+    z = 16
+    x, y = tile_of(lon, lat, z)
     r = client.get(f"/tiles/roads/{z}/{x}/{y}.mvt", headers=auth)
     assert r.status_code == 200
     roads = mapbox_vector_tile.decode(r.get_data())["roads"]["features"]

@@ -12,7 +12,8 @@ from geodata import areas, queries
 from geodata import search as geo_search
 from geodata.gcj02 import wgs84_to_gcj02
 from geodata.layers import MAP_LAYERS
-from geodata.workflow import InvalidInput, NotFound
+from geodata.points import parse_bbox
+from geodata.workflow import NotFound
 
 from .. import schemas as s
 from geodata.scope import read_areas, reads, within
@@ -22,21 +23,6 @@ from ..jsonapi import error
 from ..openapi import answers
 
 bp = Blueprint("api", __name__, url_prefix="/api", description="Layers and grids")
-
-
-def parse_bbox(raw: str | None) -> tuple[float, float, float, float] | None:
-    """``minlon,minlat,maxlon,maxlat`` (already matched by the schema's pattern) as numbers."""
-    if raw is None:
-        return None
-    minx, miny, maxx, maxy = (float(p) for p in raw.split(","))
-    if not (-180 <= minx <= 180 and -180 <= maxx <= 180):
-        raise InvalidInput("bbox: longitudes must lie between -180 and 180")
-    if not (-90 <= miny <= 90 and -90 <= maxy <= 90):
-        raise InvalidInput("bbox: latitudes must lie between -90 and 90")
-    if minx > maxx or miny > maxy:
-        raise InvalidInput("bbox: the minimum must not exceed the maximum "
-                           "(order: minlon,minlat,maxlon,maxlat)")
-    return minx, miny, maxx, maxy
 
 
 @bp.get("/summary")
