@@ -78,7 +78,9 @@ class Account:
         (a neighbouring grid's cases matter at the edge) and act only in their grids."""
         if self.role in GRID_ROLES:
             return tuple(sorted({g[:12] for g in self.grid_codes}))
-        return self.grid_codes or None
+        if self.role in ("admin", "planner"):
+            return self.grid_codes or None
+        return ()   # an Open311 client (an API key, not a person) reads only the public view
 
 
 def audit(conn: Connection, actor: str, action: str, target: str | None = None,

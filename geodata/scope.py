@@ -73,6 +73,7 @@ def refuse_missing(conn: Connection, incident_id: int, grids: list[str] | None) 
     if grid is None:
         raise NotFound("no incident %(id)s", id=incident_id)
     if grids is not None and not any(grid.startswith(p) for p in grids):
-        raise Forbidden("incident %(id)s lies in grid %(grid)s; you act in %(yours)s",
-                        "outside_your_grids", id=incident_id, grid=grid,
+        # which grid it lies in is not said: that would place a case one may not read
+        raise Forbidden("incident %(id)s lies outside the grids you act in (%(yours)s)",
+                        "outside_your_grids", id=incident_id,
                         yours=", ".join(grids) or "no grid")

@@ -68,8 +68,8 @@ def record(conn: Connection, actor: Account, household_code: str, visited_at: da
         if grid is None:
             raise InvalidInput("household_code: there is no household %(code)r",
                                "unknown_household", code=household_code)
-        raise Forbidden("household %(code)s lies in grid %(grid)s, outside your grid(s)",
-                        "outside_your_grids", code=household_code, grid=grid)
+        raise Forbidden("household %(code)s lies outside your grid(s)",
+                        "outside_your_grids", code=household_code)
     made = None
     if incident is not None:
         door = conn.execute(text("SELECT ST_X(geom), ST_Y(geom) FROM households "

@@ -138,6 +138,8 @@ def engine(app: Flask):
     if eng is None:
         url = database_url(app.config.get("DATABASE_URL"))
         eng = app.extensions["geodata_engine"] = make_engine(url, pool_size=5, max_overflow=10)
+        from .jsonapi import watch_commits
+        watch_commits(eng)
     return eng
 
 

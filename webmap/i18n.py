@@ -108,6 +108,15 @@ CSRF_MESSAGES = {   # Flask-WTF's reasons, which it raises as a 400 with its own
 }
 
 
+# a server error after a COMMIT was sent, or on a read (webmap.jsonapi.write_outcome)
+SERVER_ERROR = {
+    "read": N_("Something went wrong on the server; please try again later."),
+    "maybe_saved": N_("Something went wrong on the server while saving: the change may have "
+                      "been saved. Check before sending it again (a request with an "
+                      "Idempotency-Key can be retried safely)."),
+}
+
+
 def http_text(exc) -> str:
     """A werkzeug HTTPException's description in the reader's language: the view's own
     message (already translated), or the standard one for the status."""
@@ -117,6 +126,11 @@ def http_text(exc) -> str:
         return gettext(CSRF_MESSAGES[description])
     if description and description != default:
         return description
+    if (exc.code or 500) == 500:
+        from .jsonapi import write_outcome
+        outcome = write_outcome()
+        if outcome in SERVER_ERROR:
+            return gettext(SERVER_ERROR[outcome])
     return gettext(HTTP_MESSAGES.get(exc.code or 500, HTTP_MESSAGES[500]))
 
 

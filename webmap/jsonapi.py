@@ -2,8 +2,9 @@
 (and of requests the schemas refuse) to HTTP statuses."""
 from __future__ import annotations
 
-from flask import Flask, current_app, jsonify, request
+from flask import Flask, current_app, g, has_request_context, jsonify, request
 from flask_babel import gettext as _
+from sqlalchemy import Engine, event
 from sqlalchemy.exc import DataError, InterfaceError, OperationalError
 from werkzeug.exceptions import HTTPException
 
@@ -42,6 +43,45 @@ def _has_nul(value) -> bool:
     return isinstance(value, str) and "\x00" in value
 
 
+SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
+
+
+def watch_commits(engine: Engine) -> None:
+    """Note in the request when a COMMIT is sent: after that, a lost connection may have lost
+    only the answer, not the change, and a client must not be told that nothing was saved."""
+    @event.listens_for(engine, "commit")
+    def _committing(conn):
+        if has_request_context():
+            g.commit_sent = True
+
+
+def write_outcome() -> str:
+    """What a failed request did to the data, as far as the server knows: ``read`` (a read:
+    nothing to save), ``nothing_saved`` (no COMMIT was sent, so the database rolled back
+    whatever it had begun) or ``maybe_saved`` (a COMMIT was sent: it may have succeeded with
+    its answer lost)."""
+    if request.method in SAFE_METHODS:
+        return "read"
+    return "maybe_saved" if g.get("commit_sent") else "nothing_saved"
+
+
+def unavailable_text(outcome: str) -> tuple[str, str]:
+    """The message and code of a 503 for ``outcome`` (``write_outcome``)."""
+    if outcome == "maybe_saved":
+        if request.headers.get("Idempotency-Key"):
+            return _("the connection to the database was lost while saving: the change may "
+                     "have been saved. Send the same request again with the same "
+                     "Idempotency-Key: it is saved at most once"), "outcome_unknown"
+        return _("the connection to the database was lost while saving: the change may have "
+                 "been saved. Check before sending it again (a request with an "
+                 "Idempotency-Key can be retried safely)"), "outcome_unknown"
+    if outcome == "nothing_saved":
+        return _("the database is unavailable at the moment; nothing was saved, please try "
+                 "again shortly"), "database_unavailable"
+    return _("the database is unavailable at the moment; please try again shortly"), \
+        "database_unavailable"
+
+
 def _is_api() -> bool:
     return request.path.startswith(("/api/", "/tiles/"))
 
@@ -58,13 +98,23 @@ def init_app(app: Flask) -> None:
     @app.errorhandler(OperationalError)
     @app.errorhandler(InterfaceError)
     def _database_down(exc):
-        # the database is unreachable or restarting: nothing was stored; the client may retry
+        # the database is unreachable or restarting; whether anything was stored depends on
+        # whether a COMMIT had been sent (write_outcome)
         current_app.logger.warning("database unavailable: %s", exc.orig or exc)
-        response, status = error(503, _("the database is unavailable at the moment; nothing "
-                                        "was saved, please try again shortly"),
-                                 "database_unavailable")
+        message, code = unavailable_text(write_outcome())
+        if request.path.startswith("/open311/"):
+            from .views.open311 import render_error
+            response = render_error(503, message)
+        elif request.path == "/ogc" or request.path.startswith("/ogc/"):
+            from .views.ogc import error_response
+            response = error_response(503, "ServiceUnavailable", message)
+        elif _is_api():
+            response, _status = error(503, message, code)
+        else:
+            from werkzeug.exceptions import ServiceUnavailable
+            response = _page(ServiceUnavailable(message))
         response.headers["Retry-After"] = "2"
-        return response, status
+        return response, 503
 
     @app.errorhandler(DataError)
     def _data_error(exc):
@@ -130,12 +180,17 @@ def init_app(app: Flask) -> None:
         if messages:
             response, status = error(400, describe(messages), "invalid_request")
         else:
-            response, status = error(exc.code or 500, http_text(exc))
+            response, status = error(exc.code or 500, http_text(exc),
+                                     "outcome_unknown" if _maybe_saved(exc) else None)
         # keep what the exception says about itself (Allow on a 405, WWW-Authenticate, …)
         for name, value in exc.get_headers():
             if name.lower() not in ("content-type", "content-length"):
                 response.headers[name] = value
         return response, status
+
+
+def _maybe_saved(exc: HTTPException) -> bool:
+    return exc.code == 500 and write_outcome() == "maybe_saved"
 
 
 def _page(exc: HTTPException):

@@ -18,7 +18,9 @@ STATUS_TEXT = {
     415: "not a JPEG, PNG or WebP image",
     422: "well formed, but the data does not allow it (a point outside the grids, an unknown "
          "category, a household of another grid, …)",
-    503: "the database is unavailable; nothing was saved, retry (Retry-After)",
+    503: "the database is unavailable: with code database_unavailable nothing was saved "
+         "(retry after Retry-After); with code outcome_unknown the connection was lost while "
+         "saving and the change may have been saved (retry with the same Idempotency-Key)",
 }
 # what every route of the API may answer
 COMMON = (401, 403, 503)

@@ -8,7 +8,7 @@ from sqlalchemy import Connection, text
 
 from .. import privacy
 from ..accounts import Account
-from ..scope import IN_AREAS, reads
+from ..scope import IN_AREAS, read_areas, reads
 from ..db import plain
 from ..workflow import OPEN_STATES, NotFound, allowed
 
@@ -18,12 +18,14 @@ DUPLICATE_RADIUS_M = 250
 OPEN_ARRAY = "ARRAY[" + ", ".join(f"'{state}'" for state in OPEN_STATES) + "]"
 
 # Open incidents of the category in ``cat`` within the duplicate radius of the point ``p``,
-# nearest first: shared by the placement statement and the check before saving.
+# nearest first, among those the reader reads (``:areas``, ``scope.IN_AREAS``): shared by the
+# placement statement and the check before saving.
 NEARBY_OPEN = f"""
     SELECT i.id, i.state, i.description, i.created_at,
            round(ST_Distance(i.geom::geography, p.geom::geography)::numeric, 1) AS distance_m
-    FROM incidents i, p
+    FROM incidents i JOIN grids g ON g.id = i.grid_id, p
     WHERE i.category_id = (SELECT id FROM cat) AND i.state = ANY({OPEN_ARRAY})
+      AND {IN_AREAS.format(g="g")}
       AND i.geom && ST_Expand(p.geom, {DUPLICATE_RADIUS_M / 80000})
       AND ST_DWithin(i.geom::geography, p.geom::geography, {DUPLICATE_RADIUS_M})
     ORDER BY distance_m, i.id LIMIT 20"""
@@ -57,13 +59,18 @@ def categories(conn: Connection) -> list[dict]:
         FROM incident_categories ORDER BY code""")).mappings()]
 
 
-def nearby_open(conn: Connection, lon: float, lat: float, category: str) -> list[dict]:
-    """Open incidents of the same category within 250 m, nearest first."""
+def nearby_open(conn: Connection, lon: float, lat: float, category: str,
+                viewer: Account | None) -> list[dict]:
+    """Open incidents of the same category within 250 m that ``viewer`` reads, nearest
+    first. The public reads none (it has the blurred public view)."""
+    if viewer is None:
+        return []
     rows = conn.execute(text(f"""
         WITH p AS (SELECT ST_SetSRID(ST_MakePoint(:lon, :lat), 4326) AS geom),
         cat AS (SELECT id FROM incident_categories
                 WHERE service_code = :category OR code = :category)
-        {NEARBY_OPEN}"""), dict(lon=lon, lat=lat, category=category)).mappings()
+        {NEARBY_OPEN}"""), dict(lon=lon, lat=lat, category=category,
+                                areas=read_areas(viewer))).mappings()
     return [plain(r) for r in rows]
 
 

@@ -21,7 +21,7 @@ from sqlalchemy import Connection, text
 from ..accounts import Account, audit
 from ..db import plain
 from ..points import wgs84_point
-from ..scope import IN_SCOPE, refuse_missing, write_grids
+from ..scope import IN_SCOPE, read_areas, refuse_missing, write_grids
 from ..workflow import (STATE_LABELS, Forbidden, IllegalTransition, InvalidInput,
                         OutsideCommunity, StaleVersion, allowed)
 from .reading import NEARBY_OPEN
@@ -153,7 +153,8 @@ def place(conn: Connection, new: NewIncident, actor: Account) -> dict:
         household_code=_text(new.household_code, "household_code", 64),
         building_code=_text(new.building_code, "building_code", 64),
         duplicate_of=_id(new.duplicate_of, "duplicate_of"),
-        reported_by=actor.name, source=new.source, contact=new.contact)
+        reported_by=actor.name, source=new.source, contact=new.contact,
+        areas=read_areas(actor))   # the possible duplicates shown back: only what it reads
     row = conn.execute(PLACE_SQL, params).mappings().one_or_none()
     if row is None:
         _explain_refusal(conn, params)
@@ -212,9 +213,8 @@ def _explain_refusal(conn: Connection, params: dict):
         if c["dup_grid"] is None:
             raise InvalidInput("duplicate_of: there is no incident %(id)s", "unknown_incident",
                                id=params["duplicate_of"])
-        raise Forbidden("duplicate_of: incident %(id)s lies in grid %(grid)s, outside your "
-                        "grid(s)", "outside_your_grids", id=params["duplicate_of"],
-                        grid=c["dup_grid"])
+        raise Forbidden("duplicate_of: incident %(id)s lies outside your grid(s)",
+                        "outside_your_grids", id=params["duplicate_of"])
     raise InvalidInput("could not place the incident")
 
 

@@ -24,6 +24,16 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def wait_until_up(base: str, seconds: float = 15) -> None:
+    """Wait for a server just started at ``base`` to answer."""
+    for _ in range(int(seconds * 10)):
+        try:
+            requests.get(f"{base}/api/openapi.json", timeout=1)
+            return
+        except requests.RequestException:
+            time.sleep(0.1)
+
+
 @pytest.fixture
 def two_servers(db_url):
     ports = [free_port(), free_port()]
@@ -34,12 +44,7 @@ def two_servers(db_url):
     bases = [f"http://127.0.0.1:{port}" for port in ports]
     try:
         for base in bases:
-            for _ in range(150):
-                try:
-                    requests.get(f"{base}/api/openapi.json", timeout=1)
-                    break
-                except requests.RequestException:
-                    time.sleep(0.1)
+            wait_until_up(base)
         yield bases
     finally:
         for p in procs:

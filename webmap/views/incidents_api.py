@@ -117,10 +117,11 @@ def export_csv(args: dict):
 @bp.response(200, s.NearbyList)
 @answers(bp, 400)
 def nearby(args: dict):
-    """Open incidents of a category within 250 m: the duplicate check before saving."""
+    """Open incidents of a category within 250 m that the account reads: the duplicate check
+    before saving."""
     lon, lat = wgs84_point(args["lon"], args["lat"], args["coord_system"])
     with get_db().connect() as conn:
-        found = incidents.nearby_open(conn, lon, lat, args["category"])
+        found = incidents.nearby_open(conn, lon, lat, args["category"], viewer())
     return {"incidents": found}
 
 

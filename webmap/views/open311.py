@@ -68,8 +68,14 @@ def _open311_error(exc: Open311Error):
 
 
 def http_error(exc: HTTPException):
-    return render(_error_format(), "errors",
-                  [{"code": exc.code, "description": http_text(exc)}], exc.code or 500)
+    return render_error(exc.code or 500, http_text(exc))
+
+
+def render_error(status: int, description: str) -> Response:
+    """An error in Open311's own shape (a list of {code, description}), in the request's
+    format."""
+    return render(_error_format(), "errors", [{"code": status, "description": description}],
+                  status)
 
 
 @bp.get("/discovery.<fmt>")
