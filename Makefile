@@ -12,7 +12,7 @@ FLASK  := $(BIN)/flask --app app
 # Resolves the database: the caller's DATABASE_URL, else the project-managed cluster (started here).
 WITH_DB = export DATABASE_URL="$${DATABASE_URL:-$$(scripts/localpg start >&2 && scripts/localpg url)}";
 
-.PHONY: run test stop setup bench bench-placements bench-coverage bench-city bench-field bench-osm
+.PHONY: run test contract stop setup bench bench-placements bench-coverage bench-city bench-field bench-osm
 
 $(BIN)/.requirements: requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -39,6 +39,13 @@ test:
 	scripts/system-deps --test
 	$(MAKE) --no-print-directory $(BIN)/.requirements node_modules/.package-lock.json
 	@$(WITH_DB) $(BIN)/python -m pytest -q $(PYTEST_ARGS)
+
+# the API contract at length: Schemathesis, >= 5,000 generated requests for each of six identities
+contract:
+	scripts/system-deps --test
+	$(MAKE) --no-print-directory $(BIN)/.requirements node_modules/.package-lock.json
+	@$(WITH_DB) CONTRACT_EXAMPLES=$${CONTRACT_EXAMPLES:-90} CONTRACT_MIN_CASES=5000 \
+	  $(BIN)/python -m pytest -q -s tests/webmap/test_contract.py
 
 bench: setup
 	@$(WITH_DB) $(BIN)/python bench/map_page.py

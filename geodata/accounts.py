@@ -26,6 +26,11 @@ MIN_PASSWORD = 10
 # Successful logins never count, so nobody else is locked out by someone's typos.
 LOGIN_WINDOW_MINUTES = 15
 LOGIN_LIMITS = {"account_address": 10, "address": 50, "account": 100}
+# wrong Open311 API keys from one address in the same window (a key is a secret: a client
+# with the right one never gets it wrong, a guesser does)
+API_KEY_LIMIT = 20
+TOKEN_DAYS = 180            # an API token's life unless the issuer says otherwise
+SESSION_IDLE_HOURS = 12     # a browser session unused this long ends (a worker's whole day)
 
 
 AREA_LENGTHS = {6: "区县", 9: "街道", 12: "社区"}   # what an admin's or planner's scope may be
@@ -183,6 +188,23 @@ def login(conn: Connection, name: str, password: str, address: str | None) -> Ac
     return found
 
 
+def check_api_key_attempts(conn: Connection, address: str | None) -> None:
+    """LoginThrottled while ``address`` has sent API_KEY_LIMIT wrong Open311 API keys within
+    the window (counted from the audit log: every worker and machine together)."""
+    failed = conn.execute(text(f"""
+        SELECT count(*) FROM audit_log WHERE action = 'open311.key_failed'
+          AND target IS NOT DISTINCT FROM :addr
+          AND at > now() - interval '{LOGIN_WINDOW_MINUTES} minutes'"""),
+        {"addr": address}).scalar_one()
+    if failed >= API_KEY_LIMIT:
+        raise LoginThrottled(LOGIN_WINDOW_MINUTES * 60)
+
+
+def note_bad_api_key(conn: Connection, address: str | None) -> None:
+    """Count a wrong or missing Open311 API key from ``address``; audited."""
+    audit(conn, "open311:?", "open311.key_failed", address)
+
+
 def open_session(conn: Connection, account: Account) -> str:
     """A new browser session for ``account``; the returned id goes in the signed cookie."""
     token = secrets.token_urlsafe(32)
@@ -191,13 +213,26 @@ def open_session(conn: Connection, account: Account) -> str:
     return token
 
 
-def session_user(conn: Connection, token: str) -> Account | None:
-    """The active account whose session this is, or None once it has ended."""
+def session_user(conn: Connection, token: str,
+                 idle_hours: float = SESSION_IDLE_HOURS) -> Account | None:
+    """The active account whose session this is, or None once it has ended: logged out, the
+    account deactivated, or unused for ``idle_hours`` (then the session is removed)."""
     row = conn.execute(text("""
-        SELECT u.id, u.name, u.role, u.grid_codes FROM user_sessions s
-        JOIN users u ON u.id = s.user_id WHERE s.token_sha256 = :h AND u.active"""),
-        {"h": _sha(token)}).one_or_none()
-    return _account(row) if row else None
+        SELECT u.id, u.name, u.role, u.grid_codes, s.id AS session_id,
+               s.last_seen_at < now() - make_interval(secs => :idle) AS idle,
+               s.last_seen_at < now() - interval '1 minute' AS stale
+        FROM user_sessions s JOIN users u ON u.id = s.user_id
+        WHERE s.token_sha256 = :h AND u.active"""),
+        {"h": _sha(token), "idle": idle_hours * 3600}).one_or_none()
+    if row is None:
+        return None
+    if row.idle:
+        conn.execute(text("DELETE FROM user_sessions WHERE id = :id"), {"id": row.session_id})
+        return None
+    if row.stale:   # noted now and then, not on every request
+        conn.execute(text("UPDATE user_sessions SET last_seen_at = now() WHERE id = :id"),
+                     {"id": row.session_id})
+    return _account(row)
 
 
 def close_session(conn: Connection, token: str, actor: str) -> None:
@@ -225,25 +260,61 @@ def _sha(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def issue_token(conn: Connection, name: str, actor: str = "cli") -> str:
-    """A new bearer token for ``name``; shown once, stored only as a hash."""
+HINT = 8   # the first characters of a token, kept to tell tokens apart (not enough to use)
+
+
+def issue_token(conn: Connection, name: str, actor: str = "cli",
+                days: int = TOKEN_DAYS) -> str:
+    """A new bearer token for ``name``, valid for ``days``; shown once, stored only as a hash
+    (and its first characters, to tell it apart in ``tokens``)."""
+    if isinstance(days, bool) or not isinstance(days, int) or not 1 <= days <= 3650:
+        raise InvalidInput("a token lives 1 to 3650 days")
     user_id = conn.execute(text("SELECT id FROM users WHERE name = :n AND active"),
                            {"n": name}).scalar_one_or_none()
     if user_id is None:
         raise NotFound("no active user called %(name)s", name=name)
     token = "slx_" + secrets.token_urlsafe(32)
-    conn.execute(text("INSERT INTO api_tokens (user_id, token_sha256) VALUES (:u, :h)"),
-                 {"u": user_id, "h": _sha(token)})
-    audit(conn, actor, "token.issue", name)
+    conn.execute(text("""
+        INSERT INTO api_tokens (user_id, token_sha256, hint, expires_at)
+        VALUES (:u, :h, :hint, now() + make_interval(days => :days))"""),
+        {"u": user_id, "h": _sha(token), "hint": token[:HINT], "days": days})
+    audit(conn, actor, "token.issue", name, days=days)
     return token
 
 
+def tokens(conn: Connection, name: str) -> list[dict]:
+    """The API tokens of ``name``: id, hint, issued, last used, expiry (newest first)."""
+    from .db import plain
+    if conn.execute(text("SELECT id FROM users WHERE name = :n"),
+                    {"n": name}).scalar_one_or_none() is None:
+        raise NotFound("no user called %(name)s", name=name)
+    return [plain(r) for r in conn.execute(text("""
+        SELECT t.id, t.hint, t.created_at, t.last_used_at, t.expires_at,
+               t.expires_at <= now() AS expired
+        FROM api_tokens t JOIN users u ON u.id = t.user_id WHERE u.name = :n
+        ORDER BY t.created_at DESC, t.id DESC"""), {"n": name}).mappings()]
+
+
+def revoke_token(conn: Connection, token_id: int, actor: str = "cli") -> str:
+    """Revoke one API token (by the id ``tokens`` lists): it stops working at once, in every
+    process; audited. Returns its owner's name."""
+    owner = conn.execute(text("""
+        DELETE FROM api_tokens t USING users u WHERE t.id = :id AND u.id = t.user_id
+        RETURNING u.name"""), {"id": token_id}).scalar_one_or_none()
+    if owner is None:
+        raise NotFound("no API token %(id)s", id=token_id)
+    audit(conn, actor, "token.revoke", owner, token=token_id)
+    return owner
+
+
 def user_for_token(conn: Connection, token: str) -> Account | None:
+    """The active account a token belongs to, or None (unknown, revoked or expired)."""
     row = conn.execute(text("""
         SELECT u.id, u.name, u.role, u.grid_codes, t.id AS token_id,
                coalesce(t.last_used_at < now() - interval '5 minutes', true) AS stale
         FROM api_tokens t JOIN users u ON u.id = t.user_id
-        WHERE t.token_sha256 = :h AND u.active"""), {"h": _sha(token)}).one_or_none()
+        WHERE t.token_sha256 = :h AND u.active AND t.expires_at > now()"""),
+        {"h": _sha(token)}).one_or_none()
     if row is None:
         return None
     if row.stale:   # note the use now and then, not on every request (no hot row to lock)

@@ -57,7 +57,7 @@ class Budgets:
 class Households:
     """Numbers only (ids, positions, grid indices): at a million households the codes and
     building names would double the memory of every worker; the few shown are looked up
-    (``household_labels``)."""
+    (``_household_labels``)."""
     ids: np.ndarray         # households.id, in id order
     xy: np.ndarray
     grid: np.ndarray        # each household's index in CoverageData.grids
@@ -200,7 +200,7 @@ def _read_households(conn: Connection, srid: int) -> Households:
                       grid=rows["grid"].astype(np.int64))
 
 
-def household_labels(conn: Connection, ids) -> dict[int, tuple[str, str]]:
+def _household_labels(conn: Connection, ids) -> dict[int, tuple[str, str]]:
     """Code and building name of these households (a page of them), by id."""
     rows = conn.execute(text("""SELECT h.id, h.code, b.name FROM households h
                                 JOIN buildings b ON b.id = h.building_id
@@ -399,7 +399,7 @@ def household_features(conn: Connection, data: CoverageData, res: Result,
     many there are in all."""
     every = np.flatnonzero(visible(data, grids))
     idx = every[offset:None if limit is None else offset + limit]
-    labels = household_labels(conn, data.households.ids[idx])
+    labels = _household_labels(conn, data.households.ids[idx])
     lon, lat = data.to_wgs84.transform(data.households.xy[idx, 0], data.households.xy[idx, 1])
     state, d, f = household_states(res)[idx], res.distance[idx], res.facility[idx]
     return [{"type": "Feature",
@@ -429,7 +429,7 @@ def uncovered_by_grid(conn: Connection, data: CoverageData, res: Result,
             continue
         idx = np.flatnonzero(missing & (data.grid_index == i))
         out[code], first[code] = len(idx), data.households.ids[idx[:limit]]
-    labels = household_labels(conn, np.concatenate([np.zeros(0, np.int64), *first.values()]))
+    labels = _household_labels(conn, np.concatenate([np.zeros(0, np.int64), *first.values()]))
     return {code: {"count": n, "rows": sorted(
                 ({"code": labels[int(h)][0], "building": labels[int(h)][1]}
                  for h in first[code]), key=lambda r: r["code"])}

@@ -117,7 +117,7 @@ def item(conn: Connection, name: str, fid: str, crs: str, viewer: Account | None
          ) -> dict | None:
     """One feature by its id (a layer's code, an incident's number), or None."""
     if name == INCIDENTS:
-        if not fid.isdigit() or int(fid) >= 2**31:
+        if not (fid.isascii() and fid.isdigit()) or int(fid) >= 2**31:
             return None
         found, _ = _incident_page(conn, None, 1, 0, crs, int(fid))
     else:

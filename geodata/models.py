@@ -538,6 +538,8 @@ class ApiToken(Base):
     token_sha256: Mapped[str] = mapped_column(String(64), unique=True)
     created_at = mapped_column(DateTime(timezone=True), nullable=False, server_default=func.now())
     last_used_at = mapped_column(DateTime(timezone=True))
+    expires_at = mapped_column(DateTime(timezone=True), nullable=False)
+    hint: Mapped[str | None] = mapped_column(String(12))   # the token's first characters
 
 
 class UserSession(Base):
@@ -548,6 +550,8 @@ class UserSession(Base):
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
     token_sha256: Mapped[str] = mapped_column(String(64), unique=True)
     created_at = mapped_column(DateTime(timezone=True), nullable=False, server_default=func.now())
+    last_seen_at = mapped_column(DateTime(timezone=True), nullable=False,
+                                 server_default=func.now())
 
 
 class IdempotencyKey(Base):

@@ -4,8 +4,8 @@ closed loop and Open311's two statuses. Serialisation (XML/JSON) is the web shel
 Open311 knows only ``open`` and ``closed``: the internal state's label goes in ``status_notes``,
 the grid in ``agency_responsible``, the deadline in ``expected_datetime``. Every read is the
 public view (``incidents.public_requests``): reporters' names and contact details are stored but
-never returned, and disputes and housing cases appear only in their ~200 m cell, without
-description, address or photo.
+never returned, nor are photos (no ``media_url``), and disputes and housing cases appear only
+in their ~200 m cell, without description or address.
 """
 from __future__ import annotations
 
@@ -57,8 +57,9 @@ def _iso(value) -> str | None:
     return value.astimezone(CST).isoformat(timespec="seconds")
 
 
-def as_request(row: dict, media_url: str | None = None) -> dict:
-    """A row of the public view (``incidents.public_requests``) as an Open311 request."""
+def as_request(row: dict) -> dict:
+    """A row of the public view (``incidents.public_requests``) as an Open311 request. It has
+    no ``media_url``: photos are for accounts that read the incident (``photos.readable``)."""
     closed = row["state"] in CLOSED_STATES
     return {
         "service_request_id": str(row["id"]),
@@ -78,8 +79,11 @@ def as_request(row: dict, media_url: str | None = None) -> dict:
         "zipcode": "",
         "lat": round(row["lat"], 7),
         "long": round(row["lon"], 7),
-        "media_url": media_url or "",
     }
+
+
+FIRST_YEAR, LAST_YEAR = 1900, 2999     # as the JSON API's days (webmap.schemas)
+MAX_PAGE = 1_000_000
 
 
 def _parse_when(raw: str, name: str) -> datetime:
@@ -87,6 +91,9 @@ def _parse_when(raw: str, name: str) -> datetime:
         value = datetime.fromisoformat(raw.replace("Z", "+00:00"))
     except ValueError:
         raise Open311Error(400, "%(name)s must be an ISO 8601 date-time", name=name) from None
+    if not FIRST_YEAR <= value.year <= LAST_YEAR:   # 90 days either side stays a date
+        raise Open311Error(400, "%(name)s must lie between the years %(first)s and %(last)s",
+                           name=name, first=FIRST_YEAR, last=LAST_YEAR)
     return value if value.tzinfo else value.replace(tzinfo=CST)
 
 
@@ -96,11 +103,11 @@ def search(conn: Connection, args: dict, now: datetime | None = None) -> list[di
     page = _positive(args.get("page", "1"), "page")
     size = min(_positive(args.get("page_size", str(DEFAULT_LIMIT)), "page_size"), DEFAULT_LIMIT)
     if "service_request_id" in args:
-        try:
-            ids = tuple(int(i) for i in args["service_request_id"].split(",") if i.strip())
-        except ValueError:
+        ids = tuple(i.strip() for i in args["service_request_id"].split(",") if i.strip())
+        if not all(i.isascii() and i.isdigit() and int(i) < 2**31 for i in ids):
             raise Open311Error(400, "service_request_id must be a comma-separated list of "
-                                    "numbers") from None
+                                    "numbers")
+        ids = tuple(int(i) for i in ids)
         return incidents.public_requests(conn, Filters(ids=ids), limit=size,
                                          offset=(page - 1) * size)
     now = now or datetime.now(CST)
@@ -133,14 +140,12 @@ def one(conn: Connection, request_id: int) -> dict:
     return rows[0]
 
 
-def _positive(raw: str, name: str) -> int:
-    try:
-        value = int(raw)
-    except ValueError:
-        raise Open311Error(400, "%(name)s must be a positive integer", name=name) from None
-    if value < 1:
-        raise Open311Error(400, "%(name)s must be a positive integer", name=name)
-    return value
+def _positive(raw: str, name: str, most: int = MAX_PAGE) -> int:
+    """A whole number from 1 to ``most``, written in ASCII digits."""
+    if not (raw.isascii() and raw.isdigit()) or not 1 <= int(raw) <= most:
+        raise Open311Error(400, "%(name)s must be a whole number from 1 to %(most)s",
+                           name=name, most=most)
+    return int(raw)
 
 
 def create(conn: Connection, form: dict, client: str, per_minute: int = 60) -> dict:

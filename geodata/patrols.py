@@ -101,7 +101,7 @@ def record(conn: Connection, actor: Account, lon, lat, t, accuracy=None) -> dict
     belongs to the grid of theirs it runs in the longest. InvalidInput for a track with no
     walking left, Forbidden when it runs in none of the actor's grids; audited."""
     patrol = store(conn, actor.name, actor.write_grids(), lon, lat, t, accuracy)
-    found = get(conn, patrol)
+    found = _stored(conn, patrol)
     audit(conn, actor.name, "patrol.create", str(patrol), fixes=len(t),
           dropped=found["dropped"])
     return found
@@ -133,7 +133,8 @@ PATROL_COLUMNS = """p.id, p.worker, g.code AS grid_code, p.started_at, p.ended_a
     p.distance_m, p.points, p.dropped, ST_NumGeometries(p.track) AS pieces"""
 
 
-def get(conn: Connection, patrol_id: int) -> dict:
+def _stored(conn: Connection, patrol_id: int) -> dict:
+    """The patrol just written, as its writer gets it back."""
     return plain(conn.execute(text(f"""
         SELECT {PATROL_COLUMNS}
         FROM patrols p LEFT JOIN grids g ON g.id = p.grid_id WHERE p.id = :id"""),

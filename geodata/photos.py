@@ -24,8 +24,8 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 from sqlalchemy import Connection, text
 
 from .accounts import Account, audit
-from .scope import IN_SCOPE, refuse_missing, write_grids
-from .workflow import InvalidInput
+from .scope import IN_AREAS, IN_SCOPE, read_areas, refuse_missing, write_grids
+from .workflow import InvalidInput, NotFound
 
 FORMATS = {"JPEG": ("jpg", "image/jpeg"), "PNG": ("png", "image/png"),
            "WEBP": ("webp", "image/webp")}
@@ -176,3 +176,19 @@ def save_photo(conn: Connection, media_dir: str | Path, incident_id: int, data: 
         path.unlink(missing_ok=True)
         raise
     return dict(row)
+
+
+def readable(conn: Connection, filename: str, viewer: Account | None) -> str:
+    """The content type of the photo stored as ``filename`` if ``viewer`` may see it: the
+    accounts that read its incident (``scope.read_areas``); the public sees no photos.
+    NotFound otherwise, the same answer as for a file that does not exist."""
+    if viewer is None:
+        raise NotFound("no photo %(name)s", name=filename)
+    found = conn.execute(text(f"""
+        SELECT p.content_type FROM incident_photos p
+        JOIN incidents i ON i.id = p.incident_id JOIN grids g ON g.id = i.grid_id
+        WHERE p.filename = :name AND {IN_AREAS.format(g="g")}"""),
+        {"name": filename, "areas": read_areas(viewer)}).scalar_one_or_none()
+    if found is None:
+        raise NotFound("no photo %(name)s", name=filename)
+    return found

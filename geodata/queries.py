@@ -12,7 +12,8 @@ import json
 from sqlalchemy import Connection, text
 
 from . import derived
-from .scope import IN_AREAS
+from .accounts import Account
+from .scope import IN_AREAS, reads
 from .db import plain
 from .layers import get_layer
 
@@ -169,8 +170,11 @@ def grid_codes(conn: Connection, areas: list[str] | None = None,
         "LIMIT :limit"), {"areas": areas, "limit": limit}).mappings()]
 
 
-def grid_figures(conn: Connection, code: str) -> dict | None:
-    """A grid's figures, or None when no grid has that code."""
+def grid_figures(conn: Connection, code: str, viewer: Account | None) -> dict | None:
+    """A grid's figures, or None when no grid has that code or ``viewer`` does not read it
+    (``scope.reads``: as if it did not exist)."""
+    if not reads(viewer, code):
+        return None
     derived.ensure(conn, derived.GRID_STATS)
     row = conn.execute(text("""
         WITH g AS (SELECT * FROM grids WHERE code = :code)

@@ -41,7 +41,7 @@ def within(viewer: Account | None, area: str | None) -> list[str] | None:
     areas = read_areas(viewer)
     if not area:
         return areas
-    if not area.isdigit() or len(area) not in AREA_CODE_LENGTHS:
+    if not (area.isascii() and area.isdigit()) or len(area) not in AREA_CODE_LENGTHS:
         raise InvalidInput("area: a code of 6 (district), 9 (subdistrict), 12 (community) or "
                            "15 (grid) digits")
     if areas is None or any(area.startswith(a) for a in areas):

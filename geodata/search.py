@@ -66,7 +66,7 @@ def search(conn: Connection, q: str, viewer: Account | None, limit: int = 10) ->
         SELECT kind, code, label, ST_X(point) AS lon, ST_Y(point) AS lat FROM ({union}) m
         ORDER BY rank, length(label), label LIMIT :limit"""),
         {"q": _escape(q), "prefix": _escape(q) + "%", "like": "%" + _escape(q) + "%",
-         "number": int(q) if q.isdigit() and len(q) <= 9 else None,
+         "number": int(q) if q.isascii() and q.isdigit() and len(q) <= 9 else None,
          "limit": limit, "areas": read_areas(viewer)}).mappings()
     return [plain(r) | {"kind_label": KINDS[r["kind"]]} for r in rows]
 

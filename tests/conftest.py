@@ -33,6 +33,7 @@ USERS = {
     "head3": ("grid_head", ("511702005007003",)),
     "worker3": ("grid_worker", ("511702005007003",)),
     "worker1": ("grid_worker", ("511702005007001",)),
+    "area_planner": ("planner", ("511702005007",)),      # scoped to the sample community
 }
 TOKENS: dict[str, str] = {}
 

@@ -8,6 +8,7 @@ from flask_compress import Compress
 from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.middleware.proxy_fix import ProxyFix
 
+from geodata.accounts import SESSION_IDLE_HOURS, TOKEN_DAYS
 from geodata.db import database_url, make_engine
 
 JSON_LIMIT = 1024 * 1024            # any request body but a photo upload
@@ -39,6 +40,9 @@ def create_app(config: dict | None = None) -> Flask:
         PROXY_COUNT=_int_env("PROXY_COUNT", 0),
         OPEN311_API_KEYS=parse_api_keys(env.get("OPEN311_API_KEYS", "")),
         OPEN311_RATE_LIMIT=_int_env("OPEN311_RATE_LIMIT", 60),
+        # a browser session unused this long ends; API tokens live this long unless told
+        SESSION_IDLE_HOURS=_int_env("SESSION_IDLE_HOURS", SESSION_IDLE_HOURS) or 1,
+        TOKEN_DAYS=_int_env("TOKEN_DAYS", TOKEN_DAYS) or 1,
         # shown on every page and API answer; empty for real, surveyed data
         DATA_NOTICE=env.get("DATA_NOTICE", DEFAULT_NOTICE),
         # whose service this is: the page titles, the header, the installed app's name
@@ -67,8 +71,9 @@ def create_app(config: dict | None = None) -> Flask:
         if request.endpoint in ("incidents_api.upload", "patrols_api.upload_gpx"):
             request.max_content_length = app.config["MAX_PHOTO_BYTES"] + 64 * 1024
         if (request.content_length or 0) > (request.max_content_length or float("inf")):
-            raise RequestEntityTooLarge(
-                f"the request body is larger than {request.max_content_length} bytes")
+            from flask_babel import gettext
+            raise RequestEntityTooLarge(gettext(
+                "the request body is larger than %(n)s bytes", n=request.max_content_length))
 
     from . import access, assets, auth, i18n, jsonapi, openapi, security
     i18n.init_app(app)
@@ -111,7 +116,7 @@ def _int_env(name: str, default: int) -> int:
     raw = os.environ.get(name, "").strip()
     if not raw:
         return default
-    if not raw.isdigit():
+    if not (raw.isascii() and raw.isdigit()):
         raise ConfigError(f"{name} must be a whole number ≥ 0, not {raw!r}")
     return int(raw)
 

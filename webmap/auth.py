@@ -6,8 +6,8 @@ from __future__ import annotations
 
 from urllib.parse import urlparse
 
-from flask import (Blueprint, Flask, flash, g, redirect, render_template, request, session,
-                   url_for)
+from flask import (Blueprint, Flask, current_app, flash, g, redirect, render_template, request,
+                   session, url_for)
 from flask_login import LoginManager, UserMixin, current_user, login_user, logout_user
 from flask_wtf.csrf import CSRFProtect
 
@@ -43,7 +43,8 @@ class WebUser(UserMixin):
 @login_manager.user_loader
 def _load(session_id: str):
     with get_db().connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-        account = accounts.session_user(conn, session_id)
+        account = accounts.session_user(conn, session_id,
+                                        current_app.config["SESSION_IDLE_HOURS"])
     return WebUser(account, session_id) if account else None
 
 
@@ -110,6 +111,11 @@ def init_csrf(app: Flask) -> None:
     """Register after the access check: someone refused access gets 401/403, not a CSRF 400."""
     @app.before_request
     def _csrf():
+        # exempt only what no cookie can authenticate: a request a valid bearer token
+        # authenticated (g.token_auth, set when the token was accepted; a bogus header beside
+        # a session cookie is not one), Open311 (API keys), and requests for no route or a
+        # method the route lacks (the 404 or 405 comes next)
+        current_user.is_authenticated   # load the user: sets g.token_auth for a valid token
         if (request.method in UNSAFE and not request.path.startswith("/open311/")
-                and not request.headers.get("Authorization", "").startswith("Bearer ")):
+                and request.url_rule is not None and not g.get("token_auth")):
             csrf.protect()

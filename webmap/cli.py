@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import getpass
 import sys
+from contextlib import contextmanager
 from pathlib import Path
 
 import click
@@ -49,6 +50,15 @@ users_cli = Group("users", help="Accounts and API tokens.")
 LAYER = click.Choice(list(LAYERS))
 
 
+@contextmanager
+def _one_line(*errors: type[Exception]):
+    """What the user can put right (an unknown name, a bad value) as one line, no traceback."""
+    try:
+        yield
+    except errors as exc:
+        raise click.ClickException(str(exc)) from None
+
+
 @users_cli.command("create")
 @click.argument("name")
 @click.option("--role", required=True, type=click.Choice(list(ROLES)))
@@ -63,12 +73,10 @@ def users_create(name: str, role: str, grids: tuple[str, ...], areas: tuple[str,
                  password_stdin: bool):
     """Create the account NAME with a ROLE (and its grids, or its areas)."""
     password = sys.stdin.readline().rstrip("\n")
-    try:
+    with _one_line(accounts.InvalidInput):
         with get_db().begin() as conn:
             account = accounts.create_user(conn, name, role, password, grids + areas,
                                            actor=f"cli:{getpass.getuser()}")
-    except accounts.InvalidInput as exc:
-        raise click.ClickException(str(exc)) from None
     click.echo(f"user {account.name} created ({account.role}"
                + (f", {'grids' if grids else 'areas'} {', '.join(account.grid_codes)}"
                   if account.grid_codes else "") + ")")
@@ -79,11 +87,9 @@ def users_create(name: str, role: str, grids: tuple[str, ...], areas: tuple[str,
 def users_deactivate(name: str):
     """Switch NAME's account off, revoke its API tokens and end its sessions (at once, in
     every worker)."""
-    try:
+    with _one_line(accounts.NotFound):
         with get_db().begin() as conn:
             revoked = accounts.deactivate(conn, name, actor=f"cli:{getpass.getuser()}")
-    except accounts.NotFound as exc:
-        raise click.ClickException(str(exc)) from None
     click.echo(f"user {name} deactivated; {revoked} token(s) revoked")
 
 
@@ -103,14 +109,46 @@ def users_status():
 
 @users_cli.command("token")
 @click.argument("name")
-def users_token(name: str):
-    """Issue a new API token for NAME (printed once; send it as 'Authorization: Bearer …')."""
-    try:
+@click.option("--days", type=click.IntRange(1, 3650), default=None,
+              help="How long the token lives (default: TOKEN_DAYS, 180).")
+def users_token(name: str, days: int | None):
+    """Issue a new API token for NAME (printed once; send it as 'Authorization: Bearer …').
+    It expires after --days; 'users tokens NAME' lists a user's tokens."""
+    days = days or current_app.config["TOKEN_DAYS"]
+    with _one_line(accounts.NotFound):
         with get_db().begin() as conn:
-            token = accounts.issue_token(conn, name, actor=f"cli:{getpass.getuser()}")
-    except accounts.NotFound as exc:
-        raise click.ClickException(str(exc)) from None
+            token = accounts.issue_token(conn, name, actor=f"cli:{getpass.getuser()}",
+                                         days=days)
     click.echo(token)
+
+
+def _when(value) -> str:
+    return value[:16].replace("T", " ") if value else "never"
+
+
+@users_cli.command("tokens")
+@click.argument("name")
+def users_tokens(name: str):
+    """List NAME's API tokens: id, first characters, issued, last used, expiry."""
+    with _one_line(accounts.NotFound):
+        with get_db().connect() as conn:
+            found = accounts.tokens(conn, name)
+    if not found:
+        click.echo(f"{name} has no API tokens")
+    for t in found:
+        click.echo(f"{t['id']:>6}  {(t['hint'] or '?') + '…':<10} issued {_when(t['created_at'])}"
+                   f"  last used {_when(t['last_used_at'])}  "
+                   + ("EXPIRED " if t["expired"] else "expires ") + _when(t["expires_at"]))
+
+
+@users_cli.command("revoke-token")
+@click.argument("token_id", type=int)
+def users_revoke_token(token_id: int):
+    """Revoke one API token by the id 'users tokens NAME' shows (at once, in every worker)."""
+    with _one_line(accounts.NotFound):
+        with get_db().begin() as conn:
+            owner = accounts.revoke_token(conn, token_id, actor=f"cli:{getpass.getuser()}")
+    click.echo(f"token {token_id} of {owner} revoked")
 
 
 @db_cli.command("upgrade")

@@ -192,6 +192,7 @@ ACTION_LABELS = {
     "incident.transition": N_("incident step"), "incident.mediation": N_("mediation record"),
     "incident.photo": N_("photo uploaded"), "import": N_("data imported"),
     "visit.create": N_("home visit recorded"), "patrol.create": N_("patrol recorded"),
+    "token.revoke": N_("API token revoked"), "open311.key_failed": N_("wrong Open311 API key"),
 }
 
 

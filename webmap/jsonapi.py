@@ -2,6 +2,8 @@
 (and of requests the schemas refuse) to HTTP statuses."""
 from __future__ import annotations
 
+import re
+
 from flask import Flask, current_app, g, has_request_context, jsonify, request
 from flask_babel import gettext as _
 from sqlalchemy import Engine, event
@@ -33,14 +35,57 @@ def error(status: int, message: str, code: str | None = None, **extra):
 
 
 def core_error(status: int, exc: IncidentError, **extra):
-    return error(status, text(exc), exc.code, **extra)
+    return shaped_error(status, text(exc), exc.code, **extra)
+
+
+# OGC API's exception codes for our statuses
+OGC_CODES = {400: "InvalidParameterValue", 401: "Unauthorized", 403: "Forbidden",
+             404: "NotFound", 409: "Conflict", 413: "PayloadTooLarge",
+             422: "InvalidParameterValue", 429: "TooManyRequests", 500: "ServerError",
+             503: "ServiceUnavailable"}
+
+
+def shaped_error(status: int, message: str, code: str | None = None, **extra):
+    """An error in the shape its way in speaks: Open311's list of {code, description}, OGC
+    API's exception, JSON under /api/ and /tiles/ (and for clients asking for JSON), an error
+    page in the site's frame elsewhere."""
+    if request.path.startswith("/open311/"):
+        from .views.open311 import render_error
+        return render_error(status, message)
+    if request.path == "/ogc" or request.path.startswith("/ogc/"):
+        from .views.ogc import error_response
+        return error_response(status, OGC_CODES.get(status, "Error"), message)
+    if _is_api() or request.accept_mimetypes.best == "application/json":
+        return error(status, message, code, **extra)
+    from werkzeug.exceptions import default_exceptions
+    exc = default_exceptions.get(status, HTTPException)(message)
+    exc.code = status
+    return _page(exc), status
 
 
 MAX_JSON_DEPTH = 32   # what the message for a body nested past Python's recursion limit says
 
 
-def _has_nul(value) -> bool:
-    return isinstance(value, str) and "\x00" in value
+# C0 control characters but tab, line feed and carriage return: PostgreSQL text cannot hold
+# NUL, XML 1.0 (Open311) cannot carry any of them, and no person types them
+CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
+
+
+def _controlled(value, path: str):
+    """The first field (dotted path) of a parsed JSON body whose key or text holds a control
+    character, or None."""
+    if isinstance(value, str):
+        return path if CONTROL.search(value) else None
+    items = value.items() if isinstance(value, dict) else \
+        enumerate(value) if isinstance(value, list) else ()
+    for key, item in items:
+        where = f"{path}.{key}" if path else str(key)
+        if isinstance(key, str) and CONTROL.search(key):
+            return where
+        found = _controlled(item, where)
+        if found:
+            return found
+    return None
 
 
 SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
@@ -88,12 +133,22 @@ def _is_api() -> bool:
 
 def init_app(app: Flask) -> None:
     @app.before_request
-    def _refuse_nul():
-        # PostgreSQL text cannot hold NUL: refuse it up front rather than fail in the database
-        if "\x00" in request.path or any(
-                _has_nul(k) or _has_nul(v) for source in (request.args, request.form)
-                for k, v in source.items(multi=True)):
-            raise BadRequest("the request may not contain NUL characters", "nul_character")
+    def _refuse_control_characters():
+        # refused up front, naming the field, rather than stored (and failing later in the
+        # database or in an Open311 XML answer): NUL anywhere (PostgreSQL cannot hold it),
+        # the other control characters in what a request asks to store (its form or JSON
+        # body; the API's schemas say the same of every text they read)
+        field = None
+        for name, value in (("path", request.path), *request.args.items(multi=True)):
+            if "\x00" in name or "\x00" in value:
+                raise BadRequest("the request may not contain NUL characters", "nul_character")
+        for k, v in request.form.items(multi=True):
+            field = field or (k if CONTROL.search(k) or CONTROL.search(v) else None)
+        if field is None and request.is_json:
+            field = _controlled(request.get_json(silent=True), "")
+        if field is not None:
+            raise BadRequest("%(field)s: control characters are not allowed (only tab and "
+                             "line breaks)", "control_character", field=field or "body")
 
     @app.errorhandler(OperationalError)
     @app.errorhandler(InterfaceError)
@@ -102,27 +157,17 @@ def init_app(app: Flask) -> None:
         # whether a COMMIT had been sent (write_outcome)
         current_app.logger.warning("database unavailable: %s", exc.orig or exc)
         message, code = unavailable_text(write_outcome())
-        if request.path.startswith("/open311/"):
-            from .views.open311 import render_error
-            response = render_error(503, message)
-        elif request.path == "/ogc" or request.path.startswith("/ogc/"):
-            from .views.ogc import error_response
-            response = error_response(503, "ServiceUnavailable", message)
-        elif _is_api():
-            response, _status = error(503, message, code)
-        else:
-            from werkzeug.exceptions import ServiceUnavailable
-            response = _page(ServiceUnavailable(message))
+        response = current_app.make_response(shaped_error(503, message, code))
         response.headers["Retry-After"] = "2"
-        return response, 503
+        return response
 
     @app.errorhandler(DataError)
     def _data_error(exc):
         # a value the database cannot take (out of range, unreadable): the request's fault
         diag = getattr(exc.orig, "diag", None)
         detail = getattr(diag, "message_primary", None) or "out of range"
-        return error(400, _("the database refused a value: %(detail)s", detail=detail),
-                     "value_refused")
+        return shaped_error(400, _("the database refused a value: %(detail)s", detail=detail),
+                            "value_refused")
 
     @app.errorhandler(BadRequest)
     def _bad(exc):
@@ -140,8 +185,8 @@ def init_app(app: Flask) -> None:
 
     @app.errorhandler(RecursionError)
     def _too_deep(exc):
-        return error(400, _("JSON may nest at most %(n)s levels deep", n=MAX_JSON_DEPTH),
-                     "too_deep")
+        return shaped_error(400, _("JSON may nest at most %(n)s levels deep",
+                                   n=MAX_JSON_DEPTH), "too_deep")
 
     @app.errorhandler(NotFound)
     def _missing(exc):
@@ -150,9 +195,9 @@ def init_app(app: Flask) -> None:
     @app.errorhandler(Forbidden)
     def _forbidden(exc):
         if isinstance(exc, LoginThrottled):
-            response, status = core_error(429, exc)
+            response = current_app.make_response(core_error(429, exc))
             response.headers["Retry-After"] = str(exc.retry_after)
-            return response, status
+            return response
         return core_error(403, exc)
 
     @app.errorhandler(Conflict)
@@ -170,23 +215,29 @@ def init_app(app: Flask) -> None:
         the usual pages elsewhere. A request the schemas refuse is a 400 naming the field."""
         if request.path.startswith("/open311/"):
             from .views.open311 import http_error
-            return http_error(exc)
-        if request.path == "/ogc" or request.path.startswith("/ogc/"):
+            response, status = http_error(exc), exc.code or 500
+        elif request.path == "/ogc" or request.path.startswith("/ogc/"):
             from .views.ogc import error_response
-            return error_response(exc.code or 500, exc.name.replace(" ", ""), http_text(exc))
-        if not _is_api():
+            response = error_response(exc.code or 500, exc.name.replace(" ", ""),
+                                      http_text(exc))
+            status = exc.code or 500
+        elif not _is_api():
             return _page(exc)
-        messages = (getattr(exc, "data", None) or {}).get("messages")
-        if messages:
-            response, status = error(400, describe(messages), "invalid_request")
+        elif (getattr(exc, "data", None) or {}).get("messages"):
+            response, status = error(400, describe(exc.data["messages"]), "invalid_request")
         else:
             response, status = error(exc.code or 500, http_text(exc),
                                      "outcome_unknown" if _maybe_saved(exc) else None)
-        # keep what the exception says about itself (Allow on a 405, WWW-Authenticate, …)
-        for name, value in exc.get_headers():
-            if name.lower() not in ("content-type", "content-length"):
-                response.headers[name] = value
+        _keep_headers(exc, response)
         return response, status
+
+
+def _keep_headers(exc: HTTPException, response) -> None:
+    """What an exception says about itself (Allow on a 405, WWW-Authenticate, …) stays on the
+    answer that replaces its own."""
+    for name, value in exc.get_headers():
+        if name.lower() not in ("content-type", "content-length"):
+            response.headers[name] = value
 
 
 def _maybe_saved(exc: HTTPException) -> bool:
@@ -206,9 +257,7 @@ def _page(exc: HTTPException):
         from markupsafe import escape
         body = f"<!doctype html><meta charset=utf-8><h1>{status}</h1><p>{escape(http_text(exc))}</p>"
     response = current_app.make_response((body, status))
-    for name, value in exc.get_headers():
-        if name.lower() not in ("content-type", "content-length"):
-            response.headers[name] = value
+    _keep_headers(exc, response)
     return response
 
 

@@ -20,6 +20,8 @@ from jinja2 import Environment, PackageLoader
 
 from geodata.gcj02 import geometries_to_gcj02
 
+from .security import allow_inline_scripts, allow_script
+
 from .i18n import budget_label
 
 GRID_COLOURS = ["#e6550d", "#3182bd", "#31a354", "#756bb1", "#d6616b", "#8c6d31"]
@@ -392,6 +394,8 @@ def render_parts(m: folium.Map) -> dict[str, str]:
     """The map's head, body and script, to be placed in our own page template."""
     root = m.get_root()
     m.render()
-    return {"head": root.header.render(), "body": root.html.render(),
-            "script": root.script.render()}
+    # the inline scripts folium wrote from our builders: the page's CSP lists their hashes
+    return {"head": allow_inline_scripts(root.header.render()),
+            "body": allow_inline_scripts(root.html.render()),
+            "script": allow_script(root.script.render())}
 

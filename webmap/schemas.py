@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 import re
+from datetime import date
 
 from marshmallow import EXCLUDE, RAISE, Schema, ValidationError, fields, validate
 
@@ -26,30 +27,74 @@ NUMBER_LIST = r"^\s*[0-9]+(\.[0-9]+)?(\s*,\s*[0-9]+(\.[0-9]+)?)*\s*$"
 BBOX = r"^-?[0-9]+(\.[0-9]+)?(,-?[0-9]+(\.[0-9]+)?){3}$"
 
 
-NO_NUL = validate.Regexp(r"^[^\x00]*$", error=N_("may not contain NUL characters"))
+# what a person may type: no C0 control character but tab and line breaks (the same rule as
+# webmap.jsonapi's check of every request)
+NO_CONTROL = validate.Regexp(r"^[^\x00-\x08\x0b\x0c\x0e-\x1f]*$",
+                             error=N_("may not contain control characters"))
 
 
 class Text(fields.String):
-    """Text PostgreSQL can store: no NUL characters (documented as a pattern unless another
-    pattern or a list of choices already excludes them), no lone surrogates."""
+    """Text PostgreSQL can store and Open311's XML can carry: no control characters but tab
+    and line breaks (documented as a pattern unless another pattern or a list of choices
+    already excludes them), no lone surrogates."""
 
     def __init__(self, **kw):
         checks = kw.get("validate")
         checks = [] if checks is None else (list(checks) if isinstance(checks, (list, tuple))
                                             else [checks])
         if not any(isinstance(c, (validate.Regexp, validate.OneOf)) for c in checks):
-            kw["validate"] = [*checks, NO_NUL]
+            kw["validate"] = [*checks, NO_CONTROL]
         super().__init__(**kw)
 
     def _deserialize(self, value, attr, data, **kwargs):
         value = super()._deserialize(value, attr, data, **kwargs)
-        if "\x00" in value:
+        if "\x00" in value:   # whatever the field's own pattern allows, never NUL
             raise ValidationError("may not contain NUL characters")
         try:
             value.encode("utf-8")
         except UnicodeEncodeError:
             raise ValidationError("must be valid Unicode (no lone surrogates)") from None
         return value
+
+
+# The days and moments a request may name: wide enough for any record, narrow enough that a
+# day more or a week's end stays a date (until=9999-12-31 would overflow)
+FIRST_DAY, LAST_DAY = date(1900, 1, 1), date(2999, 12, 31)
+YEARS = r"^(19|2[0-9])[0-9]{2}-"   # the same range, documented for clients as a pattern
+
+
+class Day(fields.Date):
+    """A day (YYYY-MM-DD) from 1900-01-01 to 2999-12-31."""
+
+    def __init__(self, **kw):
+        kw["metadata"] = {"pattern": YEARS, **kw.get("metadata", {})}
+        super().__init__(validate=validate.Range(FIRST_DAY, LAST_DAY), **kw)
+
+
+class Moment(fields.AwareDateTime):
+    """A date and time with its offset, from 1900 to 2999."""
+
+    def __init__(self, **kw):
+        kw["metadata"] = {"pattern": YEARS, **kw.get("metadata", {})}
+        super().__init__(**kw)
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        moment = super()._deserialize(value, attr, data, **kwargs)
+        if not FIRST_DAY.year <= moment.year <= LAST_DAY.year:
+            # marshmallow's own wording, so that it is translated like every range
+            wording = "Must be greater than or equal to %s and less than or equal to %s."
+            raise ValidationError(wording % (FIRST_DAY, LAST_DAY))
+        return moment
+
+
+class Integer(fields.Integer):
+    """A whole number; in a query string written in ASCII digits only (Python would also read
+    '١٠' as 10, and the database refuses '²')."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if isinstance(value, str) and not value.isascii():
+            raise self.make_error("invalid")
+        return super()._deserialize(value, attr, data, **kwargs)
 
 
 class Number(fields.Float):
@@ -109,9 +154,9 @@ class BboxArgs(Query):
 
 
 class LayerArgs(BboxArgs):
-    limit = fields.Integer(validate=validate.Range(1, 10_000), load_default=10_000,
+    limit = Integer(validate=validate.Range(1, 10_000), load_default=10_000,
                            metadata={"description": "features per page (at most 10,000)"})
-    offset = fields.Integer(validate=validate.Range(0, 2**31 - 1), load_default=0,
+    offset = Integer(validate=validate.Range(0, 2**31 - 1), load_default=0,
                             metadata={"description": "features to skip (from `next`)"})
 
 
@@ -125,7 +170,7 @@ class SearchArgs(Query):
     q = text(64, required=True, metadata={"description": "a household code, building, compound "
                                                       "or road name (any part), or an "
                                                       "incident number"})
-    limit = fields.Integer(validate=validate.Range(1, 50), load_default=10)
+    limit = Integer(validate=validate.Range(1, 50), load_default=10)
     coord_system = Text(validate=validate.OneOf(["wgs84", "gcj02"]), load_default="wgs84",
                         metadata={"description": "gcj02: points for Gaode's base map"})
 
@@ -153,16 +198,16 @@ class FilterArgs(Query):
                  metadata={"description": "comma list of: " + ", ".join(STATES)})
     category = text(200, metadata={"description": "comma list of service codes or codes"})
     grid = text(15, metadata={"description": "15-digit grid code"})
-    since = fields.Date(metadata={"description": "first day (China Standard Time)"})
-    until = fields.Date(metadata={"description": "last day, inclusive"})
+    since = Day(metadata={"description": "first day (China Standard Time)"})
+    until = Day(metadata={"description": "last day, inclusive"})
     overdue = Text(validate=validate.OneOf(["true", "false"]),
                    metadata={"description": "only overdue / not overdue"})
     area = AREA
 
 
 class PagedFilterArgs(FilterArgs):
-    page = fields.Integer(validate=validate.Range(1, MAX_INT), load_default=1)
-    page_size = fields.Integer(validate=validate.Range(1, MAX_PAGE_SIZE), load_default=100)
+    page = Integer(validate=validate.Range(1, MAX_INT), load_default=1)
+    page_size = Integer(validate=validate.Range(1, MAX_PAGE_SIZE), load_default=100)
 
 
 class NearbyArgs(Query):
@@ -235,14 +280,14 @@ class CoverageHouseholdArgs(CoverageArgs):
     class Meta:
         exclude = ("area",)     # per household: the privacy policy's grids, nothing else
 
-    limit = fields.Integer(validate=validate.Range(1, 10_000), load_default=1000,
+    limit = Integer(validate=validate.Range(1, 10_000), load_default=1000,
                            metadata={"description": "households per page (1–10,000)"})
-    offset = fields.Integer(validate=validate.Range(0, 2**31 - 1), load_default=0,
+    offset = Integer(validate=validate.Range(0, 2**31 - 1), load_default=0,
                             metadata={"description": "households to skip (from `next`)"})
 
 
 class SitingArgs(CoverageArgs):
-    k = fields.Integer(validate=validate.Range(1, 20), load_default=3)
+    k = Integer(validate=validate.Range(1, 20), load_default=3)
     method = Text(validate=validate.OneOf(["greedy", "exact"]), load_default="greedy")
 
 
@@ -269,7 +314,7 @@ class Error(Schema):
         "description": "what is wrong, for programs: a stable snake_case code"})
     state = fields.String(metadata={"description": "409: the incident's current state"})
     allowed = fields.List(fields.String(), metadata={"description": "409: the legal steps"})
-    version = fields.Integer(metadata={"description": "409: the current version"})
+    version = Integer(metadata={"description": "409: the current version"})
     layers = fields.List(fields.String())
 
 
@@ -292,9 +337,9 @@ class FeatureCollection(Schema):
 
 
 class PagedFeatures(FeatureCollection):
-    total = fields.Integer(required=True)
-    page = fields.Integer(required=True)
-    page_size = fields.Integer(required=True)
+    total = Integer(required=True)
+    page = Integer(required=True)
+    page_size = Integer(required=True)
 
 
 class LayerPage(FeatureCollection):
@@ -303,8 +348,8 @@ class LayerPage(FeatureCollection):
 
 class CoverageFeatures(FeatureCollection):
     budgets = fields.Dict(keys=fields.String(), values=fields.Float(), required=True)
-    numberMatched = fields.Integer(required=True)
-    numberReturned = fields.Integer(required=True)
+    numberMatched = Integer(required=True)
+    numberReturned = Integer(required=True)
     next = fields.String(metadata={"description": "the next page, when there is one"})
 
 
@@ -312,15 +357,15 @@ class AreaFigureRow(Schema):
     code = fields.String(required=True)
     level = fields.String(required=True)
     name = fields.String(required=True, allow_none=True)
-    grids = fields.Integer(required=True)
-    households = fields.Integer(required=True)
-    residents = fields.Integer(required=True)
-    elderly_alone = fields.Integer(required=True)
-    with_minors = fields.Integer(required=True)
-    low_income = fields.Integer(required=True)
+    grids = Integer(required=True)
+    households = Integer(required=True)
+    residents = Integer(required=True)
+    elderly_alone = Integer(required=True)
+    with_minors = Integer(required=True)
+    low_income = Integer(required=True)
     road_km = fields.Float(required=True)
-    open_incidents = fields.Integer(required=True)
-    overdue_incidents = fields.Integer(required=True)
+    open_incidents = Integer(required=True)
+    overdue_incidents = Integer(required=True)
 
 
 class AreaFigures(Schema):
@@ -333,14 +378,14 @@ class AreaFigures(Schema):
 
 
 class Summary(Schema):
-    grids = fields.Integer(required=True)
-    households = fields.Integer(required=True)
-    residents = fields.Integer(required=True)
-    buildings = fields.Integer(required=True)
-    compounds = fields.Integer(required=True)
-    parking_lots = fields.Integer(required=True)
+    grids = Integer(required=True)
+    households = Integer(required=True)
+    residents = Integer(required=True)
+    buildings = Integer(required=True)
+    compounds = Integer(required=True)
+    parking_lots = Integer(required=True)
     road_km_by_class = fields.Dict(keys=fields.String(), values=fields.Float(), required=True)
-    facilities_by_kind = fields.Dict(keys=fields.String(), values=fields.Integer(),
+    facilities_by_kind = fields.Dict(keys=fields.String(), values=Integer(),
                                      required=True)
     note = fields.String(required=True)
 
@@ -368,15 +413,15 @@ class GridFigures(Schema):
     code = fields.String(required=True)
     name = fields.String(required=True)
     area_km2 = fields.Float(required=True)
-    households = fields.Integer(required=True)
-    residents = fields.Integer(required=True)
-    elderly_alone = fields.Integer(required=True)
-    with_minors = fields.Integer(required=True)
-    low_income = fields.Integer(required=True)
+    households = Integer(required=True)
+    residents = Integer(required=True)
+    elderly_alone = Integer(required=True)
+    with_minors = Integer(required=True)
+    low_income = Integer(required=True)
     road_km_by_class = fields.Dict(keys=fields.String(), values=fields.Float(), required=True)
-    facilities_by_kind = fields.Dict(keys=fields.String(), values=fields.Integer(),
+    facilities_by_kind = fields.Dict(keys=fields.String(), values=Integer(),
                                      required=True)
-    parking_lots = fields.Integer(required=True)
+    parking_lots = Integer(required=True)
     compounds = fields.List(fields.String(), required=True)
     staff = fields.List(fields.Nested(StaffMember), required=True)
     bbox = fields.List(fields.Float(), required=True)
@@ -388,7 +433,7 @@ class Category(Schema):
     name = fields.String(required=True)
     name_en = fields.String(required=True)
     group_name = fields.String(required=True)
-    time_limit_hours = fields.Integer(required=True)
+    time_limit_hours = Integer(required=True)
     personal = fields.Boolean(required=True)
     description = fields.String(required=True, allow_none=True)
 
@@ -398,7 +443,7 @@ class Categories(Schema):
 
 
 class Nearby(Schema):
-    id = fields.Integer(required=True)
+    id = Integer(required=True)
     state = fields.String(required=True)
     description = fields.String(required=True)
     created_at = fields.String(required=True)
@@ -410,9 +455,9 @@ class NearbyList(Schema):
 
 
 class Placed(Schema):
-    id = fields.Integer(required=True)
+    id = Integer(required=True)
     state = fields.String(required=True, validate=validate.OneOf(STATES))
-    version = fields.Integer(required=True)
+    version = Integer(required=True)
     deadline = fields.String(required=True)
     created_at = fields.String(required=True)
     grid_code = fields.String(required=True)
@@ -423,41 +468,41 @@ class Placed(Schema):
 
 
 class Event(Schema):
-    id = fields.Integer(required=True)
+    id = Integer(required=True)
     at = fields.String(required=True)
     actor = fields.String(required=True)
     from_state = fields.String(required=True, allow_none=True)
     to_state = fields.String(required=True)
     note = fields.String(required=True, allow_none=True)
-    photos = fields.List(fields.Integer(), required=True, allow_none=True)
+    photos = fields.List(Integer(), required=True, allow_none=True)
     assignee = fields.String(required=True, allow_none=True,
                              metadata={"description": "a dispatch: to whom"})
 
 
 class Photo(Schema):
-    id = fields.Integer(required=True)
+    id = Integer(required=True)
     filename = fields.String(required=True)
     content_type = fields.String(required=True)
-    width = fields.Integer(required=True)
-    height = fields.Integer(required=True)
+    width = Integer(required=True)
+    height = Integer(required=True)
     uploaded_by = fields.String(required=True)
     uploaded_at = fields.String(required=True)
 
 
 class SavedPhoto(Schema):
-    id = fields.Integer(required=True)
+    id = Integer(required=True)
     filename = fields.String(required=True)
     content_type = fields.String(required=True)
-    size_bytes = fields.Integer(required=True)
-    width = fields.Integer(required=True)
-    height = fields.Integer(required=True)
+    size_bytes = Integer(required=True)
+    width = Integer(required=True)
+    height = Integer(required=True)
     url = fields.String(required=True)
 
 
 class MediationRecord(Schema):
     """All fields for admins and the grid's staff; without the names (``names_hidden``) for
     everyone else."""
-    incident_id = fields.Integer(required=True)
+    incident_id = Integer(required=True)
     parties = fields.List(fields.String(), allow_none=True)
     party_branch = fields.String(allow_none=True)
     resident_representative = fields.String(allow_none=True)
@@ -471,15 +516,15 @@ class MediationRecord(Schema):
 
 
 class Incident(Schema):
-    id = fields.Integer(required=True)
+    id = Integer(required=True)
     state = fields.String(required=True, validate=validate.OneOf(STATES))
-    version = fields.Integer(required=True)
+    version = Integer(required=True)
     description = fields.String(required=True)
     created_at = fields.String(required=True)
     updated_at = fields.String(required=True)
     deadline = fields.String(required=True)
     closed_at = fields.String(required=True, allow_none=True)
-    duplicate_of = fields.Integer(required=True, allow_none=True)
+    duplicate_of = Integer(required=True, allow_none=True)
     category_code = fields.String(required=True)
     service_code = fields.String(required=True)
     category = fields.String(required=True)
@@ -489,8 +534,8 @@ class Incident(Schema):
     overdue = fields.Boolean(required=True)
     lon = fields.Float(required=True)
     lat = fields.Float(required=True)
-    household_id = fields.Integer(required=True, allow_none=True)
-    building_id = fields.Integer(required=True, allow_none=True)
+    household_id = Integer(required=True, allow_none=True)
+    building_id = Integer(required=True, allow_none=True)
     road_distance_m = fields.Float(required=True, allow_none=True)
     household_code = fields.String(required=True, allow_none=True)
     building_code = fields.String(required=True, allow_none=True)
@@ -498,7 +543,7 @@ class Incident(Schema):
     road_name = fields.String(required=True, allow_none=True)
     reported_by = fields.String(required=True)
     source = fields.String(required=True)
-    rating = fields.Integer(required=True, allow_none=True)
+    rating = Integer(required=True, allow_none=True)
     contact = fields.String(allow_none=True, metadata={
         "description": "the reporter's contact: only for admins and the grid's own staff"})
     step_name = fields.String(required=True, allow_none=True,
@@ -522,12 +567,12 @@ class Incident(Schema):
 
 class BudgetFigures(Schema):
     budget_m = fields.Float(required=True)
-    households = fields.Integer(required=True)
-    covered = fields.Integer(required=True)
-    uncovered = fields.Integer(required=True)
-    off_network = fields.Integer(required=True)
+    households = Integer(required=True)
+    covered = Integer(required=True)
+    uncovered = Integer(required=True)
+    off_network = Integer(required=True)
     share_covered = fields.Float(required=True, allow_none=True)
-    straight_line_covered = fields.Integer(required=True)
+    straight_line_covered = Integer(required=True)
     straight_line_share = fields.Float(required=True, allow_none=True)
 
 
@@ -549,8 +594,8 @@ class CoverageSummary(Schema):
 
 
 class Gain(Schema):
-    total = fields.Integer(required=True)
-    grids = fields.Dict(keys=fields.String(), values=fields.Integer(), required=True)
+    total = Integer(required=True)
+    grids = fields.Dict(keys=fields.String(), values=Integer(), required=True)
 
 
 class WhatIfResult(Schema):
@@ -561,15 +606,15 @@ class WhatIfResult(Schema):
 class Site(Schema):
     lon = fields.Float(required=True)
     lat = fields.Float(required=True)
-    gain = fields.Integer(required=True)
+    gain = Integer(required=True)
 
 
 class SitingResult(Schema):
     budget_m = fields.Float(required=True)
     method = fields.String(required=True)
-    candidates = fields.Integer(required=True)
-    uncovered_before = fields.Integer(required=True)
-    covered_by_sites = fields.Integer(required=True)
+    candidates = Integer(required=True)
+    uncovered_before = Integer(required=True)
+    covered_by_sites = Integer(required=True)
     sites = fields.List(fields.Nested(Site), required=True,
                         metadata={"description": "in the order chosen; gain: households added"})
 
@@ -580,14 +625,14 @@ class TaskArgs(Query):
     mine = Text(validate=validate.OneOf(["true", "false"]), load_default="false", metadata={
         "description": "true: only what is dispatched to me; false: everything open in my "
                        "grids"})
-    limit = fields.Integer(validate=validate.Range(1, 100), load_default=50)
-    offset = fields.Integer(validate=validate.Range(0, 2**31 - 1), load_default=0)
+    limit = Integer(validate=validate.Range(1, 100), load_default=50)
+    offset = Integer(validate=validate.Range(0, 2**31 - 1), load_default=0)
 
 
 class Task(Schema):
-    id = fields.Integer(required=True)
+    id = Integer(required=True)
     state = fields.String(required=True, validate=validate.OneOf(STATES))
-    version = fields.Integer(required=True)
+    version = Integer(required=True)
     description = fields.String(required=True)
     created_at = fields.String(required=True)
     deadline = fields.String(required=True, metadata={"description": "the whole case's limit"})
@@ -608,11 +653,11 @@ class Task(Schema):
 
 
 class TaskPage(Schema):
-    total = fields.Integer(required=True)
-    overdue = fields.Integer(required=True, metadata={"description": "steps past their limit"})
+    total = Integer(required=True)
+    overdue = Integer(required=True, metadata={"description": "steps past their limit"})
     items = fields.List(fields.Nested(Task), required=True,
                         metadata={"description": "overdue steps first, then by step deadline"})
-    next_offset = fields.Integer(required=True, allow_none=True)
+    next_offset = Integer(required=True, allow_none=True)
     next = fields.String(required=True, allow_none=True,
                          metadata={"description": "the next page's URL (null: the last)"})
 
@@ -620,17 +665,17 @@ class TaskPage(Schema):
 class GridLoad(Schema):
     code = fields.String(required=True)
     name = fields.String(required=True)
-    households = fields.Integer(required=True)
-    open = fields.Integer(required=True)
-    overdue = fields.Integer(required=True)
-    not_dispatched = fields.Integer(required=True)
+    households = Integer(required=True)
+    open = Integer(required=True)
+    overdue = Integer(required=True)
+    not_dispatched = Integer(required=True)
 
 
 class AssigneeLoad(Schema):
     assignee = fields.String(required=True)
     kind = fields.String(required=True, validate=validate.OneOf(["account", "unit"]))
-    open = fields.Integer(required=True)
-    overdue = fields.Integer(required=True)
+    open = Integer(required=True)
+    overdue = Integer(required=True)
 
 
 class Workload(Schema):
@@ -665,7 +710,7 @@ class PartyArgs(Query):
 class PartyMember(Schema):
     code = fields.String(required=True)
     grid_code = fields.String(required=True, allow_none=True)
-    households = fields.Integer(required=True, metadata={"description": "contact households"})
+    households = Integer(required=True, metadata={"description": "contact households"})
     name = fields.String(required=True, allow_none=True, metadata={
         "description": "only for admins and the member's grid's own staff"})
     phone = fields.String(required=True, allow_none=True, metadata={
@@ -677,7 +722,7 @@ class PartyOrganisation(Schema):
     name = fields.String(required=True)
     level = fields.String(required=True, validate=validate.OneOf(
         ["general_branch", "compound_branch", "building_group"]))
-    households = fields.Integer(required=True)
+    households = Integer(required=True)
     members = fields.List(fields.Nested(PartyMember), required=True)
     children = fields.List(fields.Nested(lambda: PartyOrganisation()), required=True)
 
@@ -685,9 +730,9 @@ class PartyOrganisation(Schema):
 class ContactShare(Schema):
     code = fields.String(required=True)
     name = fields.String(required=True)
-    households = fields.Integer(required=True)
-    with_contact = fields.Integer(required=True)
-    without_contact = fields.Integer(required=True)
+    households = Integer(required=True)
+    with_contact = Integer(required=True)
+    without_contact = Integer(required=True)
     share_without = fields.Float(required=True, allow_none=True)
 
 
@@ -721,7 +766,7 @@ class MemberHouseholds(Schema):
 
 class NewVisit(Body):
     household_code = text(32, required=True)
-    visited_at = fields.AwareDateTime(required=True, metadata={
+    visited_at = Moment(required=True, metadata={
         "description": "when, with its offset (ISO 8601), not in the future"})
     kind = Text(validate=validate.OneOf(["home", "phone", "other"]), load_default="home",
                 metadata={"description": "home (上门), phone (电话) or other"})
@@ -737,18 +782,18 @@ class NewVisit(Body):
 class VisitArgs(Query):
     household = text(32)
     grid = text(15)
-    since = fields.AwareDateTime()
-    limit = fields.Integer(validate=validate.Range(1, 100), load_default=50)
-    offset = fields.Integer(validate=validate.Range(0, 2**31 - 1), load_default=0)
+    since = Moment()
+    limit = Integer(validate=validate.Range(1, 100), load_default=50)
+    offset = Integer(validate=validate.Range(0, 2**31 - 1), load_default=0)
 
 
 class PageArgs(Query):
-    limit = fields.Integer(validate=validate.Range(1, 100), load_default=50)
-    offset = fields.Integer(validate=validate.Range(0, 2**31 - 1), load_default=0)
+    limit = Integer(validate=validate.Range(1, 100), load_default=50)
+    offset = Integer(validate=validate.Range(0, 2**31 - 1), load_default=0)
 
 
 class VisitRecord(Schema):
-    id = fields.Integer(required=True)
+    id = Integer(required=True)
     household_code = fields.String(required=True)
     grid_code = fields.String(required=True)
     visited_at = fields.String(required=True)
@@ -756,19 +801,19 @@ class VisitRecord(Schema):
     notes = fields.String(required=True, allow_none=True)
     follow_up = fields.Boolean(required=True)
     visitor = fields.String(required=True)
-    incident_id = fields.Integer(required=True, allow_none=True)
+    incident_id = Integer(required=True, allow_none=True)
     created_at = fields.String(required=True)
 
 
 class VisitPage(Schema):
-    total = fields.Integer(required=True)
+    total = Integer(required=True)
     items = fields.List(fields.Nested(VisitRecord), required=True)
-    next_offset = fields.Integer(required=True, allow_none=True)
+    next_offset = Integer(required=True, allow_none=True)
 
 
 class VisitRuleOut(Schema):
     flag = fields.String(required=True)
-    days = fields.Integer(required=True)
+    days = Integer(required=True)
     label = fields.String(required=True)
 
 
@@ -781,15 +826,15 @@ class DueHousehold(Schema):
         "description": "the flags it is due by (elderly_alone, low_income, with_minors)"})
     last_visited_at = fields.String(required=True, allow_none=True)
     due_since = fields.String(required=True, allow_none=True)
-    days_since = fields.Integer(required=True, allow_none=True)
+    days_since = Integer(required=True, allow_none=True)
     lon = fields.Float(required=True)
     lat = fields.Float(required=True)
 
 
 class DuePage(Schema):
-    total = fields.Integer(required=True)
+    total = Integer(required=True)
     items = fields.List(fields.Nested(DueHousehold), required=True)
-    next_offset = fields.Integer(required=True, allow_none=True)
+    next_offset = Integer(required=True, allow_none=True)
     rules = fields.List(fields.Nested(VisitRuleOut), required=True)
 
 
@@ -798,7 +843,7 @@ class DuePage(Schema):
 class Fix(Body):
     lon = Number(required=True)
     lat = Number(required=True)
-    t = fields.AwareDateTime(required=True, metadata={"description": "when (ISO 8601, offset)"})
+    t = Moment(required=True, metadata={"description": "when (ISO 8601, offset)"})
     accuracy = Number(allow_none=True, metadata={"description": "metres, as the phone says"})
 
 
@@ -816,13 +861,13 @@ class GpxUpload(Schema):
 
 class PatrolArgs(Query):
     grid = text(15)
-    since = fields.AwareDateTime()
-    limit = fields.Integer(validate=validate.Range(1, 100), load_default=50)
-    offset = fields.Integer(validate=validate.Range(0, 2**31 - 1), load_default=0)
+    since = Moment()
+    limit = Integer(validate=validate.Range(1, 100), load_default=50)
+    offset = Integer(validate=validate.Range(0, 2**31 - 1), load_default=0)
 
 
 class WeekArgs(Query):
-    week = fields.Date(metadata={"description": "any day of the week (default: this week)"})
+    week = Day(metadata={"description": "any day of the week (default: this week)"})
 
 
 class UnwalkedArgs(WeekArgs):
@@ -830,28 +875,28 @@ class UnwalkedArgs(WeekArgs):
 
 
 class PatrolRecord(Schema):
-    id = fields.Integer(required=True)
+    id = Integer(required=True)
     worker = fields.String(required=True)
     grid_code = fields.String(required=True, allow_none=True)
     started_at = fields.String(required=True)
     ended_at = fields.String(required=True)
     walking_s = fields.Float(required=True)
     distance_m = fields.Float(required=True)
-    points = fields.Integer(required=True)
-    dropped = fields.Integer(required=True, metadata={"description": "fixes left out"})
-    pieces = fields.Integer(required=True, metadata={"description": "walking pieces kept"})
+    points = Integer(required=True)
+    dropped = Integer(required=True, metadata={"description": "fixes left out"})
+    pieces = Integer(required=True, metadata={"description": "walking pieces kept"})
 
 
 class PatrolPage(Schema):
-    total = fields.Integer(required=True)
+    total = Integer(required=True)
     items = fields.List(fields.Nested(PatrolRecord), required=True)
-    next_offset = fields.Integer(required=True, allow_none=True)
+    next_offset = Integer(required=True, allow_none=True)
 
 
 class GridPatrols(Schema):
     code = fields.String(required=True)
     name = fields.String(required=True)
-    patrols = fields.Integer(required=True)
+    patrols = Integer(required=True)
     walking_h = fields.Float(required=True)
     distance_km = fields.Float(required=True)
     road_m = fields.Float(required=True)
@@ -871,15 +916,15 @@ class WeeklyPatrols(Schema):
 class GridWorkload(Schema):
     code = fields.String(required=True)
     name = fields.String(required=True)
-    households = fields.Integer(required=True)
-    residents = fields.Integer(required=True)
-    elderly_alone = fields.Integer(required=True)
-    with_minors = fields.Integer(required=True)
-    low_income = fields.Integer(required=True)
-    open = fields.Integer(required=True)
-    overdue = fields.Integer(required=True, metadata={"description": "steps past their limit"})
-    staff = fields.Integer(required=True)
-    visits_due = fields.Integer(required=True)
+    households = Integer(required=True)
+    residents = Integer(required=True)
+    elderly_alone = Integer(required=True)
+    with_minors = Integer(required=True)
+    low_income = Integer(required=True)
+    open = Integer(required=True)
+    overdue = Integer(required=True, metadata={"description": "steps past their limit"})
+    staff = Integer(required=True)
+    visits_due = Integer(required=True)
     patrol_km = fields.Float(required=True, metadata={"description": "this week"})
     patrol_share = fields.Float(required=True, allow_none=True,
                                 metadata={"description": "road length walked this week"})
@@ -891,14 +936,14 @@ class WorkerWorkload(Schema):
     name = fields.String(required=True)
     role = fields.String(required=True)
     grid_codes = fields.List(fields.String(), required=True)
-    open = fields.Integer(required=True)
-    overdue = fields.Integer(required=True)
-    visits_week = fields.Integer(required=True)
+    open = Integer(required=True)
+    overdue = Integer(required=True)
+    visits_week = Integer(required=True)
     patrol_km_week = fields.Float(required=True)
 
 
 class FullWorkload(Schema):
-    norm = fields.List(fields.Integer(), required=True)
+    norm = fields.List(Integer(), required=True)
     week_start = fields.String(required=True)
     grids = fields.List(fields.Nested(GridWorkload), required=True)
     workers = fields.List(fields.Nested(WorkerWorkload), required=True)
@@ -909,8 +954,8 @@ class FullWorkload(Schema):
 class GridCameras(Schema):
     code = fields.String(required=True)
     name = fields.String(required=True)
-    cameras = fields.Integer(required=True)
-    roads = fields.Integer(required=True)
+    cameras = Integer(required=True)
+    roads = Integer(required=True)
     road_m = fields.Float(required=True)
     watched_m = fields.Float(required=True)
     gap_m = fields.Float(required=True)
@@ -918,7 +963,7 @@ class GridCameras(Schema):
 
 
 class CameraTotals(Schema):
-    cameras = fields.Integer(required=True)
+    cameras = Integer(required=True)
     road_m = fields.Float(required=True)
     watched_m = fields.Float(required=True)
     gap_m = fields.Float(required=True)

@@ -15,7 +15,7 @@ PUBLIC_NOTE = "个人相关事件（纠纷、住房）的位置已模糊处理�
 
 PUBLIC_SQL = f"""
     SELECT id, state, category, service_code, personal, grid_code, grid_name, created_at,
-           updated_at, closed_at, deadline, reported, description, address, photo,
+           updated_at, closed_at, deadline, reported, description, address,
            ST_X(shown) AS lon, ST_Y(shown) AS lat
     FROM (SELECT i.id, i.state, c.name AS category, c.service_code, c.personal,
                  g.code AS grid_code, g.name AS grid_name, i.created_at, i.updated_at,
@@ -23,9 +23,6 @@ PUBLIC_SQL = f"""
                  to_char(i.created_at AT TIME ZONE 'Asia/Shanghai', 'YYYY-MM-DD') AS reported,
                  {privacy.public_text_sql("i.description")} AS description,
                  {privacy.public_text_sql("coalesce(b.name, r.name, '')")} AS address,
-                 {privacy.public_text_sql(
-                     "(SELECT filename FROM incident_photos ph WHERE ph.incident_id = i.id "
-                     "ORDER BY ph.id LIMIT 1)")} AS photo,
                  {privacy.public_location_sql()} AS shown
           FROM incidents i {INCIDENT_JOINS}
           LEFT JOIN buildings b ON b.id = i.building_id

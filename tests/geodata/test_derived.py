@@ -96,7 +96,7 @@ def test_derived_figures_follow_committed_changes(db):
                              FROM buildings"""))
     with db.connect() as conn:
         after = queries.summary(conn)
-        figures = queries.grid_figures(conn, "511702005007003")
+        figures = queries.grid_figures(conn, "511702005007003", None)
         direct = conn.execute(text(
             "SELECT count(*), sum(residents) FROM households h JOIN grids g ON g.id = h.grid_id "
             "WHERE g.code = '511702005007003'")).one()

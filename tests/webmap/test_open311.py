@@ -73,7 +73,11 @@ def test_requests_default_window_and_filters(client, shared_db):
     ("start_date=yesterday", "ISO 8601"),
     ("status=pending", "status"),
     ("service_request_id=a,b", "numbers"),
-    ("page=0", "positive"),
+    ("page=0", "whole number"),
+    ("page=99999999999999999999999", "whole number"),   # beyond bigint
+    ("page=²", "whole number"), ("page_size=١٠", "whole number"),   # digits, not ASCII ones
+    ("end_date=0001-01-01T00:00:00Z", "years"), ("start_date=9999-12-31T00:00:00Z", "years"),
+    ("service_request_id=１２", "numbers"), ("service_request_id=99999999999", "numbers"),
 ])
 def test_bad_request_queries(client, query, words):
     for fmt in ("json", "xml"):

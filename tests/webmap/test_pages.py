@@ -73,7 +73,7 @@ def test_responses_are_compressed(client, path, mimetype, encoding):
     assert packed.mimetype == mimetype and "Content-Encoding" not in plain.headers
     assert len(data) < len(unpacked) / 2, (path, len(data), len(unpacked))
     if mimetype == "text/html":   # each page differs (CSRF token, element ids): compare shapes
-        from webmap.security import script_hashes
+        from .test_security import script_hashes
         assert abs(len(unpacked) - len(plain.get_data())) < 200
         # the policy lists exactly the inline scripts of the page as unpacked by the browser
         policy = packed.headers["Content-Security-Policy"]

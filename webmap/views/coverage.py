@@ -35,10 +35,11 @@ KIND_SETS = {"party_service_center": ("party_service_center",),
 def _numbers(values, name: str) -> list[float]:
     """Numbers of a comma list (text) or a list, each in the parameter's range."""
     if isinstance(values, str):
-        try:
-            values = [float(v) for v in values.split(",") if v.strip()]
-        except ValueError:
-            raise InvalidInput("%(name)s must be comma-separated numbers", name=name) from None
+        values = values.split(",")
+    try:   # a page's form sends text, the API's schema numbers
+        values = [float(v) for v in values if not isinstance(v, str) or v.strip()]
+    except ValueError:
+        raise InvalidInput("%(name)s must be comma-separated numbers", name=name) from None
     lo, hi = s.LIMITS[name]
     bad = [v for v in values if not (math.isfinite(v) and lo <= v <= hi)]
     if not values or bad:
@@ -191,6 +192,8 @@ def page():
         abort(400, text(exc))
     figures = cv.summarise(data, res, areas)
     codes = list(figures["grids"])
+    if not codes and request.args.get("area"):
+        abort(404, _("no grid lies in area %(code)s", code=request.args["area"]))
     pages = max(1, math.ceil(len(codes) / GRIDS_PER_PAGE))
     if not 1 <= number <= pages:
         abort(404, _("page %(n)s does not exist: the table has %(pages)s page(s)", n=number,

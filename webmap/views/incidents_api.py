@@ -188,7 +188,17 @@ def mediation(data: dict, incident_id: int):
 
 @media_bp.get("/media/<path:filename>")
 def file(filename: str):
-    return send_from_directory(current_app.config["MEDIA_DIR"], filename, max_age=86400)
+    """A photo, for the accounts that read its incident (``geodata.photos.readable``); kept
+    by the browser only (``private``), never by a shared cache."""
+    with get_db().connect() as conn:
+        content_type = photos.readable(conn, filename, viewer())
+    response = send_from_directory(current_app.config["MEDIA_DIR"], filename, max_age=86400,
+                                   mimetype=content_type)
+    response.cache_control.public = False
+    response.cache_control.private = True
+    response.vary.add("Cookie")
+    response.vary.add("Authorization")
+    return response
 
 
 def init_app(app) -> None:

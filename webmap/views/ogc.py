@@ -153,7 +153,7 @@ def _int(name: str, default: int, lo: int, hi: int) -> int:
     raw = request.args.get(name)
     if raw is None:
         return default
-    if not raw.isdigit():
+    if not (raw.isascii() and raw.isdigit()):
         raise OgcError(400, "InvalidParameterValue", "%(name)s must be a whole number",
                        name=name)
     return max(lo, min(int(raw), hi))

@@ -27,7 +27,7 @@ def _map_page(template: str, focus: str | None = None, area: str | None = None, 
     except NotFound as exc:
         abort(404, text(exc))
     with get_db().connect() as conn:
-        figures = queries.grid_figures(conn, focus) if focus and reads(viewer(), focus) else None
+        figures = queries.grid_figures(conn, focus, viewer()) if focus else None
         area = None if focus else area
         if focus and figures is None:
             abort(404, _("no grid with code %(code)r", code=focus))
