@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass
-from functools import cached_property
+from functools import cached_property, partial
 
 import numpy as np
 import shapely
@@ -126,6 +126,7 @@ class CoverageData:
                                               self.facility_snap.access)))
             straight = (cKDTree(self.facilities.xy[chosen]).query(self.households.xy,
                                                                   workers=-1)[0]
+                        * self.net.ground[self.household_snap.edge]     # plane → ground
                         if len(chosen) else np.full(len(self.households.xy), np.inf))
             hit = Sources(chosen, snap, with_sources(self.net, snap), straight,
                           prepare(self.net, self.household_snap, snap))
@@ -232,7 +233,8 @@ def _read(conn: Connection, version: tuple) -> CoverageData:
         codes=np.array([r[0] for r in fac]), names=np.array([r[1] for r in fac]),
         kinds=np.array([r[2] for r in fac]), xy=_xy([bytes(r[3]) for r in fac]).reshape(-1, 2))
     net = Network.from_lines(lines, layer=np.array(layer), bridge=np.array(bridge),
-                             tunnel=np.array(tunnel), planar=np.array(planar))
+                             tunnel=np.array(tunnel), planar=np.array(planar),
+                             scale=partial(crs.point_scale, srid))
     return CoverageData(version=version, net=net, households=households,
                         facilities=facilities, grids=grids, srid=srid)
 
@@ -272,7 +274,8 @@ def households_distances(data: CoverageData, kinds, budgets: Budgets,
                      np.concatenate([fsnap.access, esnap.access]))
         chosen = np.concatenate([chosen, len(data.facilities.codes) + np.arange(len(extra))])
         graph = None
-        straight = np.minimum(straight, cKDTree(extra).query(data.households.xy)[0])
+        straight = np.minimum(straight, cKDTree(extra).query(data.households.xy)[0]
+                              * data.net.ground[data.household_snap.edge])
     limit = max(budgets.metres)
     r = reach(data.net, fsnap, limit, graph)
     hsnap = data.household_snap

@@ -1,20 +1,27 @@
 """Measuring in the right place: the metric CRS for data where it lies.
 
-A transverse Mercator projection is true along its central meridian and stretches away from
-it (×1.15 at 60° of longitude away, where a fixed EPSG:4545 put Europe). So the network engine
+A transverse Mercator projection stretches away from its central meridian (×1.15 at 60° of
+longitude away, where a fixed EPSG:4545 put Europe); UTM is moreover 0.04 % short along its
+meridian (scale factor 0.9996), Gauss–Krüger true there (1.0). So the network engine
 measures in the zone of the data itself: in China the CGCS2000 3-degree Gauss–Krüger zone
 (EPSG:4534–4554, central meridians 75°E–135°E, no zone number in the false easting), elsewhere
 the WGS 84 UTM zone (EPSG:326xx north, 327xx south). Data reaching more than 3° of longitude
 from the chosen meridian with a scale error above 0.1 % at a corner is refused with a message
 that says so (a small box just across a zone's edge is not: it is measured well in the zone of
 its middle).
-Lengths and areas reported to people are geodesic (PostGIS geography), whatever this choice.
+The walking network is measured in that CRS, then each edge's length (and each walk from a door
+to its road) is divided by the projection's point scale factor at that place (``point_scale``),
+so that network distances are true ground lengths in every zone, the remaining error being that
+of the factor's variation along one edge (nil for street segments). Lengths and areas reported
+to people are geodesic (PostGIS geography), whatever this choice.
 """
 from __future__ import annotations
 
 import math
 import os
 from functools import lru_cache
+
+import numpy as np
 
 from pyproj import Transformer
 
@@ -91,3 +98,21 @@ def scale_error(epsg: int, lon: float, lat: float) -> float:
     from pyproj import CRS, Proj
     factors = Proj(CRS.from_epsg(epsg)).get_factors(lon, lat)
     return math.sqrt(factors.meridional_scale * factors.parallel_scale) - 1
+
+
+@lru_cache(maxsize=16)
+def _proj(epsg: int):
+    from pyproj import CRS, Proj
+    return Proj(CRS.from_epsg(epsg))
+
+
+def point_scale(epsg: int, xy: np.ndarray) -> np.ndarray:
+    """The point scale factor of the CRS at metric points (n, 2): a short distance measured in
+    the plane there is this many times its length on the ground (for a CRS that is not
+    conformal, the mean of its scales along the meridian and the parallel)."""
+    xy = np.asarray(xy, float).reshape(-1, 2)
+    if not len(xy):
+        return np.ones(0)
+    lon, lat = transformers(epsg)[1].transform(xy[:, 0], xy[:, 1])
+    factors = _proj(epsg).get_factors(lon, lat)
+    return np.sqrt(np.asarray(factors.meridional_scale) * np.asarray(factors.parallel_scale))

@@ -28,7 +28,7 @@ import numpy as np
 import pandas as pd
 import shapely
 from geoalchemy2 import WKBElement
-from sqlalchemy import Connection, Engine, literal_column, select, text
+from sqlalchemy import Connection, Engine, literal_column, select, text, tuple_
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.exc import DataError, IntegrityError
 
@@ -62,6 +62,7 @@ class ImportReport:
     read: int = 0
     inserted: int = 0
     updated: int = 0
+    unchanged: int = 0          # rows identical to what is stored: not written
     repaired: list[str] = field(default_factory=list)
     exploded: dict[str, int] = field(default_factory=dict)   # code → number of parts
     dry_run: bool = False
@@ -69,10 +70,10 @@ class ImportReport:
     def __str__(self) -> str:
         if self.dry_run:
             text_ = (f"{self.layer}: {self.read} read; would insert {self.inserted} and update "
-                     f"{self.updated} (dry run: nothing written)")
+                     f"{self.updated}, {self.unchanged} unchanged (dry run: nothing written)")
         else:
             text_ = (f"{self.layer}: {self.read} read, {self.inserted} inserted, "
-                     f"{self.updated} updated")
+                     f"{self.updated} updated, {self.unchanged} unchanged")
         if self.repaired:
             text_ += f"; repaired invalid geometry: {', '.join(self.repaired)}"
         if self.exploded:
@@ -363,28 +364,38 @@ class _Counter:
     def __init__(self, report: ImportReport, total: int, progress: Progress | None):
         self.report, self.total, self.progress, self.done = report, total, progress, 0
 
-    def add(self, inserted_flags: list[bool]) -> None:
+    def add(self, rows: int, inserted_flags: list[bool]) -> None:
         self.report.inserted += sum(inserted_flags)
         self.report.updated += len(inserted_flags) - sum(inserted_flags)
-        self.done += len(inserted_flags)
+        self.report.unchanged += rows - len(inserted_flags)
+        self.done += rows
         if self.progress:
             self.progress(self.done, self.total)
 
 
 def _upsert(conn: Connection, table, rows: list[dict], columns: set[str],
             counter: _Counter) -> dict[str, int]:
-    """INSERT … ON CONFLICT (code) DO UPDATE in chunks; returns code → id of the rows written."""
+    """INSERT … ON CONFLICT (code) DO UPDATE in chunks, updating only the rows that differ
+    (an unchanged row is not written, so its layer's data version stays); returns code → id
+    of every row of ``rows``."""
     ids = {}
+    changing = sorted(c for c in columns if c != "code")
     for start in range(0, len(rows), CHUNK):
         chunk = [{c: r[c] for c in columns} for r in rows[start:start + CHUNK]]
         stmt = insert(table).values(chunk)
         stmt = stmt.on_conflict_do_update(
             index_elements=[table.c.code],
-            set_={c: stmt.excluded[c] for c in columns if c != "code"},
+            set_={c: stmt.excluded[c] for c in changing},
+            where=tuple_(*(table.c[c] for c in changing)).is_distinct_from(
+                tuple_(*(stmt.excluded[c] for c in changing))),
         ).returning(table.c.code, table.c.id, literal_column("xmax = 0"))
         result = conn.execute(stmt).all()
         ids.update((code, id_) for code, id_, _ in result)
-        counter.add([fresh for *_, fresh in result])
+        counter.add(len(chunk), [fresh for *_, fresh in result])
+        same = [r["code"] for r in chunk if r["code"] not in ids]
+        if same:
+            ids.update(conn.execute(select(table.c.code, table.c.id)
+                                    .where(table.c.code.in_(same))).all())
     return ids
 
 
@@ -567,6 +578,7 @@ def import_dataframes(engine: Engine, frames: list[tuple[str, pd.DataFrame]], *,
             for report in reports:
                 audit(conn, actor, "import", report.layer, file=source, read=report.read,
                       inserted=report.inserted, updated=report.updated,
+                      unchanged=report.unchanged,
                       repaired=report.repaired)
             return reports
     except (IntegrityError, DataError) as exc:

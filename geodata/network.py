@@ -33,13 +33,21 @@ TINY = 1e-6             # metres: the length given to zero-length edges
 
 @dataclass
 class Network:
-    xy: np.ndarray          # (nodes, 2) node coordinates, metres
+    xy: np.ndarray          # (nodes, 2) node coordinates, metres in the plane
     u: np.ndarray           # (edges,) start node of each edge
     v: np.ndarray           # (edges,) end node
-    length: np.ndarray      # (edges,) metres
+    length: np.ndarray      # (edges,) metres on the ground
     graph: csr_matrix = field(repr=False)
     tree: shapely.STRtree = field(repr=False)     # of the edges points may snap to
     snappable: np.ndarray = field(repr=False)     # those edges' indices (on the ground)
+    # ground metres per plane metre along each edge (1 / the projection's scale factor there)
+    ground: np.ndarray = field(default=None, repr=False)
+
+    @property
+    def stretch(self) -> float:
+        """The most plane metres per ground metre anywhere in the network: a ground distance
+        d spans at most ``d * stretch`` in the plane (for straight-line searches)."""
+        return float(1 / self.ground.min()) if len(self.ground) else 1.0
 
     @property
     def n_nodes(self) -> int:
@@ -47,10 +55,12 @@ class Network:
 
     @classmethod
     def from_lines(cls, lines, node: bool = True, *, layer=None, bridge=None, tunnel=None,
-                   planar=None) -> "Network":
+                   planar=None, scale=None) -> "Network":
         """Build from LineStrings in a metric CRS, with each line's grade (``layer``: integer,
         ``bridge``, ``tunnel``: booleans; ground level by default) and whether it is ``planar``
-        (crossings with other planar lines of its grade are junctions; default: ``node``)."""
+        (crossings with other planar lines of its grade are junctions; default: ``node``).
+        ``scale(xy)``: the CRS's point scale factor at plane points (``crs.point_scale``), by
+        which each edge is divided to give its length on the ground (default: 1)."""
         lines = np.asarray(lines, dtype=object)
         n = len(lines)
         layer = np.zeros(n, np.int64) if layer is None else np.asarray(layer, np.int64)
@@ -74,16 +84,18 @@ class Network:
         inverse = inverse.ravel()
         xy = uniq * NODE_PRECISION
         u, v = inverse[:len(a)], inverse[len(a):]
-        length = np.maximum(np.hypot(*(b - a).T), TINY)
+        ground = 1 / scale((a + b) / 2) if scale is not None else np.ones(len(a))
+        length = np.maximum(np.hypot(*(b - a).T) * ground, TINY)
         # doors snap to the ground; only if no edge were on it would they have to leave it
         usable = np.flatnonzero(snappable) if snappable.any() else np.arange(len(a))
         return cls(xy=xy, u=u, v=v, length=length, graph=_graph(len(xy), u, v, length),
                    tree=shapely.STRtree(shapely.linestrings(
-                       np.stack([a[usable], b[usable]], axis=1))), snappable=usable)
+                       np.stack([a[usable], b[usable]], axis=1))), snappable=usable,
+                   ground=ground)
 
     def snap(self, points_xy: np.ndarray) -> "Snap":
         """Nearest edge of each point (on the ground), the fraction along it (from u) and
-        the access walk."""
+        the access walk (ground metres)."""
         pts = shapely.points(points_xy)
         if len(pts) == 0:
             return Snap(np.empty(0, int), np.empty(0), np.empty(0))
@@ -91,7 +103,7 @@ class Network:
         edge = np.empty(len(pts), dtype=np.int64)
         access = np.empty(len(pts))
         edge[idx[0]] = self.snappable[idx[1]]
-        access[idx[0]] = dist
+        access[idx[0]] = dist * self.ground[self.snappable[idx[1]]]
         a, b = self.xy[self.u[edge]], self.xy[self.v[edge]]
         d = b - a
         denom = np.einsum("ij,ij->i", d, d)

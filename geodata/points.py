@@ -45,6 +45,11 @@ def parse_bbox(raw: str | None) -> tuple[float, float, float, float] | None:
     if not (-180 <= minx <= 180 and -180 <= maxx <= 180):
         raise InvalidInput("bbox: longitudes must lie between -180 and 180")
     if not (-90 <= miny <= 90 and -90 <= maxy <= 90):
+        if -90 <= minx <= 90 and -90 <= maxx <= 90:   # latitude first, as many tools write
+            raise InvalidInput("bbox: latitudes must lie between -90 and 90; this looks like "
+                               "latitude,longitude, but the order is minlon,minlat,maxlon,"
+                               "maxlat: %(swapped)s", "bbox_swapped",
+                               swapped=",".join(f"{v:g}" for v in (miny, minx, maxy, maxx)))
         raise InvalidInput("bbox: latitudes must lie between -90 and 90")
     if minx > maxx or miny > maxy:
         raise InvalidInput("bbox: the minimum must not exceed the maximum "

@@ -29,7 +29,7 @@ def candidate_sites(data: CoverageData, base: Result, budget: float, spacing: fl
     if not uncovered.any():
         return np.empty((0, 2))
     left = data.households.xy[uncovered]
-    near = cKDTree(left).query(pts, distance_upper_bound=budget)[0]
+    near = cKDTree(left).query(pts, distance_upper_bound=budget * net.stretch)[0]
     pts = pts[np.isfinite(near)]
     if len(pts) > max_candidates:
         reach_ = _households_around(left, pts, budget, spacing)
@@ -60,12 +60,14 @@ def catchments(data: CoverageData, sites_xy: np.ndarray, budget: float,
                cap: float = ACCESS_CAP_M, chunk: int = 64) -> csr_matrix:
     """Sparse (sites × households) matrix: 1 where the site would cover the household.
 
-    Only household–site pairs within the budget in a straight line can qualify, so only those
+    Only household–site pairs within the budget in a straight line can qualify (searched in
+    the plane within the budget times the projection's largest stretch), so only those
     are evaluated; sites are processed in chunks to bound memory. Each chunk's Dijkstra runs
     on the part of the network within the budget in a straight line of its sites' edge ends:
     every node of a path no longer than the budget lies there, so the answer is exact, and
     the work (and the distance matrix) is local instead of city-wide."""
     net, hsnap = data.net, data.household_snap
+    reach = budget * net.stretch    # the budget on the ground, as far as it spans in the plane
     tree = cKDTree(data.households.xy)
     node_tree = cKDTree(net.xy)
     hl = net.length[hsnap.edge]
@@ -77,7 +79,7 @@ def catchments(data: CoverageData, sites_xy: np.ndarray, budget: float,
         uniq, inv = np.unique(ends, return_inverse=True)
         local = np.unique(np.concatenate(
             [np.asarray(n, dtype=np.int64) for n in node_tree.query_ball_point(
-                net.xy[uniq], budget)]))
+                net.xy[uniq], reach)]))
         d_local = dijkstra(net.graph[local][:, local], directed=False,
                            indices=np.searchsorted(local, uniq), limit=budget)
         # distances by local node; the extra last column (inf) stands for every other node
@@ -88,7 +90,7 @@ def catchments(data: CoverageData, sites_xy: np.ndarray, budget: float,
         du = d[inv[:len(part)]] + (snap.access + snap.frac * length)[:, None]
         dv = d[inv[len(part):]] + (snap.access + (1 - snap.frac) * length)[:, None]
         node = np.minimum(du, dv)                                   # (sites, nodes)
-        near = tree.query_ball_point(part, budget)
+        near = tree.query_ball_point(part, reach)
         s_idx = np.repeat(np.arange(len(part)), [len(n) for n in near])
         h_idx = np.concatenate([np.asarray(n, dtype=np.int64) for n in near]) if len(near) \
             else np.empty(0, np.int64)

@@ -57,8 +57,8 @@ class Text(fields.String):
         return value
 
 
-# The days and moments a request may name: wide enough for any record, narrow enough that a
-# day more or a week's end stays a date (until=9999-12-31 would overflow)
+# The days a filter may name: wide enough for any record, narrow enough that a day more or a
+# week's end stays a date (until=9999-12-31 would overflow)
 FIRST_DAY, LAST_DAY = date(1900, 1, 1), date(2999, 12, 31)
 YEARS = r"^(19|2[0-9])[0-9]{2}-"   # the same range, documented for clients as a pattern
 
@@ -69,22 +69,6 @@ class Day(fields.Date):
     def __init__(self, **kw):
         kw["metadata"] = {"pattern": YEARS, **kw.get("metadata", {})}
         super().__init__(validate=validate.Range(FIRST_DAY, LAST_DAY), **kw)
-
-
-class Moment(fields.AwareDateTime):
-    """A date and time with its offset, from 1900 to 2999."""
-
-    def __init__(self, **kw):
-        kw["metadata"] = {"pattern": YEARS, **kw.get("metadata", {})}
-        super().__init__(**kw)
-
-    def _deserialize(self, value, attr, data, **kwargs):
-        moment = super()._deserialize(value, attr, data, **kwargs)
-        if not FIRST_DAY.year <= moment.year <= LAST_DAY.year:
-            # marshmallow's own wording, so that it is translated like every range
-            wording = "Must be greater than or equal to %s and less than or equal to %s."
-            raise ValidationError(wording % (FIRST_DAY, LAST_DAY))
-        return moment
 
 
 class Integer(fields.Integer):
@@ -766,7 +750,7 @@ class MemberHouseholds(Schema):
 
 class NewVisit(Body):
     household_code = text(32, required=True)
-    visited_at = Moment(required=True, metadata={
+    visited_at = fields.AwareDateTime(required=True, metadata={
         "description": "when, with its offset (ISO 8601), not in the future"})
     kind = Text(validate=validate.OneOf(["home", "phone", "other"]), load_default="home",
                 metadata={"description": "home (上门), phone (电话) or other"})
@@ -782,7 +766,7 @@ class NewVisit(Body):
 class VisitArgs(Query):
     household = text(32)
     grid = text(15)
-    since = Moment()
+    since = fields.AwareDateTime()
     limit = Integer(validate=validate.Range(1, 100), load_default=50)
     offset = Integer(validate=validate.Range(0, 2**31 - 1), load_default=0)
 
@@ -843,7 +827,7 @@ class DuePage(Schema):
 class Fix(Body):
     lon = Number(required=True)
     lat = Number(required=True)
-    t = Moment(required=True, metadata={"description": "when (ISO 8601, offset)"})
+    t = fields.AwareDateTime(required=True, metadata={"description": "when (ISO 8601, offset)"})
     accuracy = Number(allow_none=True, metadata={"description": "metres, as the phone says"})
 
 
@@ -861,7 +845,7 @@ class GpxUpload(Schema):
 
 class PatrolArgs(Query):
     grid = text(15)
-    since = Moment()
+    since = fields.AwareDateTime()
     limit = Integer(validate=validate.Range(1, 100), load_default=50)
     offset = Integer(validate=validate.Range(0, 2**31 - 1), load_default=0)
 

@@ -10,7 +10,8 @@ The reference builds its own graph straight from the stored roads, sharing nothi
 join consecutive vertices of a way, and an end of a way lying on another way of the same grade
 (layer, bridge, tunnel) within 5 cm meets it there; doors and facilities walk to the nearest
 point of a way on the ground, neither tunnel nor bridge (found by brute force); networkx's
-Dijkstra does the rest.
+Dijkstra does the rest. Every length is geodesic (pyproj's Geod between the points' longitudes
+and latitudes): true on the ground, whatever the projection's scale where the data lies.
 """
 from __future__ import annotations
 
@@ -22,6 +23,7 @@ import networkx as nx
 import numpy as np
 import pyogrio
 import shapely
+from pyproj import Geod, Transformer
 from sqlalchemy import text
 
 from geodata.importer import import_dataframe
@@ -87,6 +89,14 @@ def reference_distances(conn, srid: int, cap: float) -> np.ndarray:
         FROM facilities WHERE kind = :k) f ORDER BY code"""), {"k": KIND}).all(),
         float).reshape(-1, 2)
 
+    to_lonlat = Transformer.from_crs(srid, 4326, always_xy=True)
+    geod = Geod(ellps="GRS80")
+
+    def ground(p, q) -> float:
+        """Metres on the ground between two points of the plane."""
+        (x0, x1), (y0, y1) = to_lonlat.transform([p[0], q[0]], [p[1], q[1]])
+        return float(geod.inv(x0, y0, x1, y1)[2])
+
     # stops along each way: its vertices, plus the feet of other ways' ends lying on it
     stops = {w: [(d, tuple(c)) for d, c in zip(_cumulative(way), way.coords)]
              for w, way in enumerate(ways)}
@@ -103,12 +113,12 @@ def reference_distances(conn, srid: int, cap: float) -> np.ndarray:
                 foot = other.interpolate(pos).coords[0]
                 stops[o].append((pos, foot))
                 if foot != end:
-                    _edge(graph, end, foot, point.distance(shapely.Point(foot)))
+                    _edge(graph, end, foot, ground(end, foot))
     segments, seg_off = [], []
     for w, points in stops.items():
         points = sorted(set(points))
         for (d0, p0), (d1, p1) in zip(points, points[1:]):
-            _edge(graph, p0, p1, float(np.hypot(p1[0] - p0[0], p1[1] - p0[1])))
+            _edge(graph, p0, p1, ground(p0, p1))
             segments.append((p0, p1))
             seg_off.append(off_ground[w])
     segments = np.array(segments, float)
@@ -124,9 +134,10 @@ def reference_distances(conn, srid: int, cap: float) -> np.ndarray:
         k = int(np.argmin(dist))
         p0, p1 = tuple(a[k]), tuple(b[k])
         foot = tuple(feet[k])
-        _edge(graph, name, p0, dist[k] + np.hypot(*(np.array(foot) - p0)))
-        _edge(graph, name, p1, dist[k] + np.hypot(*(np.array(foot) - p1)))
-        return dist[k], (k, t[k], foot)
+        access = ground(tuple(xy), foot)
+        _edge(graph, name, p0, access + ground(foot, p0))
+        _edge(graph, name, p1, access + ground(foot, p1))
+        return access, (k, t[k], foot)
 
     door_info = [attach(("door", i), xy) for i, xy in enumerate(doors)]
     fac_info = [attach(("facility", j), xy) for j, xy in enumerate(facs)]
@@ -134,8 +145,7 @@ def reference_distances(conn, srid: int, cap: float) -> np.ndarray:
     for i, (da, (k, t, foot)) in enumerate(door_info):
         for j, (fa, (kf, tf, ffoot)) in enumerate(fac_info):
             if k == kf:
-                _edge(graph, ("door", i), ("facility", j),
-                      da + fa + np.hypot(*(np.array(foot) - ffoot)))
+                _edge(graph, ("door", i), ("facility", j), da + fa + ground(foot, ffoot))
     for j, (fa, _) in enumerate(fac_info):
         _edge(graph, "SOURCE", ("facility", j), 0.0)
     lengths = nx.single_source_dijkstra_path_length(graph, "SOURCE", weight="w") \

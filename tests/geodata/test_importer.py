@@ -34,14 +34,19 @@ def new_facilities(n=2, x0=107.495, y0=31.245):
         geometry=[Point(x0 + i * 1e-4, y0) for i in range(n)], crs=4326)
 
 
-def test_good_geojson_is_inserted_and_a_reimport_updates(db, tmp_path):
+def test_good_geojson_is_inserted_and_a_reimport_updates_what_changed(db, tmp_path):
     path = tmp_path / "cams.geojson"
     new_facilities(3).to_file(path)
     before = fingerprint(db, "facilities")[0]
     report = import_file(db, "facilities", path)
-    assert (report.inserted, report.updated) == (3, 0)
+    assert (report.inserted, report.updated, report.unchanged) == (3, 0, 0)
     again = import_file(db, "facilities", path)
-    assert (again.inserted, again.updated) == (0, 3)
+    assert (again.inserted, again.updated, again.unchanged) == (0, 0, 3)
+    renamed = new_facilities(3)
+    renamed.loc[1, "name"] = "改名的摄像头"
+    renamed.to_file(path)
+    third = import_file(db, "facilities", path)
+    assert (third.inserted, third.updated, third.unchanged) == (0, 1, 2)
     assert fingerprint(db, "facilities")[0] == before + 3
 
 
@@ -205,14 +210,14 @@ def test_export_then_import_round_trips(db, tmp_path, suffix):
         n = export_layer(db, layer, path)
         assert n == before[0]
         report = import_file(db, layer, path)
-        assert (report.inserted, report.updated) == (0, n)
+        assert report.inserted == 0 and report.updated + report.unchanged == n
         assert fingerprint(db, layer) == before, layer
 
 
 def test_non_spatial_layers_export_to_csv_only(db, tmp_path):
     assert export_layer(db, "party_members", tmp_path / "m.csv") > 0
     report = import_file(db, "party_members", tmp_path / "m.csv")
-    assert report.inserted == 0 and report.updated > 0
+    assert report.inserted == 0 and report.unchanged > 0
     with pytest.raises(ExportError, match="csv"):
         export_layer(db, "party_members", tmp_path / "m.geojson")
     with pytest.raises(ExportError, match="unknown file type"):
@@ -236,7 +241,7 @@ def test_a_foreign_file_is_mapped_and_its_multi_part_lines_split(db, tmp_path):
         rows = dict(conn.execute(text("SELECT code, class FROM roads WHERE code LIKE 'M%'")).all())
     assert rows == {"M1-1": "group_road", "M1-2": "group_road", "M2": "path"}
     again = import_file(db, "roads", tmp_path / "foreign.geojson", **args)
-    assert again.inserted == 0 and again.updated == 3       # the same parts, by their codes
+    assert again.inserted == 0 and again.unchanged == 3     # the same parts, by their codes
     before = fingerprint(db, "roads")
     with pytest.raises(ImportRejected) as bad:
         import_file(db, "roads", tmp_path / "foreign.geojson",

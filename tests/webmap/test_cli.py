@@ -170,7 +170,11 @@ def test_import_osm_with_a_bbox_dry_run_and_errors(cli, write_app, tmp_path):
     assert done.exit_code == 0, done.output
     added = count(write_app, "roads") - before
     assert 0 < added < 318 and f"{added} inserted" in done.output
-    assert re.search(rf"kouvola.osm.pbf: \d+ highway ways, {added} walkable", done.output)
+    walkable = int(re.search(r"kouvola.osm.pbf: \d+ highway ways, (\d+) walkable",
+                             done.output).group(1))
+    left_out = int(re.search(r"outside --bbox: (\d+) new way\(s\) left out", done.output)
+                   .group(1))
+    assert walkable == added + left_out, done.output
     from webmap import engine
     with engine(write_app).connect() as conn:   # every way reaches into the box
         outside = conn.execute(text(
@@ -182,7 +186,11 @@ def test_import_osm_with_a_bbox_dry_run_and_errors(cli, write_app, tmp_path):
         result = cli.invoke(args=["geodata", "import-osm", str(OSM), "--bbox", bad])
         assert result.exit_code == 2 and says in result.output
     far = cli.invoke(args=["geodata", "import-osm", str(OSM), "--bbox", "100,30,101,31"])
-    assert far.exit_code == 1 and "no walkable ways inside --bbox" in far.output
+    assert far.exit_code == 1 and "lies outside kouvola.osm.pbf, which covers" in far.output
+    swapped = cli.invoke(args=["geodata", "import-osm", str(OSM), "--bbox",
+                               "60.525,26.945,60.535,26.955"])
+    assert swapped.exit_code == 1 and "looks like latitude,longitude" in swapped.output
+    assert "26.945,60.525,26.955,60.535" in swapped.output
     (tmp_path / "x.osm.pbf").write_bytes(b"not osm")
     broken = cli.invoke(args=["geodata", "import-osm", str(tmp_path / "x.osm.pbf")])
     assert broken.exit_code == 1 and "cannot read x.osm.pbf" in broken.output
