@@ -65,6 +65,7 @@ class ImportReport:
     unchanged: int = 0          # rows identical to what is stored: not written
     repaired: list[str] = field(default_factory=list)
     exploded: dict[str, int] = field(default_factory=dict)   # code → number of parts
+    explode_codes: dict[str, list[str]] = field(default_factory=dict)   # code → parts' codes
     dry_run: bool = False
 
     def __str__(self) -> str:
@@ -77,9 +78,12 @@ class ImportReport:
         if self.repaired:
             text_ += f"; repaired invalid geometry: {', '.join(self.repaired)}"
         if self.exploded:
-            shown = ", ".join(f"{c} → {n} parts" for c, n in list(self.exploded.items())[:20])
+            shown = ", ".join(
+                f"{c} → {' '.join(self.explode_codes[c])}" if c in self.explode_codes
+                else f"{c} → {n} parts" for c, n in list(self.exploded.items())[:20])
             more = f", … {len(self.exploded) - 20} more" if len(self.exploded) > 20 else ""
-            text_ += f"; multi-part lines split ({shown}{more})"
+            kind = "polygons" if self.explode_codes else "lines"
+            text_ += f"; multi-part {kind} split ({shown}{more})"
         return text_
 
 
@@ -185,24 +189,81 @@ def apply_mapping(df: pd.DataFrame, layer: Layer, columns: dict[str, str] | None
     return mapped
 
 
-def _explode_lines(df: gpd.GeoDataFrame, report: ImportReport) -> gpd.GeoDataFrame:
-    """Each multi-part line as one feature per part, coded ``<code>-<n>`` in the file's order."""
+def _parts(df: gpd.GeoDataFrame, multi_type, largest_first: bool = False):
+    """The rows of ``df`` with each multi-part geometry of ``multi_type`` as one row per part
+    (in the file's order, or largest first), each row's part number (from 1), which rows came
+    from a split, which source row each came from, and the split source rows; None when
+    nothing is split."""
     geoms = np.asarray(df.geometry.values, dtype=object)
-    multi = ((shapely.get_type_id(geoms) == shapely.GeometryType.MULTILINESTRING)
+    multi = ((shapely.get_type_id(geoms) == multi_type)
              & (shapely.get_num_geometries(geoms) > 1))
     if not multi.any():
-        return df
+        return None
     parts, index = shapely.get_parts(geoms, return_index=True)
+    if largest_first:
+        order = np.lexsort((-shapely.area(parts), index))
+        parts, index = parts[order], index[order]
     out = df.iloc[index].copy()
     out = out.set_geometry(gpd.GeoSeries(parts, index=out.index, crs=df.crs))
     part_no = pd.Series(index).groupby(index).cumcount().to_numpy() + 1
-    split = multi[index]
-    codes = out["code"].astype(str).to_numpy(dtype=object)
+    return out, part_no, multi[index], index, multi
+
+
+def _split_report(df, out, index, multi, report: ImportReport) -> gpd.GeoDataFrame:
+    codes = df["code"].astype(str).to_numpy()
+    report.exploded = dict(zip(codes[multi], shapely.get_num_geometries(
+        np.asarray(df.geometry.values, dtype=object)[multi]).tolist()))
+    report.explode_codes = {codes[i]: out["code"][index == i].tolist()
+                            for i in np.flatnonzero(multi)}
+    return out.reset_index(drop=True)
+
+
+def _explode_lines(df: gpd.GeoDataFrame, report: ImportReport) -> gpd.GeoDataFrame:
+    """Each multi-part line as one feature per part, coded ``<code>-<n>`` in the file's order."""
+    found = _parts(df, shapely.GeometryType.MULTILINESTRING)
+    if found is None:
+        return df
+    out, part_no, split, index, multi = found
+    codes = out["code"].astype(str).to_numpy(dtype=object).copy()
     codes[split] = [f"{c}-{n}" for c, n in zip(codes[split], part_no[split])]
     out["code"] = codes
-    counts = shapely.get_num_geometries(geoms[multi])
-    report.exploded = dict(zip(df["code"].astype(str).to_numpy()[multi], counts.tolist()))
-    return out.reset_index(drop=True)
+    out = _split_report(df, out, index, multi, report)
+    report.explode_codes = {}          # lines: the report gives counts (many, predictable)
+    return out
+
+
+def _explode_polygons(conn: Connection, df: gpd.GeoDataFrame, layer: Layer,
+                      report: ImportReport) -> gpd.GeoDataFrame:
+    """Each multi-part polygon as one feature per part (``--explode``), largest first. Grids,
+    whose codes are 15 digits, keep the code on the largest part; each other part becomes
+    ``<name>（2）``, ``（3）``, … with the code of the grid already so named in the same
+    community (so a re-import finds the same grids) or else the next free code there. Other
+    layers code their parts ``<code>-<n>``."""
+    found = _parts(df, shapely.GeometryType.MULTIPOLYGON, largest_first=True)
+    if found is None:
+        return df
+    out, part_no, split, index, multi = found
+    codes = out["code"].astype(str).to_numpy(dtype=object).copy()
+    if layer.name == "grids":
+        names = (out["name"] if "name" in out else pd.Series("", index=out.index)
+                 ).astype(object).to_numpy().copy()
+        taken = set(conn.execute(text("SELECT code FROM grids")).scalars()) | set(codes)
+        named = dict(conn.execute(text("SELECT left(code, 12) || '|' || name, code FROM grids"))
+                     .all())
+        for i in np.flatnonzero(split & (part_no > 1)):
+            name = f"{names[i]}（{part_no[i]}）"
+            code = named.get(f"{codes[i][:12]}|{name}")
+            if code is None:
+                code = next(f"{codes[i][:12]}{n:03d}" for n in range(1, 1000)
+                            if f"{codes[i][:12]}{n:03d}" not in taken)
+            taken.add(code)
+            codes[i], names[i] = code, name
+        if "name" in out:
+            out["name"] = names
+    else:
+        codes[split] = [f"{c}-{n}" for c, n in zip(codes[split], part_no[split])]
+    out["code"] = codes
+    return _split_report(df, out, index, multi, report)
 
 
 # --- checking --------------------------------------------------------------------------------
@@ -253,8 +314,11 @@ def _fix_geometry(df: gpd.GeoDataFrame, layer: Layer, ids: list[str], invalid: s
                               & (shapely.get_num_geometries(geoms) == 1))
         out[lone] = shapely.get_geometry(geoms[lone], 0)
     for i in np.flatnonzero(shapely.is_missing(out) & (type_id >= 0) & ~missing):
+        hint = (f" (it has {shapely.get_num_geometries(geoms[i])} parts: --explode imports "
+                f"each part as its own feature)" if type_id[i] == gt["MULTI" + single]
+                and single == "POLYGON" else "")
         problems.append(f"{ids[i]}: a {gt(type_id[i]).name.lower()}, but layer {layer.name} "
-                        f"holds {want.lower()}s")
+                        f"holds {want.lower()}s{hint}")
     if shapely.has_z(out[~shapely.is_missing(out)]).any():
         out = shapely.force_2d(out)
     if single == "POLYGON":  # RFC 7946 winding, whatever the source format used
@@ -304,10 +368,13 @@ def _coerce(value, kind: type):
 def _records(df: pd.DataFrame, layer: Layer, ids: list[str], problems: list[str]) -> list[dict]:
     attrs = layer.attributes
     present = [c for c in attrs if c in df.columns]
+    theirs = ", ".join(str(c) for c in df.columns if c != getattr(df, "_geometry_column_name",
+                                                                  "geometry"))
     for col in layer.required:
         if col not in df.columns:
             problems.append(f"column {col!r} is missing (required for {layer.name}): add it, "
-                            f"or read it from another column with --map {col}=COLUMN")
+                            f"or read it from one of the file's columns with --map "
+                            f"{col}=COLUMN (its columns: {theirs})")
     records = []
     for i, row in enumerate(df[present].itertuples(index=False, name=None)):
         rec = {}
@@ -318,7 +385,8 @@ def _records(df: pd.DataFrame, layer: Layer, ids: list[str], problems: list[str]
                 problems.append(f"{ids[i]}: {col}: {exc}")
         for col in layer.required:
             if col in df.columns and rec.get(col) is None:
-                problems.append(f"{ids[i]}: {col} is empty")
+                problems.append(f"{ids[i]}: {col} is empty (fill it in, or read it from "
+                                f"another column with --map {col}=COLUMN)")
         for col, allowed in layer.choices.items():
             if rec.get(col) is not None and rec[col] not in allowed:
                 problems.append(f"{ids[i]}: {col} {rec[col]!r} is not one of "
@@ -400,8 +468,10 @@ def _upsert(conn: Connection, table, rows: list[dict], columns: set[str],
 
 
 def import_frame(conn: Connection, layer_name: str, df: pd.DataFrame, *,
-                 invalid: str = "repair", progress: Progress | None = None) -> ImportReport:
-    """Check and upsert a frame already in EPSG:4326, inside the caller's transaction."""
+                 invalid: str = "repair", progress: Progress | None = None,
+                 explode: bool = False) -> ImportReport:
+    """Check and upsert a frame already in EPSG:4326, inside the caller's transaction
+    (``explode``: multi-part polygons as one feature per part, ``_explode_polygons``)."""
     layer = get_layer(layer_name)
     report = ImportReport(layer.name, read=len(df))
     problems: list[str] = []
@@ -411,6 +481,8 @@ def import_frame(conn: Connection, layer_name: str, df: pd.DataFrame, *,
             "--map code=COLUMN)"])
     if layer.geometry == "LINESTRING":
         df = _explode_lines(df, report)
+    elif explode and layer.geometry == "POLYGON":
+        df = _explode_polygons(conn, df, layer, report)
     ids = _feature_ids(df)
     dupes = pd.Series(ids)[pd.Series(ids).duplicated()].unique()
     problems += [f"{d}: code appears more than once in the file (each feature needs its own)"
@@ -527,11 +599,12 @@ def import_file(engine: Engine, layer_name: str, path: str | Path, *,
                 invalid: str = "repair", progress: Progress | None = None,
                 actor: str = "unknown", dry_run: bool = False,
                 defaults: dict | None = None, columns: dict[str, str] | None = None,
-                values: dict[str, dict[str, str]] | None = None) -> ImportReport:
+                values: dict[str, dict[str, str]] | None = None,
+                explode: bool = False) -> ImportReport:
     """Read ``path`` (its ``source_layer``) and import it as ``layer_name`` in one
     transaction (audited). ``columns``/``values``: see ``apply_mapping``; ``defaults``: values
     for the columns the file lacks; ``dry_run``: check everything, report what would change,
-    write nothing."""
+    write nothing; ``explode``: each part of a multi-part polygon its own feature."""
     layer = get_layer(layer_name)
     df = read_file(path, layer, crs=crs, from_gcj02=from_gcj02, from_bd09=from_bd09,
                    source_layer=source_layer)
@@ -540,24 +613,27 @@ def import_file(engine: Engine, layer_name: str, path: str | Path, *,
         if column not in df.columns:
             df[column] = value
     return import_dataframe(engine, layer.name, df, source=Path(path).name, invalid=invalid,
-                            progress=progress, actor=actor, dry_run=dry_run)
+                            progress=progress, actor=actor, dry_run=dry_run, explode=explode)
 
 
 def import_dataframe(engine: Engine, layer_name: str, df: pd.DataFrame, *, source: str,
                      invalid: str = "repair", progress: Progress | None = None,
                      actor: str = "unknown", dry_run: bool = False,
-                     after: Callable[[Connection], None] | None = None) -> ImportReport:
+                     after: Callable[[Connection], None] | None = None,
+                     explode: bool = False) -> ImportReport:
     """Import a frame already in EPSG:4326 as ``layer_name`` in one transaction (audited, with
     ``source`` named in the audit; ``dry_run``: the same checks and counts, then rolled
     back; ``after``: more work in the same transaction, once the frame is written)."""
     return import_dataframes(engine, [(layer_name, df)], source=source, invalid=invalid,
-                             progress=progress, actor=actor, dry_run=dry_run, after=after)[0]
+                             progress=progress, actor=actor, dry_run=dry_run, after=after,
+                             explode=explode)[0]
 
 
 def import_dataframes(engine: Engine, frames: list[tuple[str, pd.DataFrame]], *, source: str,
                       invalid: str = "repair", progress: Progress | None = None,
                       actor: str = "unknown", dry_run: bool = False,
-                      after: Callable[[Connection], None] | None = None) -> list[ImportReport]:
+                      after: Callable[[Connection], None] | None = None,
+                      explode: bool = False) -> list[ImportReport]:
     """``import_dataframe`` for several layers in one transaction, in the order given (a layer
     before those that refer to it): all of them or none."""
     layer_name = frames[0][0] if frames else "import"
@@ -566,7 +642,7 @@ def import_dataframes(engine: Engine, frames: list[tuple[str, pd.DataFrame]], *,
             reports = []
             for layer_name, df in frames:
                 reports.append(import_frame(conn, layer_name, df, invalid=invalid,
-                                            progress=progress))
+                                            progress=progress, explode=explode))
             if after is not None:
                 after(conn)
             if dry_run:

@@ -233,11 +233,16 @@ def db_restore(file: Path, yes: bool):
 @click.option("--value", "recode", multiple=True, metavar="COLUMN:FROM=TO",
               help="Recode a value of COLUMN (repeatable), e.g. "
                    "--value class:residential=group_road.")
+@click.option("--explode", is_flag=True,
+              help="Import each part of a multi-part polygon as its own feature: for grids "
+                   "the largest part keeps the code and the others become '<name>（2）', … "
+                   "with new codes in the same community; elsewhere '<code>-1', '<code>-2'.")
 @click.option("--dry-run", is_flag=True, help="Check the file and report what would change; "
                                               "write nothing.")
 def import_cmd(layer: str, file: Path, crs: str | None, from_gcj02: bool, from_bd09: bool,
                source_layer: str | None, reject_invalid: bool, noding: str | None,
-               mapping: tuple[str, ...], recode: tuple[str, ...], dry_run: bool):
+               mapping: tuple[str, ...], recode: tuple[str, ...], explode: bool,
+               dry_run: bool):
     """Import FILE (GeoJSON, GeoPackage, Shapefile or CSV with lon/lat) into LAYER.
 
     Features are matched by their `code`: existing ones are updated, new ones inserted. The import
@@ -266,7 +271,7 @@ def import_cmd(layer: str, file: Path, crs: str | None, from_gcj02: bool, from_b
                              progress=_progress_bar(f"importing {layer}"),
                              actor=f"cli:{getpass.getuser()}", dry_run=dry_run,
                              defaults={"noding": noding} if noding else None,
-                             columns=columns, values=values)
+                             columns=columns, values=values, explode=explode)
     except ImportRejected as exc:
         raise click.ClickException(str(exc)) from None
     click.echo(str(report))
@@ -315,17 +320,21 @@ def _bbox(ctx, param, value):
 @geodata_cli.command("import-osm")
 @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--bbox", callback=_bbox, metavar="MINLON,MINLAT,MAXLON,MAXLAT",
-              help="Only the ways that reach into this box (degrees, WGS 84).")
+              help="Add only the new ways that reach into this box (degrees, WGS 84); the "
+                   "ways already stored are updated wherever they now lie.")
 @click.option("--prune", is_flag=True,
               help="With --bbox: also remove the OSM roads in the box that the file no longer "
-                   "has (kept if an incident names them).")
+                   "has (kept if an incident names them). Only for a file declaring an extent "
+                   "(<bounds>, a PBF header box) that covers the whole box; refused otherwise.")
 @click.option("--dry-run", is_flag=True, help="Report what would change; write nothing.")
 def import_osm_cmd(file: Path, bbox, prune: bool, dry_run: bool):
     """Import the walkable ways of an OpenStreetMap FILE (.osm.pbf or .osm) as roads.
 
     Each way keeps its OSM way id, name (if any), class (from highway=*, see docs/coverage.md),
-    surface and grade (layer, bridge, tunnel); ways meet only at shared nodes. Importing again
-    updates the same roads by way id. One transaction: all or nothing.
+    surface and grade (layer, bridge, tunnel); ways meet only at shared nodes, and closed ways
+    read as areas (pedestrian squares) are walked along their outline. Importing again updates
+    the same roads by way id and leaves unchanged ones untouched. One transaction: all or
+    nothing.
     """
     click.echo(f"reading the ways of {file.name} …", err=True)
     try:

@@ -281,3 +281,36 @@ def test_grid_edges_a_few_centimetres_apart_are_snapped_not_called_overlaps(db, 
                 FROM grids a, grids b WHERE a.code = '511702005007101'
                 AND b.code = '511702005007102'""")).one()
         assert area < 0.01 and shared == pytest.approx(111, rel=0.02)   # they share the edge
+
+
+def test_a_grid_in_several_parts_is_refused_with_the_way_out_then_exploded(db, tmp_path):
+    """A surveyed grid with an exclave: refused as one grid (the message names --explode),
+    then each part its own grid, the largest keeping the code; importing it again finds the
+    same grids; a missing name says which column could give it."""
+    from shapely.geometry import MultiPolygon, box
+    community = "511702005009"
+    grid = gpd.GeoDataFrame(
+        {"code": [f"{community}001"], "name": ["飞地网格"]},
+        geometry=[MultiPolygon([box(107.60, 31.30, 107.61, 31.31),          # main part
+                                box(107.62, 31.30, 107.622, 31.302)])], crs=4326)
+    path = tmp_path / "grid.geojson"
+    grid.to_file(path)
+    before = fingerprint(db, "grids")
+    with pytest.raises(ImportRejected, match="2 parts: --explode"):
+        import_file(db, "grids", path)
+    assert fingerprint(db, "grids") == before
+    report = import_file(db, "grids", path, explode=True)
+    assert report.inserted == 2 and f"{community}001 → {community}001 {community}002" in str(
+        report)
+    with db.connect() as conn:
+        got = dict(conn.execute(text("SELECT code, name FROM grids WHERE starts_with(code, :c)"
+                                     " ORDER BY code"), {"c": community}).all())
+        areas = dict(conn.execute(text("SELECT code, ST_Area(geom) FROM grids WHERE "
+                                       "starts_with(code, :c)"), {"c": community}).all())
+    assert got == {f"{community}001": "飞地网格", f"{community}002": "飞地网格（2）"}
+    assert areas[f"{community}001"] > areas[f"{community}002"]
+    again = import_file(db, "grids", path, explode=True)
+    assert (again.inserted, again.updated, again.unchanged) == (0, 0, 2)
+    grid.drop(columns=["name"]).rename(columns={}).assign(TITLE=["飞地"]).to_file(path)
+    with pytest.raises(ImportRejected, match=r"--map name=COLUMN \(its columns: code, TITLE\)"):
+        import_file(db, "grids", path, explode=True)
