@@ -3,7 +3,8 @@ synthetic cities (the street lattice of coverage_scale.py) of 100k and 1M househ
 throwaway database. For each: server time (median of REPEAT, the first request reported apart)
 and size (identity and brotli) of the map pages, vector-tile p50/p99 over a zoom 12–18 sample
 (the first tile of each layer, which builds what the layer derives, reported apart), an OGC API
-items page of 1,000 features, and the peak memory of 3 gunicorn workers together once each has
+items page of 1,000 features (and one at 90 % of the collection, by cursor and by offset, with
+its ratio to the first page), and the peak memory of 3 gunicorn workers together once each has
 served every page and the coverage. In-process (Flask's test client): server time without the
 network. The synthetic cities are 4 subdistricts × 4 communities × 16 grids.
 
@@ -51,13 +52,43 @@ def timed(client, path, headers=None):
     return (time.perf_counter() - t) * 1000, r
 
 
-def page_figures(client, path, headers=None) -> str:
+def page_times(client, path, headers=None):
+    """(median of REPEAT, the first request, the answer)."""
     first, r = timed(client, path, headers)
     assert r.status_code == 200, (path, r.status_code, r.data[:200])
     times = [timed(client, path, headers)[0] for _ in range(REPEAT)]
+    return statistics.median(times), first, r
+
+
+def page_figures(client, path, headers=None) -> str:
+    median, first, r = page_times(client, path, headers)
     packed = client.get(path, headers={**(headers or {}), "Accept-Encoding": "br"})
-    return (f"{statistics.median(times):8.0f} ms (first {first:6.0f})  "
+    return (f"{median:8.0f} ms (first {first:6.0f})  "
             f"{len(r.get_data()) / 1e6:7.2f} MB  br {len(packed.get_data()) / 1e6:6.3f} MB")
+
+
+def deep_pages(client, url: str) -> None:
+    """An OGC items page of 1,000 households at the start, and at 90 % of the collection:
+    reached by offset, and by the cursor that the next links carry (the key of the row
+    before it, as the server would have written it)."""
+    from sqlalchemy import create_engine, text
+    from geodata.cql import encode_cursor
+    eng = create_engine(url)
+    with eng.connect() as conn:
+        n = conn.execute(text("SELECT count(*) FROM households")).scalar_one()
+        at = int(n * 0.9) // 1000 * 1000
+        before = conn.execute(text("SELECT code FROM households ORDER BY code OFFSET :o "
+                                   "LIMIT 1"), {"o": at - 1}).scalar_one()
+    eng.dispose()
+    base = "/ogc/collections/households/items?limit=1000"
+    first, first_cold, r = page_times(client, base)
+    by_offset, offset_cold, _ = page_times(client, f"{base}&offset={at}")
+    by_cursor, cursor_cold, r2 = page_times(client, f"{base}&cursor={encode_cursor([before])}")
+    assert r2.get_json()["features"][0]["id"] > before
+    print(f"  OGC items, 1,000 of {n:,} households: first page {first:6.0f} ms (first request "
+          f"{first_cold:.0f}); at {at:,} by cursor {by_cursor:6.0f} ms ({by_cursor / first:.2f}× "
+          f"the first page; first request {cursor_cold:.0f}); by offset {by_offset:6.0f} ms "
+          f"({by_offset / first:.2f}×)")
 
 
 def measure(label: str, url: str, grid_code: str, points: np.ndarray) -> None:
@@ -91,6 +122,7 @@ def measure(label: str, url: str, grid_code: str, points: np.ndarray) -> None:
               f"first {first:6.0f} ms  (z12–18, {TILES} tiles)")
     print(f"  {'OGC items, 1,000 households':40s} "
           f"{page_figures(admin, '/ogc/collections/households/items?limit=1000')}")
+    deep_pages(admin, url)
     app.extensions["geodata_engine"].dispose()
     print(f"  {WORKERS} gunicorn workers, each having served every page, tile layer and the "
           f"coverage: peak memory together {workers_memory(url, token, grid_code, points):.2f} GB")

@@ -93,11 +93,22 @@ def layer_query(layer_name: str) -> str:
             f"ORDER BY t.code")
 
 
+GPKG_VERSIONS = ("1.2", "1.3", "1.4")
+# GeoPackage 1.2 by default: what GDAL 3.6 (Debian 12) and older QGIS read without a warning;
+# the GDAL inside pyogrio writes 1.4 unless told
+GPKG_DEFAULT = "1.2"
+
+
 def export_layer(engine: Engine, layer_name: str, path: str | Path, *, crs: str | None = None,
-                 to_gcj02: bool = False, to_bd09: bool = False, viewer: str | None = None) -> int:
+                 to_gcj02: bool = False, to_bd09: bool = False, viewer: str | None = None,
+                 gpkg_version: str = GPKG_DEFAULT) -> int:
     """Write the layer to ``path`` (format from the extension) in ``crs`` (default EPSG:4326)
     or shifted ``to_gcj02`` / ``to_bd09``; ``viewer``: for incidents, the account whose view
-    is written (default: the public's). Returns the feature count."""
+    is written (default: the public's); ``gpkg_version``: of a GeoPackage (1.2 unless asked).
+    Returns the feature count."""
+    if gpkg_version not in GPKG_VERSIONS:
+        raise ExportError(f"GeoPackage version {gpkg_version!r}: use one of "
+                          f"{', '.join(GPKG_VERSIONS)}")
     if viewer is not None and layer_name != "incidents":
         raise ExportError("--as applies to incidents only: the other layers hold no personal "
                           "data beyond what their export already writes")
@@ -153,7 +164,8 @@ def export_layer(engine: Engine, layer_name: str, path: str | Path, *, crs: str 
         df.to_csv(path, index=False, encoding="utf-8")
     else:
         extra = {"ENCODING": "UTF-8"} if driver == "ESRI Shapefile" else {}
-        kwargs = {"layer": layer_name} if driver == "GPKG" else {}
+        kwargs = ({"layer": layer_name, "dataset_options": {"VERSION": gpkg_version}}
+                  if driver == "GPKG" else {})
         with warnings.catch_warnings():
             # dBase cuts names to 10 characters; the importer maps them back.
             warnings.simplefilter("ignore")

@@ -1,26 +1,34 @@
-"""OGC API – Features, the data side: which collections a viewer may read, pages of their
-features and single features, in CRS84 (longitude, latitude), EPSG:4326 or EPSG:4490 (CGCS2000,
-which Chinese government systems require; both EPSG codes put latitude first).
+"""OGC API – Features, the data side: which collections a viewer may read, their queryables
+and extents, pages of their features and single features, in CRS84 (longitude, latitude),
+EPSG:4326 or EPSG:4490 (CGCS2000, which Chinese government systems require; both EPSG codes
+put latitude first).
 
 Built on the layer registry rather than a second server (pygeoapi): the collections are the
-registry's map layers and the public incident view, and their privacy is ``geodata.privacy``'s,
-which a separately configured provider could not share. Every page is one SQL statement that
-builds its GeoJSON in PostGIS.
+registry's map layers and the public incident view, and their rows are the SQL the rest of the
+service uses, so their scope (``geodata.scope``) and privacy (``geodata.privacy``) hold for
+every parameter — bbox, datetime, property filters, CQL2 ``filter`` (``geodata.cql``),
+``sortby``, ``properties`` — since those only narrow or order what those rows already are.
+
+A page is one statement: the matching rows are ordered and cut first, and only the page's rows
+are turned into GeoJSON. Pages follow each other by key (``cursor``: the last row's sort key),
+so the millionth row costs what the first does; ``offset`` stays for clients that count.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+import json
+import threading
+from dataclasses import dataclass, field
+from datetime import datetime
 
-from sqlalchemy import Connection, text
+from sqlalchemy import Connection, and_, func, literal, select, text, true
 
-from . import privacy
+from . import cql, privacy
 from .accounts import Account
-from .incidents import Filters
-from .incidents.public import public_count, public_requests
+from .incidents.public import PUBLIC_ROWS
 from .layers import get_layer
-from .queries import LAYER_ALIAS, layer_sql
+from .queries import layer_sql
 from .scope import read_areas
-from .workflow import STATE_LABELS
+from .workflow import STATE_LABELS, InvalidInput
 
 CRS84 = "http://www.opengis.net/def/crs/OGC/1.3/CRS84"
 EPSG = "http://www.opengis.net/def/crs/EPSG/0/"
@@ -31,6 +39,14 @@ INCIDENTS = "incidents"
 GEOMETRY = {"grids": "polygon", "compounds": "polygon", "buildings": "polygon",
             "households": "point", "roads": "linestring", "parking_lots": "polygon",
             "facilities": "point", INCIDENTS: "point"}
+STATE_LABEL_SQL = "CASE state " + " ".join(
+    f"WHEN '{k}' THEN '{v}'" for k, v in STATE_LABELS.items()) + " END"
+# the public incident view as a collection's rows: its properties, the blurred point
+INCIDENT_ROWS = f"""
+    SELECT id, category, service_code, state, {STATE_LABEL_SQL} AS state_label, grid_code,
+           grid_name AS grid, reported, created_at, closed_at, description,
+           personal AS location_blurred, shown AS geom
+    FROM ({PUBLIC_ROWS.format(where="TRUE")}) pv"""
 
 
 @dataclass(frozen=True)
@@ -39,6 +55,36 @@ class Collection:
     title: str
     description: str
     geometry: str
+
+
+@dataclass(frozen=True)
+class Rows:
+    """A collection's rows for one reader: SQL, its parameters, the feature id's column, the
+    default order (``key``, descending or not; unique, so pages follow by key) and the time
+    ``datetime`` selects on (None: the collection has none)."""
+    sql: str
+    params: dict
+    id: str
+    key: tuple[str, ...]
+    descending: bool
+    time: str | None = None
+
+
+@dataclass
+class Query:
+    """What an items request asks for (already checked for form by the web shell)."""
+    limit: int = DEFAULT_LIMIT
+    offset: int = 0
+    cursor: str | None = None
+    bbox: tuple[float, float, float, float] | None = None
+    interval: tuple[datetime | None, datetime | None] | None = None
+    filter: str | None = None
+    filter_lang: str | None = None
+    equals: dict = field(default_factory=dict)      # property=value parameters
+    sortby: str | None = None
+    properties: str | None = None
+    skip_geometry: bool = False
+    crs: str = CRS84
 
 
 def collections(viewer: Account | None) -> list[Collection]:
@@ -56,81 +102,180 @@ def collection(viewer: Account | None, name: str) -> Collection | None:
     return next((c for c in collections(viewer) if c.id == name), None)
 
 
-def _geometry_sql(geom: str, crs: str) -> str:
+def rows(conn: Connection, name: str, viewer: Account | None) -> Rows:
+    """The rows of collection ``name`` as ``viewer`` may read them."""
+    if name == INCIDENTS:   # the public view, for everyone (personal cases blurred in SQL)
+        return Rows(INCIDENT_ROWS, {}, "id", ("created_at", "id"), True, "created_at")
+    sql, params = layer_sql(conn, name, "TRUE", read_areas(viewer))
+    return Rows(sql, params, "code", ("code",), False)
+
+
+_queryables: dict[str, list] = {}
+_lock = threading.Lock()
+
+
+def queryables(conn: Connection, name: str, viewer: Account | None) -> list[cql.Queryable]:
+    """The properties of a collection that filters, sorting and ``properties`` may name (its
+    columns are the same for every reader: described once per process)."""
+    with _lock:
+        found = _queryables.get(name)
+    if found is None:
+        src = rows(conn, name, viewer)
+        found = cql.describe(conn, src.sql, src.params)
+        with _lock:
+            _queryables[name] = found
+    return found
+
+
+def queryables_schema(conn: Connection, name: str, viewer: Account | None) -> dict:
+    """``/queryables`` as JSON Schema."""
+    return {"$schema": "https://json-schema.org/draft/2020-12/schema", "type": "object",
+            "properties": {q.name: q.schema for q in queryables(conn, name, viewer)},
+            "additionalProperties": False}
+
+
+def _geometry(geom, crs: str):
     srid, lat_first = CRS[crs]
-    out = geom if srid == 4326 else f"ST_Transform({geom}, {srid})"
-    return f"ST_FlipCoordinates({out})" if lat_first else out
+    out = geom if srid == 4326 else func.ST_Transform(geom, srid)
+    return func.ST_FlipCoordinates(out) if lat_first else out
 
 
-def _layer_page(conn, name, bbox, limit, offset, crs, fid=None,
-                areas=None) -> tuple[list[dict], int]:
-    alias = LAYER_ALIAS[name]
-    where, params = ["TRUE"], {}
-    if bbox is not None:
-        where.append(f"{alias}.geom && ST_MakeEnvelope(:minx, :miny, :maxx, :maxy, 4326)")
-        params |= dict(zip(("minx", "miny", "maxx", "maxy"), bbox))
-    if fid is not None:
-        where.append(f"{alias}.code = :fid")
-        params["fid"] = fid
-    sql, more = layer_sql(conn, name, " AND ".join(where), areas)
-    params |= more
-    matched = conn.execute(text(f"SELECT count(*) FROM ({sql}) t"), params).scalar_one()
-    rows = conn.execute(text(f"""
-        SELECT t.code, ST_AsGeoJSON({_geometry_sql('t.geom', crs)}, 7)::json AS geometry,
-               to_jsonb(t) - 'geom' AS properties
-        FROM ({sql}) t ORDER BY t.code LIMIT :limit OFFSET :offset"""),
-        params | {"limit": limit, "offset": offset}).mappings().all()
-    return [{"type": "Feature", "id": r["code"], "geometry": r["geometry"],
-             "properties": r["properties"]} for r in rows], matched
+def _select(conn: Connection, name: str, query: Query, viewer: Account | None):
+    """The filtered rows (``t``), the condition, the source and the queryables."""
+    src = rows(conn, name, viewer)
+    qs = queryables(conn, name, viewer)
+    t = cql.subquery(src.sql, src.params, qs)
+    conds = []
+    if query.bbox is not None:
+        box = func.ST_MakeEnvelope(*query.bbox, 4326)
+        # && finds the candidates by index, ST_Intersects keeps those that truly meet the box
+        conds += [t.c.geom.op("&&")(box), func.ST_Intersects(t.c.geom, box)]
+    if query.interval is not None and src.time is not None:
+        start, end = query.interval
+        if start is not None:
+            conds.append(t.c[src.time] >= start)
+        if end is not None:
+            conds.append(t.c[src.time] <= end)
+    if query.equals:
+        conds.append(cql.property_filters(t, qs, query.equals))
+    if query.filter:
+        conds.append(cql.parse_filter(t, qs, query.filter, query.filter_lang))
+    return t, (and_(*conds) if conds else true()), src, qs
 
 
-def _incident_page(conn, bbox, limit, offset, crs, fid=None) -> tuple[list[dict], int]:
-    filters = Filters(ids=(fid,)) if fid is not None else Filters()
-    rows = public_requests(conn, filters, limit=limit, offset=offset, bbox=bbox)
-    matched = public_count(conn, filters, bbox)
-    srid, lat_first = CRS[crs]
-    features = []
-    for r in rows:
-        x, y = round(r["lon"], 7), round(r["lat"], 7)   # CGCS2000 and WGS 84 agree to ~cm
-        features.append({
-            "type": "Feature", "id": r["id"],
-            "geometry": {"type": "Point", "coordinates": [y, x] if lat_first else [x, y]},
-            "properties": {"category": r["category"], "service_code": r["service_code"],
-                           "state": r["state"], "state_label": STATE_LABELS[r["state"]],
-                           "grid_code": r["grid_code"], "grid": r["grid_name"],
-                           "reported": r["reported"], "description": r["description"],
-                           "location_blurred": r["personal"]}})
-    return features, matched
+def items(conn: Connection, name: str, query: Query, viewer: Account | None
+          ) -> tuple[list[dict], int, dict | None]:
+    """One page of a collection's features, how many match in all (``numberMatched``) and the
+    parameters of the next page (``cursor``, or ``offset`` when sorted by ``sortby``; None on
+    the last page)."""
+    t, where, src, qs = _select(conn, name, query, viewer)
+    matched = conn.execute(select(func.count()).select_from(t).where(where)).scalar_one()
+    keys = [t.c[k] for k in src.key]
+    order = cql.sort_keys(t, qs, query.sortby) + [
+        k.desc() if src.descending else k.asc() for k in keys]
+    page = select(t).where(where).order_by(*order).limit(query.limit)
+    by_key = not query.sortby and not query.offset
+    if query.cursor is not None:
+        if query.sortby or query.offset:
+            raise InvalidInput("cursor goes with neither sortby nor offset: follow the next "
+                               "link as it is")
+        last = cql.decode_cursor(query.cursor, len(keys))
+        try:
+            last = [datetime.fromisoformat(v) if k == src.time else v
+                    for k, v in zip(src.key, last)]
+        except (TypeError, ValueError):
+            raise InvalidInput("cursor: not a cursor this server made (follow the next "
+                               "link)") from None
+        page = page.where(cql.after(keys, last, src.descending))
+    elif query.offset:
+        page = page.offset(query.offset)
+    features = _features(conn, page.subquery("p"), src, qs, query)
+    last_key = features[-1]["_key"] if features else None
+    for f in features:
+        del f["_key"]
+    if len(features) < query.limit:
+        return features, matched, None
+    if by_key or query.cursor is not None:
+        return features, matched, {"cursor": cql.encode_cursor(last_key)}
+    more = query.offset + len(features) < matched
+    return features, matched, {"offset": query.offset + query.limit} if more else None
 
 
-def items(conn: Connection, name: str, *, bbox=None, limit: int = DEFAULT_LIMIT,
-          offset: int = 0, crs: str = CRS84,
-          viewer: Account | None) -> tuple[list[dict], int]:
-    """One page of a collection's features, and how many match in all (``numberMatched``);
-    grids and households only in the viewer's areas (the incidents are the public view)."""
-    if name == INCIDENTS:
-        return _incident_page(conn, bbox, limit, offset, crs)
-    return _layer_page(conn, name, bbox, limit, offset, crs, areas=read_areas(viewer))
+def _features(conn: Connection, p, src: Rows, qs, query: Query) -> list[dict]:
+    """GeoJSON features of the page ``p`` (its rows only)."""
+    chosen = cql.chosen_properties(qs, query.properties)
+    names = [q.column for q in qs if q.name != cql.GEOMETRY]
+    if chosen is not None:
+        names = [q.column for q in qs if q.name in chosen]
+    props = func.jsonb_build_object(*[x for n in names for x in (literal(n), p.c[n])])
+    geometry = (literal(None) if query.skip_geometry else
+                func.ST_AsGeoJSON(_geometry(p.c.geom, query.crs), 7))
+    result = conn.execute(select(p.c[src.id].label("fid"), geometry.label("geometry"),
+                                 props.label("properties"),
+                                 *[p.c[k].label(f"_k{i}") for i, k in enumerate(src.key)]))
+    out = []
+    for r in result.mappings():
+        out.append({"type": "Feature", "id": r["fid"],
+                    "geometry": json.loads(r["geometry"]) if r["geometry"] else None,
+                    "properties": r["properties"],
+                    "_key": [r[f"_k{i}"].isoformat() if isinstance(r[f"_k{i}"], datetime)
+                             else r[f"_k{i}"] for i in range(len(src.key))]})
+    return out
 
 
 def item(conn: Connection, name: str, fid: str, crs: str, viewer: Account | None
          ) -> dict | None:
     """One feature by its id (a layer's code, an incident's number), or None."""
-    if name == INCIDENTS:
+    src = rows(conn, name, viewer)
+    if src.id == "id":
         if not (fid.isascii() and fid.isdigit()) or int(fid) >= 2**31:
             return None
-        found, _ = _incident_page(conn, None, 1, 0, crs, int(fid))
+        value = int(fid)
     else:
-        found, _ = _layer_page(conn, name, None, 1, 0, crs, fid, read_areas(viewer))
+        value = fid
+    qs = queryables(conn, name, viewer)
+    t = cql.subquery(src.sql, src.params, qs)
+    page = select(t).where(t.c[src.id] == value).limit(1).subquery("p")
+    found = _features(conn, page, src, qs, Query(crs=crs))
+    for f in found:
+        del f["_key"]
     return found[0] if found else None
 
 
-def extent(conn: Connection) -> list[float]:
-    """The bounding box of all grids (CRS84), for the collections' extent."""
-    row = conn.execute(text("SELECT ST_XMin(e), ST_YMin(e), ST_XMax(e), ST_YMax(e) FROM "
-                            "(SELECT ST_Extent(geom) AS e FROM grids) t")).one()
-    return [round(v, 6) for v in row] if row[0] is not None else [-180, -90, 180, 90]
+_extents: dict[tuple, dict] = {}
 
 
-__all__ = ["CRS", "CRS84", "Collection", "collections", "collection", "items", "item",
-           "extent"]
+def extent(conn: Connection, name: str, viewer: Account | None) -> dict:
+    """A collection's own extent as ``viewer`` reads it: its rows' bounding box (CRS84), and
+    for the incidents their time span (open ended while cases are open). Remembered per data
+    version of the layer (incidents change by the minute: measured each time)."""
+    src = rows(conn, name, viewer)
+    version = None
+    if name != INCIDENTS:
+        version = conn.execute(text("SELECT version FROM data_versions WHERE layer = :l"),
+                               {"l": name}).scalar_one_or_none()
+        cache_key = (name, tuple(read_areas(viewer) or ()), version)
+        with _lock:
+            if cache_key in _extents:
+                return _extents[cache_key]
+    row = conn.execute(text(f"""
+        SELECT ST_XMin(e), ST_YMin(e), ST_XMax(e), ST_YMax(e) FROM
+        (SELECT ST_Extent(geom) AS e FROM ({src.sql}) t) x"""), src.params).one()
+    spatial = [round(v, 6) for v in row] if row[0] is not None else [-180, -90, 180, 90]
+    out = {"spatial": {"bbox": [spatial], "crs": CRS84}}
+    if src.time is not None:
+        first, last, still_open = conn.execute(text(f"""
+            SELECT min(created_at), max(coalesce(closed_at, created_at)),
+                   bool_or(closed_at IS NULL) FROM ({src.sql}) t"""), src.params).one()
+        out["temporal"] = {"interval": [[first.isoformat() if first else None,
+                                         None if still_open or last is None
+                                         else last.isoformat()]],
+                           "trs": "http://www.opengis.net/def/uom/ISO-8601/0/Gregorian"}
+    if version is not None:
+        with _lock:
+            _extents[cache_key] = out
+    return out
+
+
+__all__ = ["CRS", "CRS84", "Collection", "Query", "collections", "collection", "items", "item",
+           "extent", "queryables", "queryables_schema", "MAX_LIMIT", "DEFAULT_LIMIT"]

@@ -93,7 +93,10 @@ def _layer_select(conn: Connection, layer: str,
     where = "TRUE"
     params = {}
     if bbox is not None:
-        where = f"{alias}.geom && ST_MakeEnvelope(:minx, :miny, :maxx, :maxy, 4326)"
+        # && finds the candidates by index; ST_Intersects keeps those that truly meet the box
+        # (a line's or polygon's bounding box may reach into it while the shape does not)
+        box = "ST_MakeEnvelope(:minx, :miny, :maxx, :maxy, 4326)"
+        where = f"{alias}.geom && {box} AND ST_Intersects({alias}.geom, {box})"
         params = dict(zip(("minx", "miny", "maxx", "maxy"), bbox))
     sql, more = layer_sql(conn, layer, where, areas)
     return sql + f" ORDER BY {alias}.code", params | more

@@ -204,3 +204,37 @@ def coverage_tile(conn: Connection, run: int, z: int, x: int, y: int,
 
 
 __all__ = ["tile", "coverage_tile", "layers", "version", "check_address", "TileError"]
+
+
+MVT_TYPES = {"string": "String", "integer": "Number", "number": "Number", "boolean": "Boolean"}
+INCIDENT_FIELDS = {   # what an incident tile carries, by kind of viewer
+    "public": {"id": "Number", "category": "String", "state": "String", "blurred": "Boolean"},
+    "account": {"id": "Number", "category": "String", "state": "String",
+                "grid_code": "String", "overdue": "Boolean"},
+}
+CELL_FIELDS = {"households": {"households": "Number"},
+               INCIDENTS: {"incidents": "Number", "open": "Number"}}
+
+
+def tilejson(conn: Connection, layer: str, viewer: Account | None, tiles_url: str) -> dict:
+    """TileJSON 3.0.0 for one tile layer as ``viewer`` gets it: the URL template
+    (``tiles_url``), zooms, bounds and the fields its features carry, so that MapLibre, QGIS
+    or GDAL add the layer from one URL. LookupError for a layer the viewer has no tiles of."""
+    from .features import extent, queryables
+    if layer not in layers(viewer):
+        raise LookupError(layer)
+    if layer == INCIDENTS:
+        fields = INCIDENT_FIELDS["public" if viewer is None else "account"]
+    else:
+        fields = {q.name: MVT_TYPES.get(q.schema.get("type"), "String")
+                  for q in queryables(conn, layer, viewer) if q.name != "geometry"}
+    bounds = extent(conn, layer, viewer)["spatial"]["bbox"][0]
+    first = {"buildings": BUILDINGS_FROM, "roads": 0}.get(layer, 0)
+    described = {"id": layer, "fields": fields, "minzoom": first, "maxzoom": MAX_ZOOM}
+    if layer in CELL_FIELDS:
+        described["description"] = (f"below zoom {POINTS_FROM}: one point per occupied cell "
+                                    f"with its counts ({', '.join(CELL_FIELDS[layer])})")
+    return {"tilejson": "3.0.0", "name": layer, "scheme": "xyz", "tiles": [tiles_url],
+            "minzoom": 0, "maxzoom": MAX_ZOOM, "bounds": bounds,
+            "center": [(bounds[0] + bounds[2]) / 2, (bounds[1] + bounds[3]) / 2, 15],
+            "vector_layers": [described]}

@@ -25,10 +25,11 @@ RULES: dict[str, frozenset | str] = {
     "incident_pages.public_incidents": EVERYONE, "incidents_api.public_view": EVERYONE,
     # OGC API – Features: the collections each viewer may read are chosen by geodata.privacy
     "ogc.landing": EVERYONE, "ogc.conformance": EVERYONE, "ogc.collections_list": EVERYONE,
-    "ogc.collection": EVERYONE, "ogc.items": EVERYONE, "ogc.item": EVERYONE,
+    "ogc.collection": EVERYONE, "ogc.queryables": EVERYONE, "ogc.items": EVERYONE,
+    "ogc.item": EVERYONE,
     "ogc.openapi": EVERYONE,
     # vector tiles: geodata.tiles gives each viewer its layers (the public: incidents only)
-    "tiles.tile": EVERYONE,
+    "tiles.tile": EVERYONE, "tiles.tilejson": EVERYONE,
     # the public layers of every grid
     "pages.community": ALL_ROLES, "pages.grid": ALL_ROLES, "pages.print_map": ALL_ROLES,
     "api.summary": ALL_ROLES,

@@ -356,8 +356,11 @@ def import_osm_cmd(file: Path, bbox, prune: bool, dry_run: bool):
 @click.option("--as", "viewer", metavar="USER",
               help="incidents only: write what this account reads (its areas, exact places); "
                    "default: what the public sees.")
+@click.option("--gpkg-version", type=click.Choice(["1.2", "1.3", "1.4"]), default="1.2",
+              show_default=True, help="GeoPackage version of a .gpkg (1.2 reads in GDAL 3.6 "
+                                      "and older QGIS without a warning).")
 def export_cmd(layer: str, file: Path, crs: str | None, to_gcj02: bool, to_bd09: bool,
-               viewer: str | None):
+               viewer: str | None, gpkg_version: str):
     """Export LAYER to FILE; the extension picks the format (.geojson, .gpkg, .shp, .csv).
 
     References are written as codes, so the file can be edited and imported again.
@@ -366,7 +369,7 @@ def export_cmd(layer: str, file: Path, crs: str | None, to_gcj02: bool, to_bd09:
     """
     try:
         n = export_layer(get_db(), layer, file, crs=crs, to_gcj02=to_gcj02, to_bd09=to_bd09,
-                         viewer=viewer)
+                         viewer=viewer, gpkg_version=gpkg_version)
     except ExportError as exc:
         raise click.ClickException(str(exc)) from None
     click.echo(f"{layer}: {n} feature(s) written to {file}")

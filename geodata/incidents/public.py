@@ -13,21 +13,24 @@ from .reading import INCIDENT_JOINS, Filters
 
 PUBLIC_NOTE = "个人相关事件（纠纷、住房）的位置已模糊处理，且不公开描述"
 
+# every incident as the public may see it (``shown``: the point, blurred for personal cases)
+PUBLIC_ROWS = f"""
+    SELECT i.id, i.state, c.name AS category, c.service_code, c.personal,
+           g.code AS grid_code, g.name AS grid_name, i.created_at, i.updated_at,
+           i.closed_at, i.deadline,
+           to_char(i.created_at AT TIME ZONE 'Asia/Shanghai', 'YYYY-MM-DD') AS reported,
+           {privacy.public_text_sql("i.description")} AS description,
+           {privacy.public_text_sql("coalesce(b.name, r.name, '')")} AS address,
+           {privacy.public_location_sql()} AS shown
+    FROM incidents i {INCIDENT_JOINS}
+    LEFT JOIN buildings b ON b.id = i.building_id
+    LEFT JOIN roads r ON r.id = i.road_id
+    WHERE {{where}} AND i.state <> 'duplicate'"""
 PUBLIC_SQL = f"""
     SELECT id, state, category, service_code, personal, grid_code, grid_name, created_at,
            updated_at, closed_at, deadline, reported, description, address,
            ST_X(shown) AS lon, ST_Y(shown) AS lat
-    FROM (SELECT i.id, i.state, c.name AS category, c.service_code, c.personal,
-                 g.code AS grid_code, g.name AS grid_name, i.created_at, i.updated_at,
-                 i.closed_at, i.deadline,
-                 to_char(i.created_at AT TIME ZONE 'Asia/Shanghai', 'YYYY-MM-DD') AS reported,
-                 {privacy.public_text_sql("i.description")} AS description,
-                 {privacy.public_text_sql("coalesce(b.name, r.name, '')")} AS address,
-                 {privacy.public_location_sql()} AS shown
-          FROM incidents i {INCIDENT_JOINS}
-          LEFT JOIN buildings b ON b.id = i.building_id
-          LEFT JOIN roads r ON r.id = i.road_id
-          WHERE {{where}} AND i.state <> 'duplicate') t
+    FROM ({PUBLIC_ROWS}) t
     WHERE {{shown_where}}
     ORDER BY created_at DESC, id DESC LIMIT :limit OFFSET :offset"""
 # a bounding box applies to the point as shown: a small box must not find a blurred case's

@@ -65,10 +65,12 @@ REQUESTS = [
     ("ogc.conformance", "GET", "/ogc/conformance", None),
     ("ogc.collections_list", "GET", "/ogc/collections", None),
     ("ogc.collection", "GET", "/ogc/collections/incidents", None),
+    ("ogc.queryables", "GET", "/ogc/collections/incidents/queryables", None),
     ("ogc.items", "GET", "/ogc/collections/incidents/items", None),
     ("ogc.item", "GET", "/ogc/collections/incidents/items/{id}", None),
     ("ogc.openapi", "GET", "/ogc/api", None),
     ("tiles.tile", "GET", "/tiles/incidents/16/52323/27218.mvt", None),
+    ("tiles.tilejson", "GET", "/tiles/incidents.json", None),
     ("pages.print_map", "GET", "/print", None),
     ("visits_api.create", "POST", "/api/visits",  # a household of the third grid
      {"household_code": "HH00001", "visited_at": "2026-11-01T09:00:00+08:00"}),
@@ -99,7 +101,8 @@ REQUESTS = [
 
 PUBLIC = {"api-docs.openapi_json", "auth.login", "auth.logout", "vendor.vendor", "static",
           "ogc.landing", "ogc.conformance", "ogc.collections_list", "ogc.collection",
-          "ogc.items", "ogc.item", "ogc.openapi", "tiles.tile",
+          "ogc.queryables",
+          "ogc.items", "ogc.item", "ogc.openapi", "tiles.tile", "tiles.tilejson",
           "incident_pages.public_incidents", "incidents_api.public_view",
           "field.service_worker", "field.manifest"} | {
     e for e, *_ in REQUESTS if e.startswith("open311.")}

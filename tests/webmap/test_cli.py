@@ -395,3 +395,24 @@ def test_import_osm_prune_removes_ways_gone_from_the_file(cli, write_app):
     assert "kept 1 road(s) gone from OpenStreetMap because incidents name them: osm-w2" \
         in done.output
     assert count(write_app, "roads") == before - 1
+
+
+@pytest.mark.parametrize("layer", ["roads", "grids", "households", "incidents"])
+def test_geopackages_open_in_gdal_36_without_a_warning(cli, tmp_path, layer):
+    """GeoPackage 1.2 by default (GDAL 3.6, Debian 12's, warns on the 1.4 that the GDAL inside
+    pyogrio writes); --gpkg-version 1.4 when asked."""
+    import subprocess
+    out = tmp_path / f"{layer}.gpkg"
+    r = cli.invoke(args=["geodata", "export", layer, str(out)])
+    assert r.exit_code == 0, r.output
+    info = subprocess.run(["ogrinfo", "-ro", "-so", "-al", str(out)], capture_output=True,
+                          text=True)
+    assert info.returncode == 0 and info.stderr.strip() == "", info.stderr
+    n = int(info.stdout.split("Feature Count: ")[1].split()[0])
+    assert f"{n} feature(s) written" in r.output
+    newer = tmp_path / f"{layer}-14.gpkg"
+    assert cli.invoke(args=["geodata", "export", layer, str(newer),
+                            "--gpkg-version", "1.4"]).exit_code == 0
+    warned = subprocess.run(["ogrinfo", "-ro", "-so", str(newer)], capture_output=True,
+                            text=True)
+    assert "v1.4.0" in warned.stderr

@@ -134,5 +134,8 @@ def test_html_and_openapi(live):
     page = requests.get(f"{live}/ogc/collections/incidents/items?f=html&limit=3")
     assert page.status_code == 200 and "text/html" in page.headers["Content-Type"]
     assert "共" in page.text
-    doc = requests.get(f"{live}/ogc/api").json()
-    assert doc["openapi"].startswith("3.0") and "/ogc/collections/incidents/items" in doc["paths"]
+    api = requests.get(f"{live}/ogc/api")
+    assert api.headers["Content-Type"] == "application/vnd.oai.openapi+json;version=3.0"
+    doc = api.json()
+    assert doc["openapi"].startswith("3.0") and "/collections/incidents/items" in doc["paths"]
+    assert doc["servers"][0]["url"] == f"{live}/ogc"

@@ -8,6 +8,7 @@ beside it, with a planner scoped to that second community.
   door or exact point; the public routes show it only blurred.
 """
 import io
+import json
 
 import mapbox_vector_tile
 import pytest
@@ -157,3 +158,35 @@ def test_the_public_routes_show_the_dispute_only_blurred(world, path):
     clients, case = world
     body = clients[None].get(path.replace("{id}", str(case["id"]))).get_data(as_text=True)
     assert not [s for s in (MARK, CONTACT, case["photo"], case["door"], *EXACT) if s in body]
+
+
+@pytest.mark.parametrize("user", ["other_planner", None])
+def test_ogc_filters_sorting_and_properties_stay_inside_the_rule(world, user):
+    """Filters only narrow what a reader's rows already are: another community's planner finds
+    none of the sample's grids or households by any filter, and the public cannot find a
+    dispute by its hidden description or its exact point."""
+    clients, case = world
+    c = clients[user]
+    point = f"POINT({LON} {LAT})"
+    asks = [("incidents", {"filter": f"description LIKE '%{MARK[:4]}%'"}),
+            ("incidents", {"filter": f"S_INTERSECTS(geometry, {point})"}),
+            ("incidents", {"filter": "location_blurred = false", "sortby": "-created_at",
+                           "properties": "description"})]
+    if user == "other_planner":
+        asks += [("grids", {"filter": "code LIKE '511702005007%'"}),
+                 ("households", {"filter": f"code = '{case['door']}'"}),
+                 ("households", {"code": case["door"]}),
+                 ("grids", {"sortby": "-households", "properties": "code,households"})]
+    for collection, params in asks:
+        r = c.get(f"/ogc/collections/{collection}/items", query_string=params)
+        assert r.status_code == 200, (collection, params, r.get_data(as_text=True)[:300])
+        body = json.dumps(r.get_json()["features"], ensure_ascii=False)   # not the links,
+        assert MARK not in body and case["door"] not in body and EXACT[0] not in body  # which
+        # echo the asker's own query
+        if collection == "incidents" and "S_INTERSECTS" in params.get("filter", ""):
+            assert r.get_json()["numberMatched"] == 0
+        if collection in ("grids", "households"):
+            assert all(not f["properties"]["code"].startswith("511702005007")
+                       for f in r.get_json()["features"]), (collection, params)
+    if user is None:
+        assert c.get("/ogc/collections/households/queryables").status_code == 404

@@ -5,7 +5,7 @@ ETag changes when its layer's data (or the kind of viewer) does, so a browser as
 with ``If-None-Match`` and gets a 304."""
 from __future__ import annotations
 
-from flask import Blueprint, Response, request
+from flask import Blueprint, Response, jsonify, request, url_for
 from flask_babel import gettext as _
 
 from geodata import tiles
@@ -46,4 +46,22 @@ def tile(layer: str, z: int, x: int, y: int):
     response.headers["Vary"] = "Authorization, Cookie"
     if tag:
         response.set_etag(tag)
+    return response
+
+
+@bp.get("/tiles/<layer>.json")
+def tilejson(layer: str):
+    """TileJSON 3.0.0 of a tile layer (its URL template, zooms, bounds and fields), for
+    MapLibre, QGIS and GDAL: a layer added from one URL."""
+    template = url_for("tiles.tile", layer=layer, z=0, x=0, y=0, _external=True).replace(
+        "/0/0/0.mvt", "/{z}/{x}/{y}.mvt")
+    try:
+        with get_db().connect() as conn:
+            body = tiles.tilejson(conn, layer, viewer(), template)
+    except LookupError:
+        return error(404, _("no tile layer %(layer)r", layer=layer), "unknown_layer",
+                     layers=list(tiles.layers(viewer())))
+    response = jsonify(body)
+    response.headers["Cache-Control"] = "private, max-age=300"
+    response.headers["Vary"] = "Authorization, Cookie"
     return response
