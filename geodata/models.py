@@ -348,6 +348,14 @@ class StepLimit(Base):
     step: Mapped[str] = mapped_column(Text)
 
 
+class DutyRule(Base):
+    """Separation of duties: the step into ``step`` may not be taken by whoever last moved the
+    same incident into ``not_by`` (e.g. no one registers a case they reported)."""
+    __tablename__ = "duty_rules"
+    step: Mapped[str] = mapped_column(Text, primary_key=True)
+    not_by: Mapped[str] = mapped_column(Text)
+
+
 class IncidentEvent(Base):
     """One step of an incident's history. Rows are never changed or deleted (a trigger)."""
     __tablename__ = "incident_events"

@@ -196,3 +196,40 @@ def last_visits(conn: Connection, viewer: Account, grid: str) -> dict:
                            WHERE household_id = h.id) v ON true
         WHERE g.code = :grid AND {SHOWN}"""),
         {"grid": grid, "shown": _shown(viewer)}).scalar_one()
+
+
+def household_card(conn: Connection, viewer: Account, code: str) -> dict:
+    """Everything a grid worker needs at a door, as ``viewer`` may see it: the address
+    (building, unit, compound), the household's flags and residents, the party member who keeps
+    in touch with it (name and phone only for the grid's own staff and admins), the rules it is
+    due a visit by, its last visits and the open incidents at that door. NotFound for a
+    household the viewer may not see one by one (as if it did not exist)."""
+    from .incidents.reading import OPEN_ARRAY
+    from .workflow import NotFound
+    row = conn.execute(text(f"""
+        SELECT h.id, h.code, h.unit_room, h.residents, h.minors, h.elderly_alone,
+               h.party_member, h.low_income, g.code AS grid_code, g.name AS grid_name,
+               b.code AS building_code, b.name AS building_name, c.name AS compound,
+               m.name AS contact_name, m.phone AS contact_phone,
+               ST_X(h.geom) AS lon, ST_Y(h.geom) AS lat
+        FROM households h JOIN grids g ON g.id = h.grid_id
+        JOIN buildings b ON b.id = h.building_id
+        LEFT JOIN compounds c ON c.id = b.compound_id
+        LEFT JOIN party_members m ON m.id = h.contact_member_id
+        WHERE h.code = :code AND {SHOWN}"""),
+        {"code": code, "shown": _shown(viewer)}).mappings().one_or_none()
+    if row is None:
+        raise NotFound("no household %(code)s", code=code)
+    card = plain(row)
+    if not privacy.sees_personal(viewer, card["grid_code"]):
+        card["contact_name"] = card["contact_phone"] = None
+    flags = {"elderly_alone": card["elderly_alone"], "low_income": card["low_income"],
+             "with_minors": card["minors"] > 0}
+    card["due"] = [dict(r) | {"due": r["days"]} for r in rules_of(conn) if flags.get(r["flag"])]
+    card["visits"] = search(conn, viewer, household=code, limit=5)["items"]
+    card["incidents"] = [plain(r) for r in conn.execute(text(f"""
+        SELECT i.id, i.state, c.name AS category, i.description, i.created_at
+        FROM incidents i JOIN incident_categories c ON c.id = i.category_id
+        WHERE i.household_id = :h AND i.state = ANY({OPEN_ARRAY})
+        ORDER BY i.created_at DESC LIMIT 20"""), {"h": card.pop("id")}).mappings()]
+    return card

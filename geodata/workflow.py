@@ -111,3 +111,27 @@ class StaleVersion(Conflict):
             N_("the incident changed meanwhile (version %(given)s given, now %(current)s, "
                "state %(state)s); reload it and try again"), given=given, current=current, state=state,
             state_label=STATE_LABELS.get(state, state))
+
+
+# separation of duties: what a refusal says, by (step, the earlier step whose actor may not
+# take it); any other pair gets the general message
+DUTY_MESSAGES = {
+    ("registered", "reported"): N_("whoever reported a case may not also register it: another "
+                                   "person registers it (separation of duties)"),
+    ("closed", "handled"): N_("whoever reported back on a case's handling may not also verify "
+                              "and close it: another person verifies it (separation of "
+                              "duties)"),
+}
+
+
+class DutySeparated(Forbidden):
+    """The actor took the earlier step of the case that this step must be taken apart from."""
+    code = "separation_of_duties"
+
+    def __init__(self, step: str, not_by: str, incident_id: int, actor: str):
+        self.step, self.not_by, self.incident_id, self.actor = step, not_by, incident_id, actor
+        msgid = DUTY_MESSAGES.get((step, not_by), N_(
+            "whoever moved a case to %(before)s may not also move it to %(state)s "
+            "(separation of duties)"))
+        super().__init__(msgid, before=STATE_LABELS.get(not_by, not_by),
+                         state=STATE_LABELS.get(step, step))

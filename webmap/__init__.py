@@ -12,7 +12,7 @@ from geodata.accounts import SESSION_IDLE_HOURS, TOKEN_DAYS
 from geodata.db import database_url, make_engine
 
 JSON_LIMIT = 1024 * 1024            # any request body but a photo upload
-DEFAULT_NOTICE = "示意数据 Illustrative data: generated, not surveyed"
+from .helpers import DEFAULT_NOTICE   # the sample's notice, in the reader's language
 DEFAULT_SITE_NAME = "石龙溪社区"   # the sample community
 
 
@@ -102,6 +102,8 @@ def create_app(config: dict | None = None) -> Flask:
     app.register_blueprint(field.bp)
     app.register_blueprint(party.bp)
     app.register_blueprint(rounds.bp)
+    from .views import visits
+    app.register_blueprint(visits.bp)
     incidents_api.init_app(app)
     app.register_blueprint(open311.bp)
 

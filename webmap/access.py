@@ -54,6 +54,7 @@ RULES: dict[str, frozenset | str] = {
     "party.page": ALL_ROLES, "party_api.tree": ALL_ROLES, "party_api.member": ALL_ROLES,
     # home visits: grid staff and admins (geodata.visits keeps them to their grids)
     "visits_api.create": WRITERS, "visits_api.visit_list": WRITERS, "visits_api.due": WRITERS,
+    "visits.card": WRITERS,
     # patrols: grid staff record theirs; every account reads the figures of what it reads
     "patrols_api.create": WRITERS, "patrols_api.upload_gpx": WRITERS,
     "patrols_api.patrol_list": ALL_ROLES, "patrols_api.weekly": ALL_ROLES,

@@ -82,7 +82,9 @@ def login():
             target = request.args.get("next") or ""
             # only local paths: never bounce to another site
             if not target.startswith("/") or urlparse(target).netloc:
-                target = url_for("pages.community")
+                # grid staff start their day on the phone page, desk users on the map
+                target = url_for("field.page" if found.role in accounts.GRID_ROLES
+                                 else "pages.community")
             return redirect(target)
         error, status = "用户名或密码不正确", 401
     return render_template("login.html", error=error, map=None), status

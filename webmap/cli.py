@@ -375,6 +375,35 @@ def export_cmd(layer: str, file: Path, crs: str | None, to_gcj02: bool, to_bd09:
     click.echo(f"{layer}: {n} feature(s) written to {file}")
 
 
+@geodata_cli.command("duty-rules")
+@click.option("--apart", "apart", multiple=True, metavar="STEP:EARLIER",
+              help="Require that STEP be taken by someone other than whoever moved the case "
+                   "to EARLIER, e.g. registered:reported (repeatable).")
+@click.option("--drop", multiple=True, metavar="STEP", help="Drop the rule of STEP.")
+def duty_rules_cmd(apart: tuple[str, ...], drop: tuple[str, ...]):
+    """List (and change) the separation of duties in the closed loop: which step may not be
+    taken by the person who took an earlier one (default: a case's reporter does not register
+    it, whoever reported back on its handling does not verify and close it)."""
+    from geodata import incidents
+    with _one_line(ImportRejected, InvalidInput):
+        with get_db().begin() as conn:
+            for item in apart:
+                step, sep, earlier = item.partition(":")
+                if not sep:
+                    raise click.BadParameter(f"{item!r}: write STEP:EARLIER, e.g. "
+                                             "registered:reported", param_hint="--apart")
+                incidents.set_duty_rule(conn, step.strip(), earlier.strip(),
+                                        actor=f"cli:{getpass.getuser()}")
+            for step in drop:
+                incidents.set_duty_rule(conn, step.strip(), None,
+                                        actor=f"cli:{getpass.getuser()}")
+            rules = incidents.duty_rules(conn)
+    for step, earlier in rules.items():
+        click.echo(f"{step}: not by whoever moved the case to {earlier}")
+    if not rules:
+        click.echo("no separation of duties: anyone may take any step they may act on")
+
+
 @geodata_cli.command("load-sample")
 @click.option("--if-empty", is_flag=True, help="Do nothing when the database already has grids.")
 def load_sample_cmd(if_empty: bool):

@@ -12,7 +12,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from geodata.accounts import Account
 from geodata.db import NoDatabaseConfigured
 from geodata.incidents import Filters
-from geodata.workflow import STATE_LABELS
+from geodata.workflow import N_, STATE_LABELS
 
 from .maps import BASEMAPS
 
@@ -67,8 +67,15 @@ def filters_of(args: dict) -> Filters:
 
 
 def notice() -> str:
-    """The data notice shown on every page and API answer (``DATA_NOTICE``)."""
-    return current_app.config["DATA_NOTICE"]
+    """The data notice shown on every page and API answer: ``DATA_NOTICE`` when set, else the
+    sample's, in the reader's language (Chinese unless English is asked for)."""
+    value = current_app.config["DATA_NOTICE"]
+    if value == DEFAULT_NOTICE:
+        return gettext(N_("Illustrative data: generated, not surveyed"))
+    return value
+
+
+DEFAULT_NOTICE = "sample"       # DATA_NOTICE unset: the sample's notice, translated
 
 
 NAV_GRIDS = 12       # the header links every grid up to this many

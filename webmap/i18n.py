@@ -34,6 +34,7 @@ def init_app(app: Flask) -> None:
     app.config["BABEL_TRANSLATION_DIRECTORIES"] = str(COMPILED)
     Babel(app, locale_selector=_locale)
     app.jinja_env.filters.update(budget=budget_label, role=role_label, action=action_label)
+    app.jinja_env.globals.update(duty_text=duty_text)
 
 
 def _locale() -> str:
@@ -193,6 +194,8 @@ ACTION_LABELS = {
     "incident.photo": N_("photo uploaded"), "import": N_("data imported"),
     "visit.create": N_("home visit recorded"), "patrol.create": N_("patrol recorded"),
     "token.revoke": N_("API token revoked"), "open311.key_failed": N_("wrong Open311 API key"),
+    "incident.refused": N_("incident step refused"),
+    "duty_rule": N_("separation of duties changed"),
 }
 
 
@@ -220,3 +223,11 @@ def role_name(role: str) -> str:
 
 def action_label(action: str) -> str:
     return _zh(ACTION_LABELS[action]) if action in ACTION_LABELS else action
+
+
+def duty_text(step: str, not_by: str) -> str:
+    """Why this account may not take ``step`` here (separation of duties), in Chinese like
+    every label on the pages."""
+    from geodata.workflow import DutySeparated
+    refusal = DutySeparated(step, not_by, 0, "")
+    return _zh(refusal.msgid, **refusal.params)

@@ -6,6 +6,7 @@ import folium
 from branca.element import MacroElement, Template
 from folium.plugins import HeatMap, MarkerCluster
 
+from geodata.gcj02 import wgs84_to_gcj02
 from geodata.workflow import STATE_COLOURS, STATE_LABELS
 
 from .maps import (BASEMAPS, Legend, PageHooks, extent, for_display, line_and_area_tiles,
@@ -109,8 +110,12 @@ def public_incident_map(grids: dict, incidents: dict) -> folium.Map:
 
 
 
+OFFLINE_MAX_ZOOM = 18      # the phone keeps road tiles up to this zoom (static/field.js)
+
+
 def field_map(grids: dict, mine: tuple[str, ...] | None, tasks: dict, *,
-              basemap: str = "none", tianditu_key: str | None = None) -> folium.Map:
+              basemap: str = "none", tianditu_key: str | None = None,
+              at: list[float] | None = None) -> folium.Map:
     """The grid worker's phone map: the worker's grids bold and labelled (``mine``: their grid
     codes, None: all), the others faint; roads as tiles; the open incidents of the worker's
     grids (``tasks``: a FeatureCollection) by state. No legend box or layer control over the
@@ -128,14 +133,17 @@ def field_map(grids: dict, mine: tuple[str, ...] | None, tasks: dict, *,
     folium.GeoJson(grids, name="网格", interactive=False,
                    style_function=lambda f: {"color": "#777", "weight": 1,
                                              "fillOpacity": 0, "dashArray": "4 4"}).add_to(m)
-    line_and_area_tiles("roads", "道路", bm.gcj02).add_to(m)
+    # z18 tiles are drawn larger beyond 18: the tiles packed for offline use cover every zoom
+    line_and_area_tiles("roads", "道路", bm.gcj02, max_native_zoom=OFFLINE_MAX_ZOOM).add_to(m)
     if own["features"]:
         folium.GeoJson(own, name="我的网格", interactive=False,
                        style_function=lambda f: {"color": "#b71c1c", "weight": 4,
                                                  "fillColor": "#ffcdd2", "fillOpacity": 0.12}
                        ).add_to(m)
+    if at is not None and bm.gcj02:
+        at = [float(v) for v in wgs84_to_gcj02(*at)]
     PageHooks("setupFieldMap", gcj02=bm.gcj02, mine=own, tasks=tasks, states=STATE_LABELS,
-              colours=STATE_COLOURS).add_to(m)
+              colours=STATE_COLOURS, at=at).add_to(m)
     m.fit_bounds([[miny, minx], [maxy, maxx]])
     return m
 

@@ -12,8 +12,8 @@ from werkzeug.exceptions import HTTPException
 
 from geodata.accounts import LoginThrottled
 from geodata.photos import NotAnImage, TooLarge
-from geodata.workflow import (Conflict, Forbidden, IllegalTransition, IncidentError,
-                              InvalidInput, NotFound, StaleVersion)
+from geodata.workflow import (Conflict, DutySeparated, Forbidden, IllegalTransition,
+                              IncidentError, InvalidInput, NotFound, StaleVersion)
 
 from .i18n import http_text, schema_text, text
 
@@ -194,6 +194,10 @@ def init_app(app: Flask) -> None:
 
     @app.errorhandler(Forbidden)
     def _forbidden(exc):
+        if isinstance(exc, DutySeparated):      # a refused step is kept in the audit log
+            from geodata.incidents import audit_refusal
+            from .helpers import get_db
+            audit_refusal(get_db(), exc)
         if isinstance(exc, LoginThrottled):
             response = current_app.make_response(core_error(429, exc))
             response.headers["Retry-After"] = str(exc.retry_after)

@@ -160,6 +160,9 @@ class MapHandle(MacroElement):
         {% macro script(this, kwargs) %}
         // metres only (Leaflet's scale shows feet and miles too by default)
         L.control.scale({metric: true, imperial: false}).addTo({{ this._parent.get_name() }});
+        // no engine's name in the corner (every word on screen is Chinese); base maps that
+        // need credit still get theirs
+        {{ this._parent.get_name() }}.attributionControl.setPrefix(false);
         window.slxMap = {{ this._parent.get_name() }};
         window.slxMapGcj02 = {{ this.gcj02 | tojson }};
         {% endmacro %}
@@ -246,10 +249,11 @@ def _road_style(feature: dict) -> dict:
     return style
 
 
-def line_and_area_tiles(layer: str, name: str,
-                        gcj02: bool = False) -> folium.plugins.VectorGridProtobuf:
+def line_and_area_tiles(layer: str, name: str, gcj02: bool = False,
+                        max_native_zoom: int = 22) -> folium.plugins.VectorGridProtobuf:
     """Roads (styled by class, as in the legend) or buildings from /tiles/<layer> (shifted
-    in SQL for Gaode's base map with ``gcj02``)."""
+    in SQL for Gaode's base map with ``gcj02``); beyond ``max_native_zoom`` the tiles of that
+    zoom are drawn larger."""
     if layer == "roads":
         styles = {cls: {"color": colour, "weight": weight, "dashArray": dash or "",
                         "opacity": 0.9}
@@ -262,8 +266,8 @@ def line_and_area_tiles(layer: str, name: str,
     else:
         style = json.dumps({"color": "#8d6e63", "weight": 1, "fill": True,
                             "fillColor": "#d7ccc8", "fillOpacity": 0.7})
-    options = f'{{"vectorTileLayerStyles": {{"{layer}": {style}}}, "maxNativeZoom": 22, ' \
-              '"interactive": false}'
+    options = f'{{"vectorTileLayerStyles": {{"{layer}": {style}}}, ' \
+              f'"maxNativeZoom": {int(max_native_zoom)}, "interactive": false}}'
     url = f"/tiles/{layer}/{{z}}/{{x}}/{{y}}.mvt" + ("?gcj02=1" if gcj02 else "")
     return folium.plugins.VectorGridProtobuf(url, name, options)
 

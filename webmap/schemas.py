@@ -167,6 +167,8 @@ class SearchHit(Schema):
     label = fields.String(required=True)
     lon = fields.Float(required=True)
     lat = fields.Float(required=True)
+    card = fields.Boolean(required=True, metadata={
+        "description": "a household this account may open as a card (/households/<code>)"})
 
 
 class SearchResults(Schema):
@@ -544,6 +546,9 @@ class Incident(Schema):
     unit_contact = fields.String(required=True, allow_none=True)
     unit_phone = fields.String(required=True, allow_none=True)
     allowed = fields.List(fields.String(), required=True)
+    barred = fields.Dict(keys=fields.String(), values=fields.String(), required=True, metadata={
+        "description": "the next steps this account may not take on this case (separation of "
+                       "duties), each with the earlier step it took"})
     events = fields.List(fields.Nested(Event), required=True)
     photos = fields.List(fields.Nested(Photo), required=True)
     mediation = fields.Nested(MediationRecord, required=True, allow_none=True)

@@ -90,6 +90,7 @@ def get(conn: Connection, incident_id: int, viewer: Account | None) -> dict:
         raise NotFound("no incident %(id)s", id=incident_id)
     out = plain(row)
     out["allowed"] = list(allowed(out["state"]))
+    out["barred"] = barred(conn, incident_id, out["allowed"], viewer)
     out["events"] = [plain(e) for e in conn.execute(text("""
         SELECT id, at, actor, from_state, to_state, note, photos, assignee FROM incident_events
         WHERE incident_id = :id ORDER BY at, id"""), {"id": incident_id}).mappings()]
@@ -101,6 +102,19 @@ def get(conn: Connection, incident_id: int, viewer: Account | None) -> dict:
                        {"id": incident_id}).mappings().one_or_none()
     out["mediation"] = plain(med) if med else None
     return privacy.incident(out, viewer)
+
+
+def barred(conn: Connection, incident_id: int, steps: list[str],
+           viewer: Account | None) -> dict[str, str]:
+    """Of ``steps``, those ``viewer`` may not take on this incident by separation of duties
+    (``duty_rules``), each with the earlier state it moved the incident into."""
+    if viewer is None or not steps:
+        return {}
+    from .writing import DUTY_BROKEN
+    return dict(conn.execute(text(
+        f"SELECT step, not_by FROM ({DUTY_BROKEN.format(incident=':id', step='d.step')}) x "
+        "WHERE step = ANY(:steps)"), {"id": incident_id, "actor": viewer.name,
+                                       "steps": steps}).all())
 
 
 @dataclass

@@ -22,8 +22,8 @@ from ..accounts import Account, audit
 from ..db import plain
 from ..points import wgs84_point
 from ..scope import IN_SCOPE, read_areas, refuse_missing, write_grids
-from ..workflow import (STATE_LABELS, Forbidden, IllegalTransition, InvalidInput,
-                        OutsideCommunity, StaleVersion, allowed)
+from ..workflow import (STATE_LABELS, DutySeparated, Forbidden, IllegalTransition,
+                        InvalidInput, OutsideCommunity, StaleVersion, allowed)
 from .reading import NEARBY_OPEN
 
 NEAR_RADIUS_M = 50
@@ -225,6 +225,17 @@ ASSIGNABLE_ACCOUNT = ("u.active AND u.role IN ('grid_head', 'grid_worker') "
                       "AND old.grid_code = ANY(u.grid_codes)")
 ASSIGNABLE_UNIT = "(n.area IS NULL OR starts_with(old.grid_code, n.area))"
 
+# separation of duties (``duty_rules``): the rule the step into {step} would break for the
+# actor, if any — they were the last to move the incident {incident} into the rule's earlier
+# state (an event that only notes something, from a state to the same, does not count)
+DUTY_BROKEN = """
+    SELECT d.step, d.not_by FROM duty_rules d,
+    LATERAL (SELECT e.actor FROM incident_events e
+             WHERE e.incident_id = {incident} AND e.to_state = d.not_by
+               AND e.from_state IS DISTINCT FROM e.to_state
+             ORDER BY e.at DESC, e.id DESC LIMIT 1) last
+    WHERE d.step = {step} AND last.actor = :actor"""
+
 TRANSITION_SQL = text(f"""
     WITH old AS (SELECT i.id, i.state, g.code AS grid_code
                  FROM incidents i JOIN grids g ON g.id = i.grid_id
@@ -260,6 +271,7 @@ TRANSITION_SQL = text(f"""
           AND i.state = ANY(:froms)
           AND (a.next <> 'duplicate' OR a.dup IS NOT NULL)
           AND (a.next <> 'dispatched' OR (a.assignee_id IS NULL) <> (a.unit_id IS NULL))
+          AND NOT EXISTS ({DUTY_BROKEN.format(incident="i.id", step="a.next")})
           AND (cardinality(CAST(:photos AS int[])) = 0
                OR (SELECT count(*) FROM incident_photos ph
                    WHERE ph.incident_id = i.id AND ph.id = ANY(CAST(:photos AS int[])))
@@ -325,7 +337,7 @@ def transition(conn: Connection, incident_id: int, to: str, actor: Account, *, v
         unit=unit)).mappings().one_or_none()
     if row is None:
         _explain_transition(conn, incident_id, to, version, grids, duplicate_of, photos,
-                            assignee, unit)
+                            assignee, unit, actor.name)
     audit(conn, actor.name, "incident.transition", str(incident_id),
           **{"from": row["from_state"], "to": row["state"]},
           **({"assignee": row["assignee"] or row["unit"]} if to == "dispatched" else {}))
@@ -333,7 +345,7 @@ def transition(conn: Connection, incident_id: int, to: str, actor: Account, *, v
 
 
 def _explain_transition(conn, incident_id, to, version, grids, duplicate_of, photos,
-                        assignee=None, unit=None):
+                        assignee=None, unit=None, actor=None):
     refuse_missing(conn, incident_id, grids)
     state, current = conn.execute(text("SELECT state, version FROM incidents WHERE id = :id"),
                                   {"id": incident_id}).one()
@@ -341,6 +353,10 @@ def _explain_transition(conn, incident_id, to, version, grids, duplicate_of, pho
         raise StaleVersion(version, current, state)
     if to not in allowed(state):
         raise IllegalTransition(state, to)
+    broken = conn.execute(text(DUTY_BROKEN.format(incident=":id", step="CAST(:to AS text)")),
+                          {"id": incident_id, "to": to, "actor": actor}).one_or_none()
+    if broken is not None:
+        raise DutySeparated(broken.step, broken.not_by, incident_id, actor)
     if to == "duplicate":
         refuse_missing(conn, duplicate_of, grids)
     if to == "dispatched":
@@ -414,3 +430,32 @@ def save_mediation(conn: Connection, incident_id: int, fields: dict, actor: Acco
     if row.saved is None:
         raise InvalidInput("only disputes carry a mediation record")
     audit(conn, actor.name, "incident.mediation", str(incident_id))
+
+
+def audit_refusal(engine, refused: DutySeparated) -> None:
+    """Write a refused step to the audit log, in a transaction of its own (the step's own was
+    rolled back with the refusal)."""
+    with engine.begin() as conn:
+        audit(conn, refused.actor, "incident.refused", str(refused.incident_id),
+              step=refused.step, rule=f"not by whoever moved it to {refused.not_by}")
+
+
+def duty_rules(conn: Connection) -> dict[str, str]:
+    """The separation-of-duties rules: step → the earlier state whose actor may not take it."""
+    return dict(conn.execute(text("SELECT step, not_by FROM duty_rules ORDER BY step")).all())
+
+
+def set_duty_rule(conn: Connection, step: str, not_by: str | None, actor: str = "cli") -> None:
+    """Require that ``step`` be taken by someone other than whoever moved the case into
+    ``not_by``; ``not_by`` None drops the rule of ``step``. Audited."""
+    if step not in STATE_LABELS or (not_by is not None and not_by not in STATE_LABELS):
+        raise InvalidInput("states: %(states)s", states=", ".join(STATE_LABELS))
+    if not_by == step:
+        raise InvalidInput("a step cannot be kept apart from itself")
+    if not_by is None:
+        conn.execute(text("DELETE FROM duty_rules WHERE step = :s"), {"s": step})
+    else:
+        conn.execute(text("INSERT INTO duty_rules (step, not_by) VALUES (:s, :n) "
+                          "ON CONFLICT (step) DO UPDATE SET not_by = EXCLUDED.not_by"),
+                     {"s": step, "n": not_by})
+    audit(conn, actor, "duty_rule", step, not_by=not_by)

@@ -46,12 +46,26 @@ PAINTED = """() => {
 }"""
 
 
+class ChineseBrowser:
+    """Chromium whose pages ask for Chinese, as the service's users' phones and desks do."""
+
+    def __init__(self, browser):
+        self._browser = browser
+
+    def new_context(self, **options):
+        options.setdefault("locale", "zh-CN")
+        return self._browser.new_context(**options)
+
+    def __getattr__(self, name):
+        return getattr(self._browser, name)
+
+
 @pytest.fixture(scope="module")
 def browser():
     from playwright.sync_api import sync_playwright
     with sync_playwright() as pw:
         b = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        yield b
+        yield ChineseBrowser(b)
         b.close()
 
 
@@ -146,7 +160,7 @@ def test_community_map_draws_every_layer_offline(offline, live, shared_db):
     assert page.locator(".fac-badge").count() == n["facilities"]
     assert page.locator(".map-legend").is_visible()
     assert page.locator(".leaflet-control-scale").is_visible()
-    assert "Illustrative" in page.locator(".notice").inner_text()
+    assert "示意数据" in page.locator(".notice").inner_text()
     assert offline.blocked == [] and offline.errors == []
 
 

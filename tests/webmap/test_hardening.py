@@ -84,7 +84,7 @@ def test_every_write_path_writes_one_audit_entry(write_app, tmp_path):
     audited("incident.create", lambda: client_as(write_app, None).post(
         "/open311/v2/requests.json", data={"api_key": "k", "service_code": "other",
                                            "lat": "31.2455", "long": "107.4955"}))
-    audited("incident.transition", lambda: worker3.post(
+    audited("incident.transition", lambda: client_as(write_app, "head3").post(
         f"/api/incidents/{iid}/transitions", json={"to": "registered", "version": 1}))
     audited("incident.photo", lambda: worker3.post(
         f"/api/incidents/{iid}/photos", content_type="multipart/form-data",

@@ -7,6 +7,8 @@ import pytest
 from PIL import Image
 from sqlalchemy import text
 
+from ..conftest import client_as
+
 INSIDE = {"lon": 107.4955, "lat": 31.2455}
 
 
@@ -67,8 +69,8 @@ def test_bad_requests_get_a_clear_error_and_change_nothing(api, write_app, kwarg
     assert count(write_app) == before
 
 
-def test_transitions_legal_illegal_and_stale(api):
-    iid = post(api).get_json()["id"]
+def test_transitions_legal_illegal_and_stale(api, write_app):
+    iid = post(client_as(write_app, "worker3")).get_json()["id"]
     ok = api.post(f"/api/incidents/{iid}/transitions",
                   json={"to": "registered", "version": 1, "note": "立案"})
     assert ok.status_code == 200 and ok.get_json()["version"] == 2

@@ -21,8 +21,10 @@ def test_community_page(client, shared_db):
         codes = [c for (c,) in conn.execute(text("SELECT code FROM grids"))]
     for code in codes:
         assert code in html
-    assert "Illustrative" in html and "示意数据" in html
+    assert "Illustrative data" in html                       # the client asks for English
     assert vendor_url("leaflet", "leaflet.js") in html
+    chinese = client.get("/", headers={"Accept-Language": "zh-CN"}).get_data(as_text=True)
+    assert "示意数据" in chinese and "Illustrative" not in chinese
 
 
 def test_no_asset_from_outside(client):

@@ -8,127 +8,12 @@
 
   const el = function (...args) { return window.slxEl(...args); };
 
-  // ---- the outbox: IndexedDB, one record per report (its photo as a Blob) ----
-  const DB_NAME = 'slx-field', STORE = 'outbox';
-
-  function openDb() {
-    return new Promise(function (resolve, reject) {
-      const req = indexedDB.open(DB_NAME, 1);
-      req.onupgradeneeded = function () { req.result.createObjectStore(STORE, {keyPath: 'key'}); };
-      req.onsuccess = function () { resolve(req.result); };
-      req.onerror = function () { reject(req.error); };
-    });
-  }
-
-  async function store(mode, work) {
-    const db = await openDb();
-    return new Promise(function (resolve, reject) {
-      const tx = db.transaction(STORE, mode);
-      const result = work(tx.objectStore(STORE));
-      tx.oncomplete = function () { db.close(); resolve(result && result.result); };
-      tx.onerror = function () { db.close(); reject(tx.error); };
-    });
-  }
-
-  const outbox = {
-    put: function (item) { return store('readwrite', function (s) { return s.put(item); }); },
-    remove: function (key) { return store('readwrite', function (s) { return s.delete(key); }); },
-    all: function () { return store('readonly', function (s) { return s.getAll(); }); },
-  };
-
-  function newKey() {
-    if (crypto.randomUUID) return 'field-' + crypto.randomUUID();
-    const bytes = crypto.getRandomValues(new Uint8Array(16));
-    return 'field-' + Array.from(bytes, function (b) { return b.toString(16).padStart(2, '0'); }).join('');
-  }
-
-  // ---- sending: one report at a time, oldest first ----
-  class Offline extends Error {}
-
-  function csrf() {
-    const meta = document.querySelector('meta[name=csrf-token]');
-    return meta ? meta.content : '';
-  }
-
-  async function send(url, key, body, json) {
-    let response;
-    try {
-      response = await fetch(url, {
-        method: 'POST', credentials: 'same-origin', body: body,
-        headers: Object.assign({'Idempotency-Key': key, 'X-CSRFToken': csrf()},
-                               json ? {'Content-Type': 'application/json'} : {})});
-    } catch (e) {
-      throw new Offline('无网络');
-    }
-    let answer = null;
-    try { answer = await response.json(); } catch (e) { /* not JSON */ }
-    // no answer we can act on: try again later (the key makes the retry safe)
-    if (response.status >= 500 || response.status === 429 || response.status === 401 ||
-        (answer && answer.code === 'offline')) {
-      const err = new Offline(response.status === 401 ? '登录已过期，请重新登录' :
-                              (answer && answer.error) || '服务器暂时无法处理');
-      throw err;
-    }
-    if (!response.ok) {
-      const err = new Error((answer && answer.error) || response.statusText);
-      err.refused = true;
-      throw err;
-    }
-    return answer;
-  }
-
-  let flushing = null;
-
-  async function flushOnce() {
-    const items = (await outbox.all()).sort(function (a, b) { return a.saved - b.saved; });
-    let sent = 0;
-    for (const item of items) {
-      if (item.refused) continue;          // kept for the worker to read and remove
-      try {
-        if (item.kind === 'patrol') {
-          const walked = await send('/api/patrols', item.key, JSON.stringify(item.body), true);
-          await outbox.remove(item.key);
-          sent += 1;
-          toast('巡查已上传：步行 ' + Math.round(walked.distance_m) + ' 米', 'ok');
-          continue;
-        }
-        if (!item.incident) {
-          const made = await send('/api/incidents', item.key, JSON.stringify(item.body), true);
-          item.incident = made.id;
-          await outbox.put(item);
-        }
-        if (item.photo && !item.photoSent) {
-          const form = new FormData();
-          form.append('photo', item.photo, item.photoName || 'photo.jpg');
-          await send('/api/incidents/' + item.incident + '/photos', item.key + '-photo', form);
-          item.photoSent = true;
-          await outbox.put(item);
-        }
-        await outbox.remove(item.key);
-        sent += 1;
-        toast('已发送：事件 #' + item.incident + (item.photo ? '（含照片）' : ''), 'ok');
-      } catch (err) {
-        if (err instanceof Offline) { status.offline = err.message; break; }
-        item.refused = err.message;
-        await outbox.put(item);
-        toast('服务器拒收一条上报：' + err.message, 'error');
-      }
-    }
-    if (sent) status.offline = null;
-    await showOutbox();
-    return sent;
-  }
-
-  function flush() {
-    // one flush at a time; a request during one runs after it
-    flushing = (flushing || Promise.resolve()).then(flushOnce, flushOnce)
-      .finally(function () { flushing = null; });
-    return flushing;
-  }
+  const outbox = window.slxOutbox;
+  const newKey = outbox.newKey;
+  const flush = outbox.flush;
   window.slxFlushOutbox = flush;
 
   // ---- what the worker sees ----
-  const status = {offline: null};
   let toastTimer = null;
 
   function toast(message, kind) {
@@ -141,28 +26,48 @@
     toastTimer = setTimeout(function () { box.hidden = true; }, 4000);
   }
 
-  async function showOutbox() {
+  function describe(item) {
+    if (item.kind === 'patrol') return '巡查轨迹（' + item.body.points.length + ' 个定位点）';
+    if (item.kind === 'visit') return '走访 ' + item.body.household_code;
+    return item.body.description.slice(0, 30) + (item.photo ? '（含照片）' : '');
+  }
+
+  function showOutbox(items, state) {
     const list = document.getElementById('outbox-list');
     const line = document.getElementById('outbox-status');
     if (!list) return;
-    const items = await outbox.all();
     list.textContent = '';
     const waiting = items.filter(function (i) { return !i.refused; }).length;
     line.textContent = waiting ? '待发送 ' + waiting + ' 条' +
-      (status.offline ? '（' + status.offline + '，恢复后自动发送）' : '') : '';
+      (state.offline ? '（' + state.offline + '，恢复后自动发送）' : '') : '';
     line.dataset.waiting = String(waiting);
     for (const item of items) {
-      const li = el('li', {class: item.refused ? 'refused' : 'waiting'}, item.kind === 'patrol'
-        ? '巡查轨迹（' + item.body.points.length + ' 个定位点）'
-        : item.body.description.slice(0, 30) + (item.photo ? '（含照片）' : ''));
+      const li = el('li', {class: item.refused ? 'refused' : 'waiting'}, describe(item));
       if (item.refused) {
         const drop = el('button', {type: 'button', class: 'secondary'}, '删除');
-        drop.addEventListener('click', async function () {
-          await outbox.remove(item.key); showOutbox();
-        });
+        drop.addEventListener('click', function () { outbox.remove(item.key); });
         li.append(el('span', {class: 'error'}, ' 未被接受：' + item.refused), ' ', drop);
       }
       list.append(li);
+    }
+  }
+
+  // the phone's own reports on the map at once: waiting ones dashed, sent ones solid
+  function drawMine(map, layer, items, state) {
+    layer.clearLayers();
+    const shown = items.filter(function (i) { return !i.kind || i.kind === 'report'; })
+      .map(function (i) { return [i, !i.refused && !i.incident ? 'waiting' : i.refused ? 'refused' : 'sending']; })
+      .concat(state.sent.filter(function (i) { return !i.kind || i.kind === 'report'; })
+        .map(function (i) { return [i, 'sent']; }));
+    for (const [item, how] of shown) {
+      if (!item.body || item.body.lat === undefined) continue;
+      const at = L.latLng(item.body.lat, item.body.lon);
+      const label = how === 'sent' ? '#' + item.incident + ' 已上报' :
+        how === 'refused' ? '未被接受' : '待发送';
+      L.circleMarker(at, {radius: 9, weight: 3, color: how === 'sent' ? '#e53935' : '#ef6c00',
+                          dashArray: how === 'sent' ? null : '3 3', fillColor: '#fff',
+                          fillOpacity: 0.9, className: 'mine-' + how})
+        .bindTooltip(label, {direction: 'top'}).addTo(layer);
     }
   }
 
@@ -193,14 +98,42 @@
   // saved to the outbox when the walk ends (in parts of at most 5,000 fixes) ----
   const KEEP_S = 3, KEEP_M = 5, PART = 5000;
 
+  // why the phone gave no position, in words a worker can act on
+  function locationError(err) {
+    if (err.code === 1) return '无法定位：没有定位权限，请在浏览器或系统设置里允许本网站使用位置';
+    if (err.code === 3) return '定位超时：信号弱，请到开阔处再试';
+    return '无法定位：本机暂时无法确定位置（请打开 GPS 或到开阔处）';
+  }
+
+  // the worker's own position: a dot and its accuracy circle
+  function positionMarker(map) {
+    let dot = null, ring = null;
+    return function (p) {
+      const at = L.latLng(p.coords.latitude, p.coords.longitude);
+      if (!dot) {
+        ring = L.circle(at, {radius: p.coords.accuracy, weight: 1, color: '#1e88e5',
+                             fillOpacity: 0.12, interactive: false}).addTo(map);
+        dot = L.circleMarker(at, {radius: 8, weight: 3, color: '#fff', fillColor: '#1e88e5',
+                                  fillOpacity: 1, interactive: false,
+                                  className: 'my-position'}).addTo(map);
+      } else {
+        dot.setLatLng(at);
+        ring.setLatLng(at).setRadius(p.coords.accuracy);
+      }
+      return at;
+    };
+  }
+
   function setupPatrol(map) {
     const button = document.getElementById('patrol');
     if (!button) return;
     let watch = null, fixes = [], line = null;
+    const showMe = positionMarker(map);
     function metres(a, b) {
       return L.latLng(a.lat, a.lon).distanceTo(L.latLng(b.lat, b.lon));
     }
     function keep(p) {
+      map.panTo(showMe(p), {animate: true});      // the map follows the walk
       const fix = {lon: p.coords.longitude, lat: p.coords.latitude,
                    t: new Date(p.timestamp).toISOString(), accuracy: p.coords.accuracy};
       const last = fixes[fixes.length - 1];
@@ -216,7 +149,7 @@
         fixes = [];
         line = L.polyline([], {color: '#6a1b9a', weight: 4}).addTo(map);
         watch = navigator.geolocation.watchPosition(keep, function (err) {
-          toast('定位中断：' + err.message, 'error');
+          toast(locationError(err), 'error');
         }, {enableHighAccuracy: true, maximumAge: 0, timeout: 30000});
         button.setAttribute('aria-pressed', 'true');
         button.textContent = '结束巡查（0 点）';
@@ -255,9 +188,15 @@
       onEachFeature: function (f, layer) {
         const p = f.properties;
         layer.bindPopup(function () {
+          const here = el('button', {type: 'button', class: 'report-here'}, '在此上报新事件');
+          here.addEventListener('click', function () {
+            map.closePopup();
+            window.slxPick(layer.getLatLng());
+          });
           return el('div', {class: 'incident-popup'}, el('b', {}, '#' + p.id + ' ' + p.category),
                     ' ', opts.states[p.state] || p.state, el('br'),
-                    el('a', {href: '/incidents/' + p.id}, '详情与办理 →'));
+                    el('a', {href: '/incidents/' + p.id, class: 'popup-link'}, '详情与办理 →'),
+                    el('br'), here);
         }, {maxWidth: 280, minWidth: 180, autoPanPadding: [20, 20]});
       },
     }).addTo(map);
@@ -304,7 +243,10 @@
       open(true);
     }
 
-    map.on('click', function (e) { pick(e.latlng, opts.gcj02 ? 'gcj02' : 'wgs84', null); });
+    const system = opts.gcj02 ? 'gcj02' : 'wgs84';
+    window.slxPick = function (latlng) { pick(latlng, system, null); };
+    map.on('click', function (e) { pick(e.latlng, system, null); });
+    map.on('contextmenu', function (e) { pick(e.latlng, system, null); });   // a long press
     document.getElementById('locate').addEventListener('click', function () {
       if (!navigator.geolocation) { toast('此浏览器不支持定位', 'error'); return; }
       toast('正在定位…');
@@ -315,7 +257,7 @@
         pick(latlng, 'wgs84', p.coords.accuracy);
         map.setView(latlng, Math.max(map.getZoom(), 17));
       }, function (err) {
-        toast('无法获取定位：' + err.message, 'error');
+        toast(locationError(err), 'error');
       }, {enableHighAccuracy: true, timeout: 15000, maximumAge: 30000});
     });
 
@@ -333,6 +275,7 @@
                category: f.category.value, description: f.description.value.trim(),
                household_code: f.household_code.value.trim() || null},
       };
+      item.kind = 'report';
       await outbox.put(item);          // on the phone first: nothing is lost if sending fails
       form.reset();
       document.getElementById('photo-name').textContent = '';
@@ -343,18 +286,84 @@
       open(false);
       toast('已保存在本机，正在发送…');
       const sent = await flush();
-      if (!sent && status.offline) toast('已保存在本机：' + status.offline + '，恢复后自动发送', 'warn');
+      if (!sent && outbox.state.offline) {
+        toast('已保存在本机：' + outbox.state.offline + '，恢复后自动发送', 'warn');
+      }
     });
 
     setupPatrol(map);
-    window.addEventListener('online', function () { flush(); });
-    setInterval(function () { if (navigator.onLine) flush(); }, 30000);
-    showOutbox().then(function () { if (navigator.onLine) flush(); });
+    const mine = L.layerGroup().addTo(map);
+    outbox.watch({
+      message: toast,
+      changed: function (items, state) { showOutbox(items, state); drawMine(map, mine, items, state); },
+    });
+    if (navigator.onLine) flush();
+    if (opts.at) {                       // /field?at=lon,lat: a place to look at (search, cards)
+      map.setView(L.latLng(opts.at[1], opts.at[0]), 18);
+      L.circleMarker(L.latLng(opts.at[1], opts.at[0]), {radius: 14, color: '#6a1b9a', weight: 3,
+                                                        fill: false, className: 'looked-at'}).addTo(map);
+    }
 
     if ('serviceWorker' in navigator) {
-      navigator.serviceWorker.register('/sw.js', {scope: '/'}).catch(function (err) {
+      navigator.serviceWorker.register('/sw.js', {scope: '/'}).then(function () {
+        return packForOffline(opts);
+      }).catch(function (err) {
         console.warn('service worker', err);
       });
     }
   };
+
+  // ---- the worker's day packed for offline use: the task lists, the pages of the open
+  // incidents on the map, the cards of the households due a visit, and the road tiles of the
+  // worker's grids at the zooms they work at ----
+  const PACK_EVERY_MS = 30 * 60 * 1000, PACK_ZOOMS = [14, 15, 16, 17, 18], MAX_TILES = 1500;
+
+  function tileRange(bounds, z) {
+    const n = Math.pow(2, z);
+    const x = function (lon) { return Math.floor((lon + 180) / 360 * n); };
+    const y = function (lat) {
+      const r = lat * Math.PI / 180;
+      return Math.floor((1 - Math.asinh(Math.tan(r)) / Math.PI) / 2 * n);
+    };
+    return {x0: x(bounds.getWest()), x1: x(bounds.getEast()),
+            y0: y(bounds.getNorth()), y1: y(bounds.getSouth())};
+  }
+
+  function roadTiles(opts) {
+    if (!opts.mine.features.length) return [];
+    const bounds = L.geoJSON(opts.mine).getBounds();
+    const urls = [];
+    for (const z of PACK_ZOOMS) {
+      const r = tileRange(bounds, z);
+      const count = (r.x1 - r.x0 + 1) * (r.y1 - r.y0 + 1);
+      if (urls.length + count > MAX_TILES) break;          // a whole district: fewer zooms
+      for (let x = r.x0; x <= r.x1; x++) {
+        for (let y = r.y0; y <= r.y1; y++) {
+          urls.push('/tiles/roads/' + z + '/' + x + '/' + y + '.mvt' + (opts.gcj02 ? '?gcj02=1' : ''));
+        }
+      }
+    }
+    return urls;
+  }
+
+  async function packForOffline(opts, force) {
+    const last = Number(localStorage.getItem('slx-packed-at') || 0);
+    if (!navigator.onLine || (!force && Date.now() - last < PACK_EVERY_MS)) return;
+    const registration = await navigator.serviceWorker.ready;
+    const urls = ['/field', '/tasks', '/tasks?mine=1', '/api/tasks?mine=true',
+                  '/api/tasks?mine=false', '/api/visits/due'];
+    for (const f of opts.tasks.features) urls.push('/incidents/' + f.properties.id);
+    document.querySelectorAll('#due-list a[href^="/households/"]').forEach(function (a) {
+      urls.push(a.getAttribute('href'));
+    });
+    urls.push(...roadTiles(opts));
+    navigator.serviceWorker.addEventListener('message', function done(event) {
+      if (!event.data || !event.data.packed) return;
+      navigator.serviceWorker.removeEventListener('message', done);
+      localStorage.setItem('slx-packed-at', String(event.data.at));
+      window.slxShowPackedAge();
+    });
+    registration.active.postMessage({pack: urls});
+  }
+  window.slxPackForOffline = packForOffline;
 })();

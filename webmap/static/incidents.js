@@ -169,6 +169,10 @@
         if (f.to.value === 'evaluated') data.rating = Number(f.rating.value);
         if (f.to.value === 'duplicate') data.duplicate_of = Number(f.duplicate_of.value);
         if (f.to.value === 'dispatched' && f.assign) {   // "account:name" or "unit:code"
+          if (!f.assign.value) {          // no one by default: the dispatcher chooses
+            showError(errorBox, '请选择承办人或承办单位');
+            return;
+          }
           const [kind, value] = f.assign.value.split(/:(.*)/s);
           data[kind === 'account' ? 'assignee' : 'unit'] = value;
         }

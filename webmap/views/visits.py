@@ -1,9 +1,15 @@
-"""Home visits (走访): /api/visits and the households due one. Thin: ``geodata.visits``."""
+"""Home visits (走访): /api/visits, the households due one, and a household's card
+(/households/<code>), from which a visit is recorded through the phone's outbox. Thin:
+``geodata.visits``."""
 from __future__ import annotations
 
+from flask import Blueprint as PageBlueprint
+from flask import abort, render_template
 from flask_smorest import Blueprint
 
+from geodata import incidents
 from geodata import visits as geo_visits
+from geodata.workflow import NotFound
 
 from .. import schemas as s
 from ..helpers import get_db, viewer
@@ -11,6 +17,8 @@ from ..idempotent import idempotent, record
 from ..openapi import answers
 
 api_bp = Blueprint("visits_api", __name__, description="Home visits")
+bp = PageBlueprint("visits", __name__)
+KINDS = {"home": "上门", "phone": "电话", "other": "其他"}
 
 
 @api_bp.post("/api/visits")
@@ -51,3 +59,18 @@ def due(limit: int, offset: int):
     first, then the longest overdue."""
     with get_db().connect() as conn:
         return geo_visits.due(conn, viewer(), limit=limit, offset=offset)
+
+
+@bp.get("/households/<code>")
+def card(code: str):
+    """A household's card: address, flags, residents, its contact, why it is due a visit, its
+    last visits and the open incidents at its door; the form records a visit (offline too)."""
+    from flask_babel import gettext as _
+    with get_db().connect() as conn:
+        try:
+            found = geo_visits.household_card(conn, viewer(), code)
+        except NotFound:
+            abort(404, _("no household %(code)s", code=code))
+        categories = incidents.categories(conn)
+    return render_template("household.html", card=found, categories=categories, kinds=KINDS,
+                           map=None, basemap="none")
