@@ -127,10 +127,25 @@ def queryables(conn: Connection, name: str, viewer: Account | None) -> list[cql.
     return found
 
 
+# what each property means, for people (JSON Schema's "title", the HTML pages' headings)
+TITLES = {
+    "id": "编号", "code": "编码", "name": "名称", "households": "户数", "residents": "人口",
+    "area_km2": "面积（平方千米）", "workers": "网格员", "class": "道路等级",
+    "surface": "路面", "year_built": "建成年份", "length_m": "长度（米）", "grade": "技术等级",
+    "floors": "层数", "compound": "小区", "kind": "类型", "owners_committee": "业主委员会",
+    "opening_hours": "开放时间", "capacity": "车位数", "area_m2": "面积（平方米）",
+    "category": "类别", "service_code": "服务代码", "state": "状态代码",
+    "state_label": "状态", "grid_code": "网格编码", "grid": "网格", "reported": "上报时间",
+    "created_at": "创建时间", "closed_at": "结案时间", "description": "描述",
+    "location_blurred": "位置已模糊", "geometry": "几何",
+}
+
+
 def queryables_schema(conn: Connection, name: str, viewer: Account | None) -> dict:
-    """``/queryables`` as JSON Schema."""
+    """``/queryables`` as JSON Schema, each property titled in Chinese."""
     return {"$schema": "https://json-schema.org/draft/2020-12/schema", "type": "object",
-            "properties": {q.name: q.schema for q in queryables(conn, name, viewer)},
+            "properties": {q.name: q.schema | {"title": TITLES.get(q.name, q.name)}
+                           for q in queryables(conn, name, viewer)},
             "additionalProperties": False}
 
 

@@ -8,6 +8,8 @@ from flask_babel import gettext
 from flask_login import current_user
 from werkzeug.exceptions import Forbidden
 
+from geodata.workflow import N_
+
 from .i18n import role_name
 
 EVERYONE = "everyone"
@@ -68,6 +70,13 @@ RULES: dict[str, frozenset | str] = {
 }
 
 
+# the pages a refusal names (translated when shown)
+PAGE_NAMES = {
+    "tasks.page": N_("Tasks"), "field.page": N_("Grid worker"), "visits.card": N_("Household card"),
+    "admin.audit": N_("Audit log"), "coverage.page": N_("Service circles"),
+}
+
+
 def allowed(endpoint: str, role: str | None) -> bool:
     rule = RULES.get(endpoint, frozenset({"admin"}))
     return rule == EVERYONE or (role is not None and role in rule)
@@ -96,5 +105,11 @@ def init_app(app: Flask) -> None:
                 response.headers["WWW-Authenticate"] = "Bearer"
                 return response
             return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
-        raise Forbidden(gettext("a %(role)s may not use this (%(endpoint)s)",
-                                role=role_name(role), endpoint=endpoint))
+        if _machine_client():
+            raise Forbidden(gettext("a %(role)s may not use this (%(endpoint)s)",
+                                    role=role_name(role), endpoint=endpoint))
+        # a person reading a page is told the page by its name, not the route's
+        page = PAGE_NAMES.get(endpoint)
+        raise Forbidden(gettext("a %(role)s may not open the page %(page)s",
+                                role=role_name(role), page=gettext(page)) if page else
+                        gettext("a %(role)s may not open this page", role=role_name(role)))

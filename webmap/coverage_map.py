@@ -19,7 +19,14 @@ from .i18n import budget_label
 from .maps import (BASEMAPS, FACILITY_STYLES, Legend, icon_layer, escape_text, extent,
                    for_display, line_and_area_tiles, new_map, part, tooltip)
 
-BUDGET_COLOURS = ["#006d2c", "#31a354", "#74c476", "#a1d99b", "#c7e9c0"]
+# each walking budget its own hue, width and dash (told apart also without colour vision): the
+# smallest drawn narrowest, on top of the wider ones
+BUDGET_STYLES = [("#1b7837", 3, None), ("#e08214", 6, "10 6"), ("#8073ac", 10, None),
+                 ("#01665e", 13, "2 8"), ("#8c510a", 16, None)]
+BUDGET_COLOURS = [c for c, _, _ in BUDGET_STYLES]
+# the grids' fill: the share covered, in five classes of one hue (light: few, dark: most)
+SHARE_RAMP = ["#eff3ff", "#bdd7e7", "#6baed6", "#3182bd", "#08519c"]
+NO_HOUSEHOLDS = "#bdbdbd"
 UNCOVERED, OFF_NETWORK = "#d7301f", "#000000"
 
 
@@ -48,11 +55,16 @@ SERVICE_AREA_MAX = 20_000    # street parts drawn as service areas; beyond, left
 
 
 def _share_colour(share: float | None) -> str:
-    """Red (none covered) through yellow to green (all covered)."""
+    """The class of SHARE_RAMP for a share covered (0–20 %, …, 80–100 %)."""
     if share is None:
-        return "#bdbdbd"
-    ramp = ["#d7301f", "#fc8d59", "#fee08b", "#d9ef8b", "#91cf60", "#1a9850"]
-    return ramp[min(int(share * len(ramp)), len(ramp) - 1)]
+        return NO_HOUSEHOLDS
+    return SHARE_RAMP[min(int(share * len(SHARE_RAMP)), len(SHARE_RAMP) - 1)]
+
+
+def share_classes() -> list[tuple[str, str]]:
+    """The legend's rows for the grid fill: (colour, '0–20%')."""
+    step = 100 // len(SHARE_RAMP)
+    return [(c, f"{i * step}–{(i + 1) * step}%") for i, c in enumerate(SHARE_RAMP)]
 
 
 def coverage_tiles(query: dict, palette: dict, gcj02: bool) -> folium.plugins.VectorGridProtobuf:
@@ -84,14 +96,15 @@ def coverage_map(data: cv.CoverageData, res: cv.Result, kinds, grids: dict,
         f["properties"]["colour"] = _share_colour(share)
     grids = for_display(grids, bm)
     m = new_map(extent(grids), bm, tianditu_key)
-    folium.GeoJson(grids, name=f"网格（{largest} 覆盖率）",
-                   style_function=lambda f: {"color": "#555", "weight": 2, "fillOpacity": 0.25,
+    folium.GeoJson(grids, name=f"网格（按{budget_label(largest)}覆盖率填色）",
+                   style_function=lambda f: {"color": "#555", "weight": 2, "fillOpacity": 0.55,
                                              "fillColor": f["properties"]["colour"]},
                    tooltip=tooltip(grids, ["name", "share"], ["网格", f"{budget_label(largest)} 覆盖率"])
                    ).add_to(m)
     line_and_area_tiles("roads", "道路", bm.gcj02).add_to(m)
 
     colours = dict(zip(budgets.labels, BUDGET_COLOURS))
+    styles = dict(zip(budgets.labels, BUDGET_STYLES))
     areas = {label: cv.reached_segments(data, kinds, budget)
              for label, budget in zip(budgets.labels, budgets.metres)}
     drawn = sum(len(a) for a in areas.values()) <= SERVICE_AREA_MAX
@@ -100,8 +113,9 @@ def coverage_map(data: cv.CoverageData, res: cv.Result, kinds, grids: dict,
                                          for g in _wgs84(shapely.linestrings(areas[label]), data.to_wgs84)]},
                          bm)
         folium.GeoJson(fc, name=f"服务范围 {budget_label(label)}（示意）",
-                       style_function=lambda f, c=colours[label]: {"color": c, "weight": 7,
-                                                                    "opacity": 0.8}).add_to(m)
+                       style_function=lambda f, st=styles[label]: {
+                           "color": st[0], "weight": st[1], "dashArray": st[2],
+                           "opacity": 0.9}).add_to(m)
 
     # facilities and their straight-line circles: one GeoJSON layer each (a folium element per
     # marker would cost ~1 ms each to render: seconds for a city's hundreds of facilities)
@@ -130,7 +144,8 @@ def coverage_map(data: cv.CoverageData, res: cv.Result, kinds, grids: dict,
     icon_layer(points, "设施", size=(22, 22),
                 tooltip=tooltip(points, ["name"], ["设施"])).add_to(m)
     folium.LayerControl(collapsed=False).add_to(m)
-    Legend(part("coverage_legend", list(zip(budgets.labels, budgets.metres)), colours,
-                UNCOVERED, OFF_NETWORK, households_shown, drawn)).add_to(m)
+    Legend(part("coverage_legend", list(zip(budgets.labels, budgets.metres)), styles,
+                UNCOVERED, OFF_NETWORK, households_shown, drawn, share_classes(),
+                NO_HOUSEHOLDS, budget_label(largest))).add_to(m)
     CoverageHooks(gcj02=bm.gcj02).add_to(m)
     return m

@@ -590,12 +590,19 @@ class Gain(Schema):
 class WhatIfResult(Schema):
     site = fields.Dict(keys=fields.String(), values=fields.Float(), required=True)
     gains = fields.Dict(keys=fields.String(), values=fields.Nested(Gain), required=True)
+    grid_names = fields.Dict(keys=fields.String(), values=fields.String(), required=True,
+                             metadata={"description": "names of the grids that gain"})
 
 
 class Site(Schema):
     lon = fields.Float(required=True)
     lat = fields.Float(required=True)
     gain = Integer(required=True)
+    place = fields.String(required=True, metadata={
+        "description": "where, in words: the nearest named road and building, and the grid"})
+    road = fields.String(allow_none=True, required=True)
+    building = fields.String(allow_none=True, required=True)
+    grid_name = fields.String(allow_none=True, required=True)
 
 
 class SitingResult(Schema):

@@ -437,7 +437,7 @@ def audit_refusal(engine, refused: DutySeparated) -> None:
     rolled back with the refusal)."""
     with engine.begin() as conn:
         audit(conn, refused.actor, "incident.refused", str(refused.incident_id),
-              step=refused.step, rule=f"not by whoever moved it to {refused.not_by}")
+              step=refused.step, not_by=refused.not_by)
 
 
 def duty_rules(conn: Connection) -> dict[str, str]:

@@ -277,6 +277,13 @@ def test_changes_are_in_the_audit_log(write_app, tmp_path):
     page = admin.get("/admin/audit", headers={"Accept-Language": "zh-CN"}).get_data(as_text=True)
     for action in ("上报事件", "事件流转", "导入数据", "创建账号"):   # the actions, in words
         assert f"<td>{action}</td>" in page, action
-    assert "incident.create" not in page and '{"' not in page       # no codes, no raw JSON
+    shown = page.split('id="audit-log"')[1]
+    assert "incident.create" not in shown and '{"' not in shown     # no codes, no raw JSON
+    assert "状态：已上报 → 已立案" in shown                       # details as sentences
+    assert "在第三网格（龙溪苑）上报" in shown                       # categories, grids by name
     assert "worker3" in admin.get("/admin/audit?action=incident.").get_data(as_text=True)
+    # the filter takes what the column shows
+    chosen = admin.get("/admin/audit?action=事件流转").get_data(as_text=True)
+    rows = chosen.split('id="audit-log"')[1]
+    assert "<td>事件流转</td>" in rows and "<td>上报事件</td>" not in rows
     assert client_as(write_app, "planner").get("/admin/audit").status_code == 403

@@ -35,23 +35,44 @@
           body: JSON.stringify(Object.assign(params(), {
             lon: e.latlng.lng, lat: e.latlng.lat, coord_system: opts.gcj02 ? 'gcj02' : 'wgs84'}))});
         box.textContent = '';
-        const table = el('table', {class: 'figures wide', id: 'whatif-table'});
         const labels = Object.keys(result.gains);
-        table.append(el('tr', {}, el('th', {}, '网格'),
-                          ...labels.map(l => el('td', {}, l.replace(/^([0-9.]+)min$/, '$1 分钟')))));
-        const grids = Object.keys(result.gains[labels[0]].grids);
-        for (const g of grids) {
-          table.append(el('tr', {'data-grid': g}, el('th', {}, g.slice(-3)),
-                          ...labels.map(l => el('td', {}, '+' + result.gains[l].grids[g]))));
+        const minutes = function (l) { return l.replace(/^([0-9.]+)min$/, '$1 分钟'); };
+        const table = el('table', {class: 'figures wide', id: 'whatif-table'});
+        table.append(el('tr', {}, el('th', {}, '网格'), ...labels.map(l => el('td', {}, minutes(l)))));
+        // only the grids that gain, by name (a city has thousands that gain nothing)
+        for (const [code, name] of Object.entries(result.grid_names)) {
+          table.append(el('tr', {'data-grid': code}, el('th', {}, name),
+                          ...labels.map(l => el('td', {}, '+' + result.gains[l].grids[code]))));
         }
         table.append(el('tr', {'data-grid': 'total'}, el('th', {}, '合计'),
                         ...labels.map(l => el('td', {}, '+' + result.gains[l].total))));
-        box.append(el('p', {class: 'hint'}, '距最近道路 ' + result.site.snapped_to_road_m + ' 米'),
+        box.append(el('p', {class: 'hint'}, '距最近道路 ' + result.site.snapped_to_road_m + ' 米' +
+                        (Object.keys(result.grid_names).length ? '' : '；这里不会新增覆盖任何住户')),
                    table);
       } catch (err) {
         box.textContent = '无法计算：' + err.message;
       }
     });
+
+    // numbered badges never sit on each other: one that would is moved aside (and back when
+    // the zoom leaves room)
+    function spread() {
+      const placed = [];
+      sites.eachLayer(function (m) {
+        const badge = m.getElement();
+        if (!badge) return;
+        badge.style.marginLeft = '-14px';           // Leaflet's own: the icon centred
+        let box = badge.getBoundingClientRect();
+        for (let tries = 0; tries < 8 && placed.some(function (o) {
+          return box.left < o.right && o.left < box.right && box.top < o.bottom && o.top < box.bottom;
+        }); tries++) {
+          badge.style.marginLeft = (-14 + 30 * (tries + 1)) + 'px';
+          box = badge.getBoundingClientRect();
+        }
+        placed.push(box);
+      });
+    }
+    map.on('zoomend', spread);
 
     const form = document.getElementById('siting-form');
     form.addEventListener('submit', async function (e) {
@@ -67,13 +88,22 @@
         const result = await api('/api/coverage/siting?' + q);
         list.textContent = '';
         sites.clearLayers();
+        const bounds = [];
         result.sites.forEach(function (s, i) {
-          list.append(el('li', {}, '新增覆盖 ' + s.gain + ' 户（' + s.lon.toFixed(5) + ', ' +
-                          s.lat.toFixed(5) + '）'));
-          L.marker([s.lat, s.lon], {title: '建议选址 ' + (i + 1)})
-            .bindTooltip('建议选址 ' + (i + 1) + '：+' + s.gain + ' 户', {permanent: true})
-            .addTo(sites);
+          const n = String(i + 1);
+          // a numbered badge on the map, its place and gain in the list beside it
+          const marker = L.marker([s.lat, s.lon], {
+            title: '建议选址 ' + n, keyboard: false,
+            icon: L.divIcon({className: 'site-badge', html: '', iconSize: [28, 28]})}).addTo(sites);
+          marker.getElement().textContent = n;
+          bounds.push([s.lat, s.lon]);
+          const go = el('button', {type: 'button', class: 'link'}, '在地图上看');
+          go.addEventListener('click', function () { map.setView([s.lat, s.lon], Math.max(map.getZoom(), 17)); });
+          list.append(el('li', {'data-site': n}, el('b', {}, s.place), el('br'),
+                          '新增覆盖 ' + s.gain + ' 户 ', go));
         });
+        if (bounds.length) map.fitBounds(bounds, {padding: [60, 60], maxZoom: 17});
+        spread();
         if (!result.sites.length) list.textContent = '没有可增加覆盖的候选位置';
       } catch (err) {
         list.textContent = '无法计算：' + err.message;

@@ -167,3 +167,21 @@ window.addEventListener('offline', window.slxShowPackedAge);
   setTimeout(declutter, 0);
   window.slxDeclutter = declutter;
 })();
+
+// Leaflet's controls speak English ("Zoom in", "Layers") in their tooltips and to screen
+// readers: said in Chinese like every other word on the page
+(function () {
+  const WORDS = {'.leaflet-control-zoom-in': '放大', '.leaflet-control-zoom-out': '缩小',
+                 '.leaflet-control-layers-toggle': '图层', '.leaflet-popup-close-button': '关闭'};
+  function say() {
+    for (const [selector, word] of Object.entries(WORDS)) {
+      document.querySelectorAll(selector).forEach(function (e) {
+        e.title = word;
+        e.setAttribute('aria-label', word);
+      });
+    }
+  }
+  say();
+  document.addEventListener('DOMContentLoaded', say);
+  if (window.slxMap) window.slxMap.on('popupopen', say);
+})();

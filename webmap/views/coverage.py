@@ -11,7 +11,7 @@ from flask_smorest import Blueprint as ApiBlueprint
 from flask_babel import gettext as _
 
 from geodata import coverage as cv
-from geodata import coverage_store, privacy, queries, tiles
+from geodata import coverage_store, places, privacy, queries, tiles
 from geodata.scope import read_areas, within
 from geodata.points import wgs84_point
 from geodata.siting import siting as best_sites
@@ -145,7 +145,10 @@ def whatif(body: dict):
     lon, lat = wgs84_point(body["lon"], body["lat"], body["coord_system"])
     data = _data()
     site = np.array(data.to_metric.transform(lon, lat))
-    return cv.whatif(data, kinds, budgets, site, cap, areas=read_areas(viewer()))
+    out = cv.whatif(data, kinds, budgets, site, cap, areas=read_areas(viewer()))
+    gaining = {g for gain in out["gains"].values() for g, n in gain["grids"].items() if n}
+    out["grid_names"] = {code: name for code, name in data.grids if code in gaining}
+    return out
 
 
 @api_bp.get("/api/coverage/siting")
@@ -163,6 +166,10 @@ def siting(args: dict):
     for site in out["sites"]:
         lon, lat = data.to_wgs84.transform(*site.pop("xy"))
         site["lon"], site["lat"] = round(lon, 7), round(lat, 7)
+    with get_db().connect() as conn:     # each site named by its road, building and grid
+        named = places.describe(conn, [(p["lon"], p["lat"]) for p in out["sites"]])
+    for site, where in zip(out["sites"], named):
+        site |= {k: where[k] for k in ("place", "road", "building", "grid_name")}
     return out
 
 

@@ -97,11 +97,21 @@ def _links(endpoint: str, title: str, json_type: str = "application/json", **val
              "type": "text/html", "title": title + "（网页）"}]
 
 
+# the HTML pages' words for what JSON says in codes
+TYPE_WORDS = {"string": "文本", "integer": "整数", "number": "数值", "boolean": "是/否"}
+REL_WORDS = {"next": "下一页", "prev": "上一页", "self": "本页", "alternate": "其他格式",
+             "collection": "所属图层", "items": "要素", "data": "图层"}
+
+
+def _page(body: dict, title: str):
+    return render_template("ogc.html", body=body, title=title, titles=ft.TITLES,
+                           types=TYPE_WORDS, rels=REL_WORDS, map=None, basemap="none")
+
+
 def _answer(body: dict, template_title: str, json_type: str = "application/json",
             headers: dict | None = None):
     if _html():
-        return render_template("ogc.html", body=body, title=template_title, map=None,
-                               basemap="none"), 200, headers or {}
+        return _page(body, template_title), 200, headers or {}
     return Response(json.dumps(body, ensure_ascii=False), mimetype=json_type,
                     headers=headers or {})
 
@@ -173,8 +183,7 @@ def queryables(collection_id: str):
         body = ft.queryables_schema(conn, c.id, viewer())
     body |= {"$id": _url("ogc.queryables", collection_id=c.id), "title": c.title}
     if _html():
-        return render_template("ogc.html", body=body, title=c.title + "：可查询属性",
-                               map=None, basemap="none")
+        return _page(body, c.title + "：可查询属性")
     return Response(json.dumps(body, ensure_ascii=False), mimetype="application/schema+json")
 
 
