@@ -12,8 +12,8 @@ from sqlalchemy import Connection, text
 
 from . import privacy
 from .accounts import Account
-from .scope import IN_AREAS
-from .workflow import Forbidden, NotFound
+from .scope import IN_AREAS, read_areas
+from .workflow import NotFound
 
 MEMBERS_SQL = f"""
     WITH m AS (
@@ -91,17 +91,26 @@ def contact_shares(conn: Connection, areas: list[str] | None) -> dict:
 
 
 def member_households(conn: Connection, viewer: Account, code: str) -> dict:
-    """The households a member keeps in touch with, with their doors, for a viewer who may see
-    households one by one there (``privacy.household_grids``); planners: Forbidden."""
-    shown = privacy.household_grids(viewer)
-    if shown == ():
-        raise Forbidden("households are shown one by one to grid staff and administrators",
-                        "households_hidden")
+    """Where a member's contact households are: per building (name, centre, how many: no one
+    is named, for every account that reads the member's grid), and one by one with their
+    doors for a viewer who may see households there (``privacy.household_grids``; empty for
+    planners). NotFound when none of them lies in what the viewer reads."""
     member = conn.execute(text("SELECT id FROM party_members WHERE code = :c"),
                           {"c": code}).scalar_one_or_none()
     if member is None:
         raise NotFound("no party member %(code)r", code=code)
-    rows = conn.execute(text("""
+    areas = read_areas(viewer)
+    buildings = conn.execute(text(f"""
+        SELECT b.code, b.name, count(*) AS households,
+               ST_X(ST_PointOnSurface(b.geom)) AS lon, ST_Y(ST_PointOnSurface(b.geom)) AS lat
+        FROM households h JOIN grids g ON g.id = h.grid_id
+        JOIN buildings b ON b.id = h.building_id
+        WHERE h.contact_member_id = :m AND {IN_AREAS.format(g="g")}
+        GROUP BY b.id ORDER BY b.code"""), {"m": member, "areas": areas}).mappings().all()
+    if not buildings:
+        raise NotFound("no party member %(code)r", code=code)
+    shown = privacy.household_grids(viewer)
+    rows = [] if shown == () else conn.execute(text("""
         SELECT h.code, b.name AS building, h.unit_room, h.elderly_alone, h.low_income,
                g.code AS grid_code, ST_X(h.geom) AS lon, ST_Y(h.geom) AS lat
         FROM households h JOIN grids g ON g.id = h.grid_id
@@ -112,6 +121,26 @@ def member_households(conn: Connection, viewer: Account, code: str) -> dict:
                           WHERE starts_with(g.code, p)))
         ORDER BY h.code"""), {"m": member, "shown": None if shown is None else list(shown)}
     ).mappings().all()
-    if not rows:
-        raise NotFound("no party member %(code)r", code=code)
-    return {"member": code, "households": [dict(r) for r in rows]}
+    return {"member": code, "buildings": [dict(b) for b in buildings],
+            "households": [dict(r) for r in rows]}
+
+
+def branch_areas(conn: Connection, areas: list[str] | None) -> list[dict]:
+    """Where each compound branch works: the hull of the buildings its members' contact
+    households live in (WGS 84 GeoJSON geometry), with how many members and households;
+    figures only, for every reader of the tree."""
+    rows = conn.execute(text(f"""
+        WITH RECURSIVE up AS (          -- each organisation with its compound branch above it
+            SELECT id, id AS branch FROM party_organizations WHERE level = 'compound_branch'
+            UNION ALL
+            SELECT o.id, up.branch FROM party_organizations o JOIN up ON o.parent_id = up.id)
+        SELECT br.code, br.name, count(DISTINCT pm.id) AS members, count(h.id) AS households,
+               ST_AsGeoJSON(ST_Buffer(ST_ConvexHull(ST_Collect(b.geom))::geography, 8)::geometry,
+                            6) AS geometry
+        FROM up JOIN party_organizations br ON br.id = up.branch
+        JOIN party_members pm ON pm.group_id = up.id
+        JOIN households h ON h.contact_member_id = pm.id
+        JOIN grids g ON g.id = h.grid_id JOIN buildings b ON b.id = h.building_id
+        WHERE {IN_AREAS.format(g="g")}
+        GROUP BY br.code, br.name ORDER BY br.code"""), {"areas": areas}).mappings().all()
+    return [dict(r) for r in rows]

@@ -1,5 +1,5 @@
 """Where a point is, in words a planner recognises: the grid it lies in, the nearest named road
-and the nearest building, found in PostGIS by index (KNN ``<->``) for all points in one query.
+and the nearest building, found in PostGIS by index for all points in one query.
 Names suggested sites ("石龙溪路旁，龙溪苑14栋附近 · 第三网格（龙溪苑）") where coordinates
 alone tell a planner nothing."""
 from __future__ import annotations
@@ -12,10 +12,15 @@ from sqlalchemy.engine import Connection
 NEAR_ROAD_M = 300       # farther than this, a road does not name the place
 NEAR_BUILDING_M = 150
 
+# Nearest in metres, not in degrees (at 31°N a degree east is 15 % shorter than one north, so
+# ``<->`` on lon/lat can pick the wrong road): the candidates within the radius come by index
+# (ST_DWithin on a box of that radius in degrees of longitude, the larger), then the nearest by
+# geodesic distance.
 _SQL = text("""
-    WITH p AS (SELECT ord, ST_SetSRID(ST_MakePoint(lon, lat), 4326) AS geom
-               FROM unnest(CAST(:lons AS float8[]), CAST(:lats AS float8[]))
-                    WITH ORDINALITY AS t(lon, lat, ord))
+    WITH p AS (SELECT ord, geom, 1.01 / (111320 * cos(radians(ST_Y(geom)))) AS deg_per_m
+               FROM (SELECT ord, ST_SetSRID(ST_MakePoint(lon, lat), 4326) AS geom
+                     FROM unnest(CAST(:lons AS float8[]), CAST(:lats AS float8[]))
+                          WITH ORDINALITY AS t(lon, lat, ord)) q)
     SELECT p.ord, g.code AS grid_code, g.name AS grid_name,
            r.name AS road, round(r.d) AS road_m, b.name AS building, round(b.d) AS building_m
     FROM p
@@ -24,10 +29,12 @@ _SQL = text("""
     LEFT JOIN LATERAL (
         SELECT name, ST_Distance(roads.geom::geography, p.geom::geography) AS d FROM roads
         WHERE name IS NOT NULL AND name <> ''
-        ORDER BY roads.geom <-> p.geom LIMIT 1) r ON r.d <= :road_m
+          AND ST_DWithin(roads.geom, p.geom, :road_m * p.deg_per_m)
+        ORDER BY d LIMIT 1) r ON r.d <= :road_m
     LEFT JOIN LATERAL (
         SELECT name, ST_Distance(buildings.geom::geography, p.geom::geography) AS d
-        FROM buildings ORDER BY buildings.geom <-> p.geom LIMIT 1) b ON b.d <= :building_m
+        FROM buildings WHERE ST_DWithin(buildings.geom, p.geom, :building_m * p.deg_per_m)
+        ORDER BY d LIMIT 1) b ON b.d <= :building_m
     ORDER BY p.ord""")
 
 

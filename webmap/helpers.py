@@ -81,6 +81,27 @@ DEFAULT_NOTICE = "sample"       # DATA_NOTICE unset: the sample's notice, transl
 NAV_GRIDS = 12       # the header links every grid up to this many
 
 
+def _luminance(colour: str) -> float:
+    """WCAG 2 relative luminance of '#rrggbb'."""
+    def channel(c: int) -> float:
+        c /= 255
+        return c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4
+    r, g, b = (int(colour.lstrip("#")[i:i + 2], 16) for i in (0, 2, 4))
+    return 0.2126 * channel(r) + 0.7152 * channel(g) + 0.0722 * channel(b)
+
+
+def contrast(a: str, b: str) -> float:
+    """WCAG 2 contrast ratio of two colours (1 to 21)."""
+    la, lb = sorted((_luminance(a), _luminance(b)), reverse=True)
+    return (la + 0.05) / (lb + 0.05)
+
+
+def ink(background: str) -> str:
+    """Black or white text, whichever reads better on ``background``."""
+    return "#000000" if contrast(background, "#000000") >= contrast(background, "#ffffff") \
+        else "#ffffff"
+
+
 def page_context() -> dict:
     """What every template may use: the notice, the grids for the navigation, the labels."""
     from geodata import queries
@@ -98,6 +119,7 @@ def page_context() -> dict:
         grids = []
     return {"note": notice(), "grids": grids, "states": STATE_LABELS,
             "site_name": current_app.config["SITE_NAME"],
-            "state_colours": STATE_COLOURS, "viewer": viewer(), "vendor_url": vendor_url,
+            "state_colours": STATE_COLOURS, "ink": ink, "viewer": viewer(),
+            "vendor_url": vendor_url,
             "road_labels": {k: v[0] for k, v in ROAD_STYLES.items()},
             "facility_labels": {k: v[0] for k, v in FACILITY_STYLES.items()}}

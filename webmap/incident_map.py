@@ -2,6 +2,8 @@
 the hook that lets a click on the map fill the report form."""
 from __future__ import annotations
 
+import json
+
 import folium
 from branca.element import MacroElement, Template
 from folium.plugins import HeatMap, MarkerCluster
@@ -9,8 +11,12 @@ from folium.plugins import HeatMap, MarkerCluster
 from geodata.gcj02 import wgs84_to_gcj02
 from geodata.workflow import STATE_COLOURS, STATE_LABELS
 
+from .helpers import ink
 from .maps import (BASEMAPS, Legend, PageHooks, extent, for_display, line_and_area_tiles,
                    new_map, part, tooltip)
+
+
+INKS = {state: ink(colour) for state, colour in STATE_COLOURS.items()}   # badge text colours
 
 
 class IncidentHooks(MacroElement):
@@ -77,7 +83,7 @@ def incident_map(grids: dict, incidents: dict, *, basemap: str = "none",
     folium.LayerControl(collapsed=False).add_to(m)
     Legend(_legend()).add_to(m)
     IncidentHooks(layer, gcj02=bm.gcj02, states=STATE_LABELS,
-                  colours=STATE_COLOURS).add_to(m)
+                  colours=STATE_COLOURS, inks=INKS).add_to(m)
     m.fit_bounds([[miny, minx], [maxy, maxx]])
     return m
 
@@ -143,27 +149,58 @@ def field_map(grids: dict, mine: tuple[str, ...] | None, tasks: dict, *,
     if at is not None and bm.gcj02:
         at = [float(v) for v in wgs84_to_gcj02(*at)]
     PageHooks("setupFieldMap", gcj02=bm.gcj02, mine=own, tasks=tasks, states=STATE_LABELS,
-              colours=STATE_COLOURS, at=at).add_to(m)
+              colours=STATE_COLOURS, inks=INKS, at=at).add_to(m)
     m.fit_bounds([[miny, minx], [maxy, maxx]])
     return m
 
 
-def party_map(grids: dict, *, basemap: str = "none",
-              tianditu_key: str | None = None) -> folium.Map:
-    """Grids and roads; the households of the member picked in the tree are drawn by
+# households with no contact party member, as a share of a grid's: none → light, many → dark
+NO_CONTACT_RAMP = [(0.0, "#fff7ec"), (0.05, "#fdd49e"), (0.15, "#fc8d59"), (0.3, "#d7301f")]
+BRANCH_COLOUR = "#6a1b9a"
+
+
+def _no_contact_colour(share) -> str:
+    if share is None:
+        return "#bdbdbd"
+    return [c for lo, c in NO_CONTACT_RAMP if share >= lo][-1]
+
+
+def party_map(grids: dict, shares: list[dict], branches: list[dict], *,
+              basemap: str = "none", tianditu_key: str | None = None) -> folium.Map:
+    """Grids filled by the share of their households with no contact party member
+    (``shares``: ``party.contact_shares``), the compound branches' working areas
+    (``party.branch_areas``), roads; the member picked in the tree is drawn by
     ``setupPartyMap`` (static/party.js) from /api/party/members/<code>."""
     bm = BASEMAPS.get(basemap, BASEMAPS["none"])
+    by_code = {g["code"]: g for g in shares}
+    for f in grids["features"]:
+        g = by_code.get(f["properties"]["code"], {})
+        share = g.get("share_without")
+        f["properties"]["colour"] = _no_contact_colour(share)
+        f["properties"]["without"] = ("—" if share is None else
+                                      f"{g['without_contact']} 户（{100 * share:.0f}%）")
     grids = for_display(grids, bm)
     minx, miny, maxx, maxy = extent(grids)
     m = new_map((minx, miny, maxx, maxy), bm, tianditu_key)
-    folium.GeoJson(grids, name="网格", interactive=False,
-                   style_function=lambda f: {"color": "#b71c1c", "weight": 2,
-                                             "fillOpacity": 0.03}).add_to(m)
+    folium.GeoJson(grids, name="网格（按无联系党员户占比填色）",
+                   style_function=lambda f: {"color": "#b71c1c", "weight": 2, "fillOpacity": 0.5,
+                                             "fillColor": f["properties"]["colour"]},
+                   tooltip=tooltip(grids, ["name", "without"], ["网格", "无联系党员"])).add_to(m)
     line_and_area_tiles("roads", "道路", bm.gcj02).add_to(m)
+    areas = for_display({"type": "FeatureCollection", "features": [
+        {"type": "Feature", "geometry": json.loads(b["geometry"]),
+         "properties": {"name": b["name"], "code": b["code"],
+                        "figures": f"党员 {b['members']} 名 · 联系 {b['households']} 户"}}
+        for b in branches]}, bm)
+    folium.GeoJson(areas, name="党支部联系范围",
+                   style_function=lambda f: {"color": BRANCH_COLOUR, "weight": 3,
+                                             "dashArray": "8 5", "fillOpacity": 0.06},
+                   tooltip=tooltip(areas, ["name", "figures"], ["党支部", "概况"])).add_to(m)
+    folium.LayerControl(collapsed=False).add_to(m)
+    Legend(part("party_legend", NO_CONTACT_RAMP, BRANCH_COLOUR)).add_to(m)
     PageHooks("setupPartyMap", gcj02=bm.gcj02).add_to(m)
     m.fit_bounds([[miny, minx], [maxy, maxx]])
     return m
-
 
 
 # days since the last visit → colour (never visited: grey)

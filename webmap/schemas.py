@@ -753,9 +753,20 @@ class ContactHousehold(Schema):
     lat = fields.Float(required=True)
 
 
+class ContactBuilding(Schema):
+    code = fields.String(required=True)
+    name = fields.String(required=True)
+    households = Integer(required=True, metadata={"description": "the member's contacts there"})
+    lon = fields.Float(required=True)
+    lat = fields.Float(required=True)
+
+
 class MemberHouseholds(Schema):
     member = fields.String(required=True)
-    households = fields.List(fields.Nested(ContactHousehold), required=True)
+    buildings = fields.List(fields.Nested(ContactBuilding), required=True, metadata={
+        "description": "per building, for every account that reads the member's grid"})
+    households = fields.List(fields.Nested(ContactHousehold), required=True, metadata={
+        "description": "one by one, for grid staff in their grids and admins (else empty)"})
 
 
 # ---------- home visits ----------

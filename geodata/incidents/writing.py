@@ -101,8 +101,14 @@ b AS (SELECT n.id FROM b_near n, g WHERE ST_Covers(g.geom, ST_PointOnSurface(n.g
 -- the original a duplicate points to: only one the actor may act on (it gets an event too)
 dup AS (SELECT i.id FROM incidents i JOIN grids g ON g.id = i.grid_id
         WHERE i.id = CAST(:duplicate_of AS int) AND {IN_SCOPE.format(g="g")}),
+-- the nearest road in metres: the nearest in degrees (by index) bounds the search, which the
+-- geodesic distance then decides (a degree east is shorter than one north)
+r0 AS (SELECT ST_Distance(r.geom::geography, p.geom::geography) AS d
+       FROM roads r, p ORDER BY r.geom <-> p.geom LIMIT 1),
 r AS (SELECT r.id, ST_Distance(r.geom::geography, p.geom::geography) AS d
-      FROM roads r, p ORDER BY r.geom <-> p.geom LIMIT 1),
+      FROM roads r, p, r0
+      WHERE ST_DWithin(r.geom, p.geom, r0.d * 1.01 / (111320 * cos(radians(ST_Y(p.geom)))))
+      ORDER BY d LIMIT 1),
 ins AS (
     INSERT INTO incidents (category_id, description, state, grid_id, household_id,
                            building_id, road_id, road_distance_m, duplicate_of, reported_by,

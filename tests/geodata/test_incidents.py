@@ -57,6 +57,23 @@ def test_placement_records_grid_neighbours_and_deadline(db):
     assert road == nearest_road and road_m >= 0
 
 
+def test_the_nearest_road_is_nearest_in_metres(db):
+    """Anywhere in the grids, the road recorded is the geodesically nearest (a search by
+    distance in degrees picks a road to the east too often: a degree east is shorter)."""
+    with db.begin() as conn:
+        spots = conn.execute(text("""
+            SELECT ST_X(p.geom), ST_Y(p.geom) FROM (SELECT (ST_Dump(ST_GeneratePoints(
+                ST_Union(geom), 40, 11))).geom FROM grids) p""")).all()
+        for x, y in spots:
+            placed = inc.place(conn, new(lon=x, lat=y), who())
+            got, nearest = one(conn, """
+                SELECT i.road_distance_m, (SELECT min(ST_Distance(r.geom::geography,
+                                                                 i.geom::geography))
+                                           FROM roads r)
+                FROM incidents i WHERE i.id = :id""", id=placed["id"])
+            assert got == pytest.approx(nearest, abs=0.01), (x, y)
+
+
 def test_outside_the_community_is_refused_and_nothing_saved(db):
     with db.connect() as conn:
         before = conn.execute(text("SELECT count(*) FROM incidents")).scalar()

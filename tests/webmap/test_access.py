@@ -118,7 +118,7 @@ TASKS = {"field.page", "tasks.page", "tasks_api.task_list", "tasks_api.workload"
 EXPECTED = {
     None: PUBLIC,
     "planner": {e for e, *_ in REQUESTS} - GRID_WRITES - TASKS - {
-        "coverage_api.households", "coverage.tile", "admin.audit", "party_api.member"},
+        "coverage_api.households", "coverage.tile", "admin.audit"},
     "head3": {e for e, *_ in REQUESTS} - {"admin.audit"},
     "worker3": {e for e, *_ in REQUESTS} - {"admin.audit", "tasks_api.workload",
                                             "tasks_api.full_workload"},

@@ -208,7 +208,7 @@ def test_pages_name_roles_budgets_and_actions_in_chinese(write_app):
     zh = {"Accept-Language": "zh-CN"}
     worker = client_as(write_app, "worker3")
     page = worker.get("/incidents", headers=zh).get_data(as_text=True)
-    assert "worker3（网格员）" in page and "grid_worker" not in page
+    assert '<span translate="no">worker3</span>（网格员）' in page and "grid_worker" not in page
     coverage = client_as(write_app, "admin").get("/coverage", headers=zh).get_data(as_text=True)
     shown = re.sub(r"<[^>]+>", "", re.sub(r"<script.*?</script>", "", coverage, flags=re.S))
     assert "<td>5 分钟</td>" in coverage and "5min" not in shown

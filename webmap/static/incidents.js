@@ -19,7 +19,8 @@
     const box = el('div', {class: 'incident-popup'}, '加载中…');
     api('/api/incidents/' + id).then(function (item) {
       box.textContent = '';
-      const state = el('span', {class: 'state', style: 'background:' + opts.colours[item.state]},
+      const state = el('span', {class: 'state', style: 'background:' + opts.colours[item.state] +
+                                ';color:' + ((opts.inks || {})[item.state] || '#fff')},
                        opts.states[item.state] || item.state);
       box.append(el('b', {}, '#' + item.id + ' ' + item.category), ' ', state);
       if (item.overdue) box.append(' ', el('span', {class: 'badge-overdue'}, '超期'));

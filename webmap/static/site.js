@@ -98,10 +98,42 @@ document.querySelectorAll('form.basemap select').forEach(function (select) {
   });
 });
 
-// The print view's button (no inline handlers: the Content Security Policy forbids them)
+// The print view: its button (no inline handlers: the Content Security Policy forbids them);
+// the legend moved off the map into the sheet's own column (beside a landscape map, under a
+// portrait one), then the map refitted to its subject so that the sheet is centred on it
 (function () {
   const button = document.getElementById('print-button');
   if (button) button.addEventListener('click', function () { window.print(); });
+  const sheet = document.getElementById('print-sheet');
+  const column = document.getElementById('print-legend');
+  if (!sheet || !column || !window.slxMap) return;
+  document.querySelectorAll('.map-legend').forEach(function (legend) {
+    // paper does not fold: each <details> becomes a plain block that may flow in columns
+    legend.querySelectorAll('details').forEach(function (d) {
+      const body = document.createElement('div');
+      body.className = 'legend-body';
+      for (const child of Array.from(d.childNodes)) {
+        if (child.nodeName === 'SUMMARY') {
+          const title = document.createElement('div');
+          title.className = child.className || 'legend-title';
+          title.textContent = child.textContent;
+          body.append(title);
+        } else {
+          body.append(child);
+        }
+      }
+      d.replaceWith(body);
+    });
+    column.append(legend);
+  });
+  const b = sheet.dataset.bbox.split(',').map(Number);
+  function fit() {
+    window.slxMap.invalidateSize({animate: false});
+    window.slxMap.fitBounds([[b[1], b[0]], [b[3], b[2]]], {padding: [12, 12], animate: false});
+  }
+  fit();
+  window.addEventListener('beforeprint', fit);
+  window.addEventListener('afterprint', fit);
 })();
 
 // Phones: the map keeps the screen. The layer list and the legend start folded (their toggle

@@ -5,6 +5,7 @@ from flask import Blueprint, abort, current_app, render_template, request
 from flask_babel import gettext as _
 
 from geodata import queries
+from geodata.gcj02 import wgs84_to_gcj02
 from geodata.layers import MAP_LAYERS
 
 from geodata import areas as geo_areas
@@ -13,7 +14,7 @@ from geodata.workflow import InvalidInput, NotFound
 
 from ..i18n import text
 from ..helpers import basemap_arg, get_db, notice, viewer
-from ..maps import available_basemaps, community_map, render_parts
+from ..maps import BASEMAPS, available_basemaps, community_map, extent, render_parts
 
 bp = Blueprint("pages", __name__)
 
@@ -50,8 +51,14 @@ def _map_page(template: str, focus: str | None = None, area: str | None = None, 
     m = community_map(layers, basemap=basemap, focus=focus, note=notice(),
                       households_count=summary["households"],
                       tianditu_key=current_app.config["TIANDITU_KEY"])
+    # what the map is about (the print view centres its sheet on it)
+    bbox = figures["bbox"] if figures else extent(layers["grids"])
+    if BASEMAPS.get(basemap, BASEMAPS["none"]).gcj02:      # drawn shifted on Gaode's map
+        lon, lat = wgs84_to_gcj02([bbox[0], bbox[2]], [bbox[1], bbox[3]])
+        bbox = (float(lon[0]), float(lat[0]), float(lon[1]), float(lat[1]))
     return render_template(
         template, map=render_parts(m), summary=summary, figures=figures, basemap=basemap,
+        bbox=bbox,
         basemaps=available_basemaps(current_app.config["TIANDITU_KEY"]), **context)
 
 

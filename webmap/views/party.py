@@ -36,8 +36,8 @@ def tree(area: str | None = None):
 @api_bp.response(200, s.MemberHouseholds)
 @answers(api_bp, 404)
 def member(code: str):
-    """The households a member keeps in touch with, with their doors (grid staff in their
-    grids, admins; planners see figures only)."""
+    """Where a member's contact households are: per building for every account that reads the
+    member's grid; one by one with their doors for grid staff there and admins."""
     with get_db().connect() as conn:
         return party.member_households(conn, viewer(), code)
 
@@ -54,5 +54,7 @@ def page():
     with get_db().connect() as conn:
         found = party.tree(conn, viewer(), areas)
         grids = queries.layer_features(conn, "grids", precision=6, areas=areas)
-    m = party_map(grids, basemap=basemap, tianditu_key=current_app.config["TIANDITU_KEY"])
+        branches = party.branch_areas(conn, areas)
+    m = party_map(grids, found["coverage"]["grids"], branches, basemap=basemap,
+                  tianditu_key=current_app.config["TIANDITU_KEY"])
     return render_template("party.html", map=render_parts(m), found=found, basemap=basemap)
