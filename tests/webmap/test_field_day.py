@@ -188,9 +188,9 @@ def test_a_patrol_follows_me_and_says_why_a_position_is_missing(browser, write_a
 TAPPABLE = {   # page → what a person taps there
     "/field": ["header a", "header button", "#sheet-toggle", "#locate", "#patrol",
                ".leaflet-control-zoom a"],
-    "/tasks": [".topbar nav a", ".account button", ".tabs a", ".task-head a",
+    "/tasks": [".menu-toggle", ".topbar nav a", ".account button", ".tabs a", ".task-head a",
                ".topbar form.search input"],
-    "/": [".topbar nav a", ".account button", ".topbar form.search input",
+    "/": [".menu-toggle", ".topbar nav a", ".account button", ".topbar form.search input",
           ".leaflet-control-zoom a", ".leaflet-control-layers-toggle",
           "form.basemap select", "form.basemap button"],
 }
@@ -211,6 +211,14 @@ def test_every_control_on_the_phone_is_a_finger_wide(day, write_app):
     for path, selectors in TAPPABLE.items():
         page.goto(url + path)
         page.wait_for_load_state("networkidle")
+        if path != "/field":
+            # the header folds to its name, the 菜单 button and the search box: the page keeps
+            # the screen; unfolded, its links and buttons are a finger wide too
+            assert page.locator(".topbar nav.primary").is_hidden()
+            assert page.locator(".topbar").bounding_box()["height"] <= 120, path
+            page.click(".menu-toggle")
+            assert page.locator(".topbar nav.primary a").first.is_visible()
+            assert page.get_attribute(".menu-toggle", "aria-expanded") == "true"
         assert small_targets(page, selectors) == [], path
     page.goto(url + "/field")
     page.wait_for_function("() => window.slxMap")

@@ -3,6 +3,8 @@
 // error response into an Error carrying the server's message.
 (function () {
   'use strict';
+  // styles that need a script (the phone's folding menu) apply only when scripts run
+  document.documentElement.classList.add('js');
 
   // an element with attributes and children; text children are inserted as text, never HTML
   window.slxEl = function (tag, attrs, ...children) {

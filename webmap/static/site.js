@@ -3,6 +3,17 @@ document.querySelectorAll('form.basemap select').forEach(function (select) {
   select.addEventListener('change', function () { select.form.submit(); });
 });
 
+// Phones: the header's links, account and base map fold behind the 菜单 button (site.css).
+document.querySelectorAll('.menu-toggle').forEach(function (button) {
+  const bar = button.closest('.topbar');
+  const set = function (open) {
+    bar.classList.toggle('menu-open', open);
+    button.setAttribute('aria-expanded', String(open));
+  };
+  button.addEventListener('click', function () { set(!bar.classList.contains('menu-open')); });
+  document.addEventListener('keydown', function (e) { if (e.key === 'Escape') set(false); });
+});
+
 // The search box: /api/search within what the account reads, suggested while typing (after a
 // pause, from one Chinese character or two letters). A hit flies the page's map to it (with a
 // marker); on a page without a map it opens the place: a household's card for grid staff, the
