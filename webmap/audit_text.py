@@ -73,7 +73,7 @@ def _duty_rule(d, names) -> str:
 
 def _user(d, names) -> str:
     grids = [_name(names, "grid", g) for g in d.get("grids") or []]
-    return _t(N_("role: %(role)s; grids: %(grids)s"), role=role_label(d["role"]),
+    return _t(N_("role: %(role)s; scope: %(grids)s"), role=role_label(d["role"]),
               grids=_join(grids) if grids else _t(N_("all")))
 
 

@@ -198,3 +198,6 @@ def test_the_audit_log_is_for_platform_admins(platform):
     app, clients, facts = platform
     assert clients["sub_admin"].get("/admin/audit").status_code == 403
     assert clients["admin"].get("/admin/audit").status_code == 200
+    shown = clients["admin"].get("/admin/audit?action=user.").get_data(as_text=True)
+    # an account scoped to a subdistrict or community is shown by the areas' names
+    assert "范围：外街道" not in shown and "范围：凤北街道" in shown, shown[-3000:]

@@ -2,9 +2,7 @@
 from __future__ import annotations
 
 from flask import Blueprint, render_template, request
-from sqlalchemy import text
-
-from geodata import accounts
+from geodata import accounts, areas
 from geodata.incidents import categories
 
 from ..audit_text import describe
@@ -34,8 +32,8 @@ def audit():
                                                             or [])) if isinstance(g, str)}
         names = {"category": {key: c["name"] for c in categories(conn)
                               for key in (c["code"], c["service_code"])},
-                 "grid": dict(conn.execute(text("SELECT code, name FROM grids WHERE code = "
-                                                "ANY(:codes)"), {"codes": sorted(codes)}).all())}
+                 # a scope may be a grid or a whole district, subdistrict or community
+                 "grid": areas.names(conn, sorted(codes))}
     for e in entries:
         e["sentence"] = describe(e["action"], e.get("detail"), names)
     actions = sorted(((code, action_label(code)) for code in ACTION_LABELS), key=lambda a: a[0])
