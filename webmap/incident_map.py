@@ -54,8 +54,7 @@ def incident_map(grids: dict, incidents: dict, *, basemap: str = "none",
     for f in shown["features"]:
         f["properties"]["state_label"] = STATE_LABELS.get(f["properties"]["state"], "")
         f["properties"]["created"] = (f["properties"]["created_at"] or "")[:10]
-    minx, miny, maxx, maxy = extent(grids)
-    m = new_map((minx, miny, maxx, maxy), bm, tianditu_key)
+    m = new_map(extent(grids), bm, tianditu_key)
     folium.GeoJson(grids, name="网格",
                    style_function=lambda f: {"color": "#555", "weight": 2, "fillOpacity": 0.03},
                    tooltip=tooltip(grids, ["name", "code"], ["网格", "编码"])).add_to(m)
@@ -84,7 +83,6 @@ def incident_map(grids: dict, incidents: dict, *, basemap: str = "none",
     Legend(_legend()).add_to(m)
     IncidentHooks(layer, gcj02=bm.gcj02, states=STATE_LABELS,
                   colours=STATE_COLOURS, inks=INKS).add_to(m)
-    m.fit_bounds([[miny, minx], [maxy, maxx]])
     return m
 
 
@@ -134,8 +132,7 @@ def field_map(grids: dict, mine: tuple[str, ...] | None, tasks: dict, *,
     own = {"type": "FeatureCollection", "features": [
         f for f in grids["features"] if mine is None or f["properties"]["code"] in mine]}
     focus = own if own["features"] else grids
-    minx, miny, maxx, maxy = extent(focus)
-    m = new_map((minx, miny, maxx, maxy), bm, tianditu_key)
+    m = new_map(extent(focus), bm, tianditu_key)
     folium.GeoJson(grids, name="网格", interactive=False,
                    style_function=lambda f: {"color": "#777", "weight": 1,
                                              "fillOpacity": 0, "dashArray": "4 4"}).add_to(m)
@@ -150,7 +147,6 @@ def field_map(grids: dict, mine: tuple[str, ...] | None, tasks: dict, *,
         at = [float(v) for v in wgs84_to_gcj02(*at)]
     PageHooks("setupFieldMap", gcj02=bm.gcj02, mine=own, tasks=tasks, states=STATE_LABELS,
               colours=STATE_COLOURS, inks=INKS, at=at).add_to(m)
-    m.fit_bounds([[miny, minx], [maxy, maxx]])
     return m
 
 
@@ -180,8 +176,7 @@ def party_map(grids: dict, shares: list[dict], branches: list[dict], *,
         f["properties"]["without"] = ("—" if share is None else
                                       f"{g['without_contact']} 户（{100 * share:.0f}%）")
     grids = for_display(grids, bm)
-    minx, miny, maxx, maxy = extent(grids)
-    m = new_map((minx, miny, maxx, maxy), bm, tianditu_key)
+    m = new_map(extent(grids), bm, tianditu_key)
     folium.GeoJson(grids, name="网格（按无联系党员户占比填色）",
                    style_function=lambda f: {"color": "#b71c1c", "weight": 2, "fillOpacity": 0.5,
                                              "fillColor": f["properties"]["colour"]},
@@ -199,7 +194,6 @@ def party_map(grids: dict, shares: list[dict], branches: list[dict], *,
     folium.LayerControl(collapsed=False).add_to(m)
     Legend(part("party_legend", NO_CONTACT_RAMP, BRANCH_COLOUR)).add_to(m)
     PageHooks("setupPartyMap", gcj02=bm.gcj02).add_to(m)
-    m.fit_bounds([[miny, minx], [maxy, maxx]])
     return m
 
 
@@ -214,8 +208,7 @@ def rounds_map(grids: dict, focus: dict | None, unwalked: dict, gaps: dict, visi
     best new camera site, and its households coloured by days since their last visit."""
     bm = BASEMAPS.get(basemap, BASEMAPS["none"])
     grids = for_display(grids, bm)
-    minx, miny, maxx, maxy = extent(for_display(focus, bm) if focus else grids)
-    m = new_map((minx, miny, maxx, maxy), bm, tianditu_key)
+    m = new_map(extent(for_display(focus, bm) if focus else grids), bm, tianditu_key)
     folium.GeoJson(grids, name="网格", interactive=False,
                    style_function=lambda f: {"color": "#b71c1c", "weight": 2,
                                              "fillOpacity": 0.02}).add_to(m)
@@ -251,5 +244,4 @@ def rounds_map(grids: dict, focus: dict | None, unwalked: dict, gaps: dict, visi
             style_function=lambda f: {"fillColor": "#ffeb3b", "color": "#000"},
             tooltip=folium.GeoJsonTooltip(fields=["gain"], labels=False)).add_to(m)
     folium.LayerControl(collapsed=True).add_to(m)
-    m.fit_bounds([[miny, minx], [maxy, maxx]])
     return m

@@ -125,7 +125,7 @@ def _points_of(fc: dict, html) -> dict:
 
 
 def new_map(bounds, basemap: Basemap, tianditu_key: str | None) -> folium.Map:
-    """An empty map over ``bounds`` (minx, miny, maxx, maxy) with the chosen base map."""
+    """An empty map framed on ``bounds`` (minx, miny, maxx, maxy) with the chosen base map."""
     minx, miny, maxx, maxy = bounds
     # maxZoom on the map itself: without tiles Leaflet has none, and clustering needs one
     m = folium.Map(location=[(miny + maxy) / 2, (minx + maxx) / 2], zoom_start=15, tiles=None,
@@ -133,6 +133,8 @@ def new_map(bounds, basemap: Basemap, tianditu_key: str | None) -> folium.Map:
                    **{"maxZoom": 20})
     add_tiles(m, basemap, tianditu_key)
     MapHandle(basemap.gcj02).add_to(m)
+    # framed on its bounds at any screen size (a district's many grids or one building)
+    m.fit_bounds([[miny, minx], [maxy, maxx]], max_zoom=18)
     return m
 
 
@@ -288,9 +290,8 @@ def community_map(layers: dict[str, dict], *, basemap: str = "none",
     grid_props = [f["properties"] for f in grids["features"]]
     focused = {"features": [f for f in grids["features"] if f["properties"]["code"] == focus]
                } if focus else grids
-    minx, miny, maxx, maxy = extent(focused)
 
-    m = new_map((minx, miny, maxx, maxy), bm, tianditu_key)
+    m = new_map(extent(focused), bm, tianditu_key)
 
     colours = {g["code"]: GRID_COLOURS[i % len(GRID_COLOURS)] for i, g in enumerate(grid_props)}
     folium.GeoJson(
@@ -380,7 +381,6 @@ def community_map(layers: dict[str, dict], *, basemap: str = "none",
     Legend(part("legend", [(f["properties"]["name"], colours[f["properties"]["code"]])
                            for f in layers["grids"]["features"]],
                 list(ROAD_STYLES.values()), list(FACILITY_STYLES.values()), note)).add_to(m)
-    m.fit_bounds([[miny, minx], [maxy, maxx]])
     return m
 
 

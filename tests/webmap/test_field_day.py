@@ -193,6 +193,7 @@ TAPPABLE = {   # page → what a person taps there
     "/": [".menu-toggle", ".topbar nav a", ".account button", ".topbar form.search input",
           ".leaflet-control-zoom a", ".leaflet-control-layers-toggle",
           "form.basemap select", "form.basemap button"],
+    "/dashboard": [".menu-toggle", "main select", "main input", "main button", "main .button"],
 }
 
 

@@ -8,7 +8,11 @@ import re
 
 import pytest
 
-from .test_browser import ARTEFACTS, CLICK_AT, LAYER_STATS, browser, live  # noqa: F401
+from sqlalchemy import text
+
+from webmap import engine
+
+from .test_browser import ARTEFACTS, CLICK_AT, LAYER_STATS, browser, live, serve  # noqa: F401
 from .test_field import PHONE, login
 
 DESK = {"width": 1400, "height": 900}
@@ -184,3 +188,31 @@ def test_badges_are_legible_and_phone_tables_keep_their_headers(browser, live):
     assert box["x"] >= frame["x"] - 1 and box["x"] + box["width"] <= frame["x"] + frame["width"]
     page.screenshot(path=str(ARTEFACTS / "tasks-balance-375x812.png"), full_page=True)
     context.close()
+
+
+def test_every_map_frames_all_the_grids_it_shows(browser, write_app):
+    """A platform of two communities 5 km apart: each map page opens with every grid the
+    planner reads in view, on a phone and a desk (not centred between them at a fixed zoom)."""
+    with engine(write_app).begin() as conn:
+        conn.execute(text("""
+            INSERT INTO admin_areas (code, level, name) VALUES ('511702006', 'subdistrict', '外街道');
+            INSERT INTO grids (code, name, geom)
+            SELECT '511702006001' || right(code, 3), name || '（外）', ST_Translate(geom, 0.05, 0)
+            FROM grids"""))
+        box = conn.execute(text("SELECT ST_XMin(e), ST_YMin(e), ST_XMax(e), ST_YMax(e) "
+                                "FROM (SELECT ST_Extent(geom) AS e FROM grids) x")).one()
+    server, url = serve(write_app)
+    try:
+        for viewport in (PHONE, DESK):
+            context = browser.new_context(viewport=viewport)
+            page = context.new_page()
+            login(page, url, "planner")
+            for path in ("/", "/coverage", "/incidents", "/party"):
+                page.goto(url + path)
+                page.wait_for_function("() => window.slxMap")
+                seen = page.evaluate("""([x0, y0, x1, y1]) => slxMap.getBounds().contains(
+                    L.latLngBounds([y0, x0], [y1, x1]))""", list(box))
+                assert seen, (path, viewport)
+            context.close()
+    finally:
+        server.shutdown()
