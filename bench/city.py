@@ -3,8 +3,8 @@ synthetic cities (the street lattice of coverage_scale.py) of 100k and 1M househ
 throwaway database. For each: server time (median of REPEAT, the first request reported apart)
 and size (identity and brotli) of the map pages, vector-tile p50/p99 over a zoom 12–18 sample
 (the first tile of each layer, which builds what the layer derives, reported apart), an OGC API
-items page of 1,000 features (and one at 90 % of the collection, by cursor and by offset, with
-its ratio to the first page), and the peak memory of 3 gunicorn workers together once each has
+items page of 1,000 features and a /api/layers page of as many (each also at 90 % of the
+collection, by cursor or key and by offset, with its ratio to the first page), and the peak memory of 3 gunicorn workers together once each has
 served every page and the coverage. In-process (Flask's test client): server time without the
 network. The synthetic cities are 4 subdistricts × 4 communities × 16 grids.
 
@@ -68,7 +68,8 @@ def page_figures(client, path, headers=None) -> str:
 
 
 def deep_pages(client, url: str) -> None:
-    """An OGC items page of 1,000 households at the start, and at 90 % of the collection:
+    """An OGC items page (and a /api/layers page) of 1,000 households at the start, and at 90 %
+    of the collection:
     reached by offset, and by the cursor that the next links carry (the key of the row
     before it, as the server would have written it)."""
     from sqlalchemy import create_engine, text
@@ -89,6 +90,15 @@ def deep_pages(client, url: str) -> None:
           f"{first_cold:.0f}); at {at:,} by cursor {by_cursor:6.0f} ms ({by_cursor / first:.2f}× "
           f"the first page; first request {cursor_cold:.0f}); by offset {by_offset:6.0f} ms "
           f"({by_offset / first:.2f}×)")
+    # the JSON API's layers: the same page by the key its next links carry, and by offset
+    base = "/api/layers/households?limit=1000"
+    first, first_cold, _ = page_times(client, base)
+    by_offset, _, _ = page_times(client, f"{base}&offset={at}")
+    by_key, key_cold, r3 = page_times(client, f"{base}&after={before}")
+    assert r3.get_json()["features"][0]["properties"]["code"] > before
+    print(f"  /api/layers, 1,000 households: first page {first:6.0f} ms (first request "
+          f"{first_cold:.0f}); at {at:,} by key {by_key:6.0f} ms ({by_key / first:.2f}×; first "
+          f"request {key_cold:.0f}); by offset {by_offset:6.0f} ms ({by_offset / first:.2f}×)")
 
 
 def measure(label: str, url: str, grid_code: str, points: np.ndarray) -> None:

@@ -141,7 +141,10 @@ class LayerArgs(BboxArgs):
     limit = Integer(validate=validate.Range(1, 10_000), load_default=10_000,
                            metadata={"description": "features per page (at most 10,000)"})
     offset = Integer(validate=validate.Range(0, 2**31 - 1), load_default=0,
-                            metadata={"description": "features to skip (from `next`)"})
+                            metadata={"description": "features to skip (deep pages cost more: "
+                                                     "follow `next`, which uses `after`)"})
+    after = Text(validate=validate.Length(1, 64), load_default=None,
+                 metadata={"description": "the code after which the page starts (from `next`)"})
 
 
 AREA = Text(validate=validate.Regexp(r"^[0-9]{6}([0-9]{3}){0,3}$",

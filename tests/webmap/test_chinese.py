@@ -1,5 +1,6 @@
 """Every word on screen is Chinese in the default locale: each page, for each kind of account,
-read in a real browser (what is shown, and the words that tooltips and screen readers say),
+read in a real browser (what is shown, the header's folded menu, the map's popups and
+tooltips, the toast, the search box's suggestions, and the words screen readers say),
 fails on any Latin word outside an allow-list of codes, units and proper names. Names that
 clients type (property keys, media types) are shown in <code> and are not words to read."""
 from __future__ import annotations
@@ -37,10 +38,48 @@ TEXT = """() => {
 }"""
 
 
+# what shows only on a tap or a hover: map layers' popups (the first 12, clustered markers
+# included, each given a moment to load what it fetches) and tooltips (the first 40), read from
+# what Leaflet would show, and the toast
+TRANSIENT = """async () => {
+  if (!window.slxMap) return '';
+  const out = [], seen = {popup: 0, tooltip: 0}, most = {popup: 12, tooltip: 40};
+  const layers = new Set();
+  const add = l => { if (layers.has(l)) return; layers.add(l);
+                     if (l.getLayers) l.getLayers().forEach(add); };
+  slxMap.eachLayer(add);
+  const text = c => c instanceof Node ? c.textContent : (() => {
+    const d = document.createElement('div'); d.innerHTML = String(c); return d.textContent; })();
+  for (const l of layers) {
+    for (const kind of ['popup', 'tooltip']) {
+      const get = kind === 'popup' ? l.getPopup : l.getTooltip;
+      const shown = get && get.call(l);
+      if (!shown || seen[kind] >= most[kind]) continue;
+      // bound to a group (folium's GeoJson), the content is made for one of its features
+      const target = l.getLayers ? l.getLayers()[0] : l;
+      if (!target) continue;
+      seen[kind]++;
+      const c = shown.getContent();
+      const made = typeof c === 'function' ? c(target) : c;
+      for (let i = 0; i < 40 && text(made).includes('加载中'); i++)
+        await new Promise(r => setTimeout(r, 50));
+      out.push(text(made));
+    }
+  }
+  const toast = document.getElementById('toast');
+  if (toast) out.push(toast.innerText);
+  return out.join('\\n');
+}"""
+
+
 def latin_words(page) -> list[str]:
-    text = page.evaluate(TEXT)
+    # the header folded behind its 菜单 button on a phone: unfold it to read it
+    if page.locator(".menu-toggle").is_visible():
+        page.click(".menu-toggle")
+    text = page.evaluate(TEXT) + "\n" + page.evaluate(TRANSIENT)
     # a word: Latin letters not part of a code (HH00033, PM-1-09-1, 511702005007003, w3)
-    words = re.findall(r"(?<![\w-])[A-Za-z][A-Za-z]+(?![\w-])", text)
+    # (ASCII bounds: a Chinese character is a \w too, and "处理中Details" must still count)
+    words = re.findall(r"(?<![A-Za-z0-9_-])[A-Za-z][A-Za-z]+(?![A-Za-z0-9_-])", text)
     return sorted({w for w in words if w not in ALLOWED})
 
 
@@ -92,6 +131,13 @@ def test_no_english_word_on_any_page(browser, write_app, user):
             words = latin_words(page)
             if words:
                 found[path] = words
+        if user:          # the search box's suggestions while typing
+            page.goto(url + "/")
+            page.fill("#search-form input[name=q]", "龙")
+            page.wait_for_selector("#search-results li", timeout=5000)
+            words = latin_words(page)
+            if words:
+                found["search suggestions"] = words
         page.goto(url + ("/admin/audit" if user == "admin" else paths[0]))
         page.screenshot(path=str(ARTEFACTS / f"chinese-{user or 'public'}.png"), full_page=True)
         context.close()

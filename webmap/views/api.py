@@ -51,19 +51,21 @@ def layers():
 @bp.arguments(s.LayerArgs, location="query", as_kwargs=True)
 @bp.response(200, s.LayerPage, content_type="application/geo+json")
 @answers(bp, 400, 404, 422)
-def layer(layer: str, limit: int, offset: int, bbox: str | None = None):
+def layer(layer: str, limit: int, offset: int, after: str | None = None,
+          bbox: str | None = None):
     """A layer as a GeoJSON FeatureCollection of public properties, at most ``limit``
-    (10,000) features a page in code order; ``next`` names the following page."""
+    (10,000) features a page in code order; ``next`` names the following page (by key)."""
     if layer not in MAP_LAYERS:
         return error(404, _("unknown layer %(layer)r", layer=layer), "unknown_layer",
                      layers=list(MAP_LAYERS))
     box = parse_bbox(bbox)
     with get_db().connect() as conn:
         body = json.loads(queries.layer_geojson(conn, layer, box, areas=read_areas(viewer()),
-                                                limit=limit, offset=offset))
+                                                limit=limit, offset=offset, after=after))
     if body.pop("more"):
-        body["next"] = url_for("api.layer", layer=layer,
-                               **(request.args.to_dict() | {"offset": offset + limit}))
+        args = {k: v for k, v in request.args.to_dict().items() if k != "offset"}
+        body["next"] = url_for("api.layer", layer=layer, **(
+            args | {"after": body["features"][-1]["properties"]["code"]}))
     return Response(json.dumps(body, ensure_ascii=False), mimetype="application/geo+json")
 
 
