@@ -239,6 +239,13 @@ def test_every_control_on_the_phone_is_a_finger_wide(day, write_app):
         const e = document.elementFromPoint(r.left + r.width / 2 + 20, r.top + r.height / 2);
         return e === b; }""")
     assert hit in (None, True)
+    # an incident's popup: its links and its close button a finger wide too
+    page.evaluate("""() => { let done = false; slxMap.eachLayer(l => {
+        if (!done && l.getPopup && l.getPopup() && l.getLatLng) { l.openPopup(); done = true; } });
+        }""")
+    page.wait_for_selector(".leaflet-popup .popup-link")
+    assert small_targets(page, [".leaflet-popup a"]) == []
+    page.screenshot(path=str(ARTEFACTS / "day-popup-375x812.png"))
     context.clear_cookies()
     page.goto(url + "/login")
     assert small_targets(page, ["#name", "#password", ".login-form button"]) == []
