@@ -85,3 +85,34 @@ def test_long_street_counts_its_middle_correctly():
              [(1000, 0), (1000, 500)]]
     _, dist, _ = run(lines, [(500, -1)], [(500, 505)], limit=2000)
     assert dist[0] == pytest.approx(1 + 500 + 500 + 500 + 5)
+
+
+def test_many_points_snap_exactly_as_one_by_one(monkeypatch):
+    """The KD-tree path for many points (samples along the edges) finds each point's nearest
+    edge exactly: the same distance as a brute-force search over every edge, for points on,
+    near, between and far from irregular roads (long and very short edges, a bridge that doors
+    may not snap to)."""
+    from geodata import network as nw
+    rng = np.random.default_rng(7)
+    starts = rng.uniform(0, 2000, (400, 2))
+    ends = starts + rng.normal(0, 1, (400, 2)) * rng.choice([0.5, 30, 400], (400, 1))
+    lines = [LineString([tuple(s), tuple(e)]) for s, e in zip(starts, ends)]
+    bridge = np.zeros(len(lines), bool)
+    bridge[:40] = True
+    net = Network.from_lines(lines, bridge=bridge, node=False)
+    points = np.vstack([rng.uniform(-500, 2500, (nw.KD_FROM, 2)),      # many, some far away
+                        ends[:50], (starts[50:90] + ends[50:90]) / 2])  # on the roads
+    asked = []                                # points the KD path leaves to the R-tree
+    by_tree = Network._nearest_tree
+    monkeypatch.setattr(Network, "_nearest_tree",
+                        lambda self, p: asked.append(len(p)) or by_tree(self, p))
+    many = net.snap(points)
+    assert 0 < sum(asked) < len(points) / 4   # both ways are taken, mostly the KD-tree's
+    a, b = net.xy[net.u[net.snappable]], net.xy[net.v[net.snappable]]
+    brute = shapely.distance(shapely.points(points)[:, None],
+                             shapely.linestrings(np.stack([a, b], axis=1))[None, :])
+    assert np.allclose(many.access, brute.min(axis=1), rtol=0, atol=1e-9)
+    assert not np.isin(many.edge, np.flatnonzero(~np.isin(np.arange(len(net.u)),
+                                                          net.snappable))).any()
+    few = net.snap(points[:100])                        # the R-tree path: the same answer
+    assert np.allclose(few.access, many.access[:100], rtol=0, atol=1e-9)
