@@ -172,30 +172,21 @@ def load(conn: Connection) -> CoverageData:
     return data
 
 
-# households as PostgreSQL sends them in a binary COPY: field count, then length and value
-# of each field (big-endian); fixed-size, so numpy reads the stream as it is
-HOUSEHOLD_ROW = np.dtype([("fields", ">i2"), ("l1", ">i4"), ("id", ">i4"), ("l2", ">i4"),
-                          ("x", ">f8"), ("l3", ">i4"), ("y", ">f8"), ("l4", ">i4"),
-                          ("grid", ">i4")])
-COPY_HEADER_BYTES = 19      # signature (11), flags (4), header extension length (4)
+# households as one bytea of fixed-size big-endian records, which numpy reads as it is
+HOUSEHOLD_ROW = np.dtype([("id", ">i4"), ("x", ">f8"), ("y", ">f8"), ("grid", ">i4")])
 
 
 def _read_households(conn: Connection, srid: int) -> Households:
-    """Every household in a grid: id, position in metres and grid index, as one binary COPY
-    read straight into numpy (no Python object per household)."""
-    sql = f"""
-        COPY (WITH gi AS (SELECT id, (row_number() OVER (ORDER BY code) - 1)::int AS i
-                          FROM grids)
-              SELECT h.id, ST_X(p), ST_Y(p), gi.i
-              FROM (SELECT id, grid_id, ST_Transform(geom, {int(srid)}) AS p
-                    FROM households) h JOIN gi ON gi.id = h.grid_id ORDER BY h.id)
-        TO STDOUT (FORMAT binary)"""
-    buf = bytearray()
-    cursor = conn.connection.driver_connection.cursor()
-    with cursor.copy(sql) as copy:
-        for chunk in copy:
-            buf += chunk
-    rows = np.frombuffer(bytes(buf[COPY_HEADER_BYTES:-2]), HOUSEHOLD_ROW)
+    """Every household in a grid: id, position in metres and grid index, packed by PostgreSQL
+    into one bytea and read straight into numpy (one value on the wire, not a message per
+    household: a COPY spent 2.5 s of its 2.8 s at a million households fetching rows)."""
+    packed = conn.execute(text(f"""
+        WITH gi AS (SELECT id, (row_number() OVER (ORDER BY code) - 1)::int AS i FROM grids)
+        SELECT string_agg(int4send(h.id) || float8send(ST_X(h.p)) || float8send(ST_Y(h.p))
+                          || int4send(gi.i), ''::bytea ORDER BY h.id)
+        FROM (SELECT id, grid_id, ST_Transform(geom, {int(srid)}) AS p FROM households) h
+        JOIN gi ON gi.id = h.grid_id""")).scalar_one()
+    rows = np.frombuffer(bytes(packed or b""), HOUSEHOLD_ROW)
     return Households(ids=rows["id"].astype(np.int64),
                       xy=np.column_stack([rows["x"], rows["y"]]).astype(np.float64),
                       grid=rows["grid"].astype(np.int64))
