@@ -32,7 +32,7 @@ END_TOLERANCE = 0.05    # metres: an end this close to a road of its grade meets
 TINY = 1e-6             # metres: the length given to zero-length edges
 # snapping many points (Network._nearest_many): from how many points, the spacing of the points
 # sampled along the edges (metres), how many samples each point looks at, points per batch
-KD_FROM, SAMPLE_STEP, SAMPLE_K, SAMPLE_CHUNK = 20_000, 10.0, 8, 200_000
+KD_FROM, SAMPLE_STEP, SAMPLE_K, SAMPLE_CHUNK = 20_000, 10.0, 8, 100_000
 
 
 @dataclass
@@ -46,8 +46,6 @@ class Network:
     snappable: np.ndarray = field(repr=False)     # those edges' indices (on the ground)
     # ground metres per plane metre along each edge (1 / the projection's scale factor there)
     ground: np.ndarray = field(default=None, repr=False)
-    # (KD-tree of points along the snappable edges, each sample's edge), built when first needed
-    _samples: tuple | None = field(default=None, repr=False, compare=False)
 
     @property
     def stretch(self) -> float:
@@ -138,14 +136,14 @@ class Network:
         those few points are asked of the R-tree instead."""
         a = self.xy[self.u[self.snappable]]
         b = self.xy[self.v[self.snappable]]
-        if self._samples is None:
-            parts = np.maximum(np.ceil(np.hypot(*(b - a).T) / SAMPLE_STEP).astype(np.int64), 1)
-            owner = np.repeat(np.arange(len(a)), parts + 1)
-            first = np.repeat(np.cumsum(parts + 1) - (parts + 1), parts + 1)
-            along = (np.arange(len(owner)) - first) / np.repeat(parts, parts + 1)
-            at = a[owner] + (b[owner] - a[owner]) * along[:, None]
-            self._samples = (cKDTree(at), owner)
-        kd, owner = self._samples
+        # built for this call and dropped after it: many points are snapped once per data
+        # version (the households), so the tree would only hold memory in every worker
+        parts = np.maximum(np.ceil(np.hypot(*(b - a).T) / SAMPLE_STEP).astype(np.int64), 1)
+        owner = np.repeat(np.arange(len(a)), parts + 1)
+        first = np.repeat(np.cumsum(parts + 1) - (parts + 1), parts + 1)
+        along = (np.arange(len(owner)) - first) / np.repeat(parts, parts + 1)
+        kd = cKDTree(a[owner] + (b[owner] - a[owner]) * along[:, None])
+        del first, along
         k = min(SAMPLE_K, kd.n)
         local, dist = np.empty(len(points_xy), np.int64), np.empty(len(points_xy))
         unsure = []
