@@ -70,6 +70,45 @@ def _id(value, name: str) -> int | None:
     return value
 
 
+# The same places as a placement finds (PLACE_SQL: the nearest household and building within
+# NEAR_RADIUS_M in the incident's grid, the nearest road in metres), for incidents stored
+# without them (the sample's illustrative history), in one statement.
+FILL_PLACES_SQL = text(f"""
+UPDATE incidents i SET household_id = f.hh, building_id = coalesce(f.b, f.hh_building),
+                       road_id = f.road, road_distance_m = f.road_m
+FROM (
+    SELECT i.id, hh.id AS hh, hh.building_id AS hh_building, b.id AS b, r.id AS road,
+           r.d AS road_m
+    FROM incidents i JOIN grids g ON g.id = i.grid_id
+    LEFT JOIN LATERAL (
+        SELECT h.id, h.building_id FROM households h
+        WHERE h.geom && ST_Expand(i.geom, 0.0007)
+          AND ST_DWithin(h.geom::geography, i.geom::geography, {NEAR_RADIUS_M})
+          AND ST_Covers(g.geom, h.geom)
+        ORDER BY ST_Distance(h.geom::geography, i.geom::geography) LIMIT 1) hh ON true
+    LEFT JOIN LATERAL (
+        SELECT b.id FROM buildings b
+        WHERE b.geom && ST_Expand(i.geom, 0.0007)
+          AND ST_DWithin(b.geom::geography, i.geom::geography, {NEAR_RADIUS_M})
+          AND ST_Covers(g.geom, ST_PointOnSurface(b.geom))
+        ORDER BY ST_Distance(b.geom::geography, i.geom::geography) LIMIT 1) b ON true
+    LEFT JOIN LATERAL (
+        SELECT ST_Distance(r.geom::geography, i.geom::geography) AS d
+        FROM roads r ORDER BY r.geom <-> i.geom LIMIT 1) r0 ON true
+    LEFT JOIN LATERAL (
+        SELECT r.id, ST_Distance(r.geom::geography, i.geom::geography) AS d FROM roads r
+        WHERE ST_DWithin(r.geom, i.geom, r0.d * 1.01 / (111320 * cos(radians(ST_Y(i.geom)))))
+        ORDER BY d LIMIT 1) r ON true
+    WHERE i.id = ANY(:ids)) f
+WHERE i.id = f.id""")
+
+
+def fill_places(conn: Connection, ids: list[int]) -> None:
+    """Name the nearest household, building and road of these incidents, as placing them
+    would have (for incidents stored without them, e.g. the sample's history)."""
+    conn.execute(FILL_PLACES_SQL, {"ids": list(ids)})
+
+
 PLACE_SQL = text(f"""
 WITH p AS (SELECT ST_SetSRID(ST_MakePoint(:lon, :lat), 4326) AS geom),
 cat AS (SELECT id, time_limit_hours FROM incident_categories

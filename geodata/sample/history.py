@@ -14,6 +14,8 @@ from datetime import datetime, timedelta, timezone
 import numpy as np
 from sqlalchemy import Connection, text
 
+from ..incidents.writing import fill_places
+
 SEED = 2021
 CST = timezone(timedelta(hours=8))
 # service code → (cases in 2021, where: households of resettlement compounds / any household /
@@ -190,6 +192,7 @@ def load_history(conn: Connection, seed: int = SEED, now: datetime | None = None
         RETURNING id"""), {"rows": json.dumps([r | {"n": i} for i, r in enumerate(rows)],
                                               default=str)}).scalars().all()
     ids = sorted(ids)
+    fill_places(conn, ids)          # the door, building and road each case lies by
     conn.execute(text("""
         INSERT INTO incident_events (incident_id, at, actor, from_state, to_state, note)
         SELECT (CAST(:ids AS int[]))[e.n + 1], e.at, e.actor, e.from_state, e.to_state, e.note

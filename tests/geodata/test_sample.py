@@ -163,3 +163,29 @@ def test_the_sample_carries_illustrative_rounds(shared_db):
     assert 0.5 * flagged < visited < flagged and visits >= visited
     # every grid walked two or three times a week for three weeks
     assert len(walks) == 4 and all(6 <= n <= 9 and d > 50 and ok for _, n, d, ok in walks)
+
+
+def test_the_illustrative_cases_name_their_door_building_and_nearest_road(shared_db):
+    """Like a placed report, each case of the sample's history names the nearest road in metres
+    and the nearest door of its grid within 50 m (cases on a road or a car park may have none),
+    both checked by brute force over every road and household, geodesic."""
+    with shared_db.connect() as conn:
+        rows = conn.execute(text("""
+            SELECT i.road_id, i.road_distance_m, i.household_id, i.building_id,
+                   (SELECT r.id FROM roads r
+                    ORDER BY ST_Distance(r.geom::geography, i.geom::geography), r.id
+                    LIMIT 1) AS nearest_road,
+                   (SELECT min(ST_Distance(r.geom::geography, i.geom::geography))
+                    FROM roads r) AS nearest_road_m,
+                   (SELECT h.id FROM households h
+                    WHERE h.grid_id = i.grid_id
+                      AND ST_Distance(h.geom::geography, i.geom::geography) <= 50
+                    ORDER BY ST_Distance(h.geom::geography, i.geom::geography), h.id
+                    LIMIT 1) AS nearest_door
+            FROM incidents i WHERE i.source = 'web'""")).mappings().all()
+    assert len(rows) > 500
+    assert all(r["road_id"] == r["nearest_road"] for r in rows)
+    assert all(abs(r["road_distance_m"] - r["nearest_road_m"]) < 1e-6 for r in rows)
+    assert all(r["household_id"] == r["nearest_door"] for r in rows)
+    assert sum(r["household_id"] is not None for r in rows) > 0.9 * len(rows)
+    assert all(r["building_id"] is not None for r in rows if r["household_id"] is not None)
