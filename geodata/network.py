@@ -165,7 +165,8 @@ class Network:
             if k < kd.n:
                 unsure.append(lo + np.flatnonzero(reach[:, -1] <= exact[rows, best]
                                                   + SAMPLE_STEP / 2))
-        if unsure and len(unsure := np.concatenate(unsure)):
+        unsure = np.concatenate(unsure) if unsure else np.empty(0, np.int64)
+        if len(unsure):
             local[unsure], dist[unsure] = self._nearest_tree(points_xy[unsure])
         return local, dist
 

@@ -70,6 +70,20 @@ def _id(value, name: str) -> int | None:
     return value
 
 
+def _nearest_road(point: str) -> str:
+    """A LATERAL subquery giving the road nearest to ``point`` in metres (``id``, ``d``): the
+    nearest in degrees (by index) bounds the search, which the geodesic distance then decides
+    (a degree east is shorter than one north). Placing a report and naming the sample's places
+    both use it."""
+    return f"""LATERAL (
+        SELECT r.id, ST_Distance(r.geom::geography, {point}::geography) AS d
+        FROM roads r, (SELECT ST_Distance(n.geom::geography, {point}::geography) AS d
+                       FROM roads n ORDER BY n.geom <-> {point} LIMIT 1) bound
+        WHERE ST_DWithin(r.geom, {point},
+                         bound.d * 1.01 / (111320 * cos(radians(ST_Y({point})))))
+        ORDER BY d LIMIT 1)"""
+
+
 # The same places as a placement finds (PLACE_SQL: the nearest household and building within
 # NEAR_RADIUS_M in the incident's grid, the nearest road in metres), for incidents stored
 # without them (the sample's illustrative history), in one statement.
@@ -92,13 +106,7 @@ FROM (
           AND ST_DWithin(b.geom::geography, i.geom::geography, {NEAR_RADIUS_M})
           AND ST_Covers(g.geom, ST_PointOnSurface(b.geom))
         ORDER BY ST_Distance(b.geom::geography, i.geom::geography) LIMIT 1) b ON true
-    LEFT JOIN LATERAL (
-        SELECT ST_Distance(r.geom::geography, i.geom::geography) AS d
-        FROM roads r ORDER BY r.geom <-> i.geom LIMIT 1) r0 ON true
-    LEFT JOIN LATERAL (
-        SELECT r.id, ST_Distance(r.geom::geography, i.geom::geography) AS d FROM roads r
-        WHERE ST_DWithin(r.geom, i.geom, r0.d * 1.01 / (111320 * cos(radians(ST_Y(i.geom)))))
-        ORDER BY d LIMIT 1) r ON true
+    LEFT JOIN {_nearest_road("i.geom")} r ON true
     WHERE i.id = ANY(:ids)) f
 WHERE i.id = f.id""")
 
@@ -140,14 +148,8 @@ b AS (SELECT n.id FROM b_near n, g WHERE ST_Covers(g.geom, ST_PointOnSurface(n.g
 -- the original a duplicate points to: only one the actor may act on (it gets an event too)
 dup AS (SELECT i.id FROM incidents i JOIN grids g ON g.id = i.grid_id
         WHERE i.id = CAST(:duplicate_of AS int) AND {IN_SCOPE.format(g="g")}),
--- the nearest road in metres: the nearest in degrees (by index) bounds the search, which the
--- geodesic distance then decides (a degree east is shorter than one north)
-r0 AS (SELECT ST_Distance(r.geom::geography, p.geom::geography) AS d
-       FROM roads r, p ORDER BY r.geom <-> p.geom LIMIT 1),
-r AS (SELECT r.id, ST_Distance(r.geom::geography, p.geom::geography) AS d
-      FROM roads r, p, r0
-      WHERE ST_DWithin(r.geom, p.geom, r0.d * 1.01 / (111320 * cos(radians(ST_Y(p.geom)))))
-      ORDER BY d LIMIT 1),
+-- the nearest road in metres
+r AS (SELECT nr.id, nr.d FROM p, {_nearest_road("p.geom")} nr),
 ins AS (
     INSERT INTO incidents (category_id, description, state, grid_id, household_id,
                            building_id, road_id, road_distance_m, duplicate_of, reported_by,
